@@ -1,0 +1,80 @@
+"""The Python API: `Coach` checks, searches and rewrites drafts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from coach.checker import Checker
+from coach.errors import InputError
+from coach.models import CheckReport, RewriteResult, Source
+
+if TYPE_CHECKING:
+    from coach.settings import Settings
+
+
+class Coach:
+    """One Coach can be shared across threads (the Streamlit page shares one between sessions).
+
+    Coach() reads the settings from the environment (and .env); Coach(offline=True) never calls an LLM.
+    """
+
+    def __init__(self, *, offline: bool | None = None, settings: Settings | None = None, **overrides: object):
+        self._settings = settings
+        self._overrides = dict(overrides)
+        if offline is not None:
+            self._overrides["offline"] = offline
+        self.checker = Checker()
+        self._lock = threading.Lock()
+        self._retriever = None
+        self._rewriter = None
+
+    # -- settings are read on first need, so `coach check` stays lean
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from coach.settings import load_settings
+
+            self._settings = load_settings(**self._overrides)
+        elif self._overrides:
+            self._settings = self._settings.model_copy(update=self._overrides)
+            self._overrides = {}
+        return self._settings
+
+    def check(self, draft: str, client_message: str | None = None, lang: str | None = None) -> CheckReport:
+        """Rule check only; never touches the network."""
+        return self.checker.check(draft, client_message=client_message, lang=lang)
+
+    @property
+    def retriever(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._retriever is None:
+                from coach.kb.retriever import Retriever
+
+                self._retriever = Retriever(self.settings)
+            return self._retriever
+
+    def search(self, query: str, k: int = 4, **filters: object) -> list[Source]:
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("the search query is empty")
+        return self.retriever.search(query, k=k, **filters)
+
+    @property
+    def rewriter(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._rewriter is None:
+                from coach.rewrite.pipeline import RewritePipeline
+
+                self._rewriter = RewritePipeline(self.settings, self.checker, lambda: self.retriever)
+            return self._rewriter
+
+    def rewrite(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
+                lang: str | None = None) -> RewriteResult:
+        """Check, retrieve, rewrite (LLM when configured, else rules), check again."""
+        return self.rewriter.rewrite(draft, client_message=client_message, offline=offline, lang=lang)
+
+    def rewrite_stream(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
+                       lang: str | None = None) -> Iterator[str | RewriteResult]:
+        """Yield text as the LLM writes it, then the final, verified RewriteResult."""
+        return self.rewriter.rewrite_stream(draft, client_message=client_message, offline=offline, lang=lang)

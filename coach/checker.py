@@ -1,0 +1,132 @@
+"""The rule checker: finds the method's moves and faults in a draft, offline, in well under a millisecond."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coach.context import detect_address, detect_language, detect_scenario, mask_spans
+from coach.errors import InputError
+from coach.inputs import validate_text
+from coach.mail import MailParts, split_mail
+from coach.models import MOVE_NAMES, CheckReport, Finding, Moves
+from coach.normalize import normalize
+from coach.rules.loader import CompiledRule, RuleSet, default_rules
+from coach.rules.matcher import Hit, SentenceIndex, find_hits
+from coach.sentences import sentence_spans
+
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class Analysis:
+    """Everything the checker worked out about one draft; the rewriters build on it."""
+
+    draft: str
+    normalized: str
+    masked: str
+    parts: MailParts
+    sentences: list[tuple[int, int]]
+    language: str
+    address: str
+    scenario: str | None
+    hits: list[Hit]
+    moves: dict[str, bool]
+    findings: list[Finding] = field(default_factory=list)
+    score: int = 100
+
+    def report(self) -> CheckReport:
+        return CheckReport(
+            language=self.language,  # type: ignore[arg-type]
+            address=self.address,  # type: ignore[arg-type]
+            scenario=self.scenario,  # type: ignore[arg-type]
+            score=self.score,
+            moves=Moves(**self.moves),
+            findings=self.findings,
+        )
+
+    def sentence_moves(self) -> dict[tuple[int, int], set[str]]:
+        """The moves found in each sentence of the letter's own text."""
+        index = SentenceIndex(self.sentences)
+        out: dict[tuple[int, int], set[str]] = {}
+        for h in self.hits:
+            sent = index.around(h.start)
+            if sent is not None:
+                out.setdefault(sent, set()).add(h.rule.rule.move)
+        return out
+
+
+class Checker:
+    def __init__(self, rules: RuleSet | None = None):
+        self.rules = rules or default_rules()
+        self._by_lang = {lang: self.rules.for_language(lang) for lang in ("de", "en")}
+
+    def check(self, draft: str, client_message: str | None = None, lang: str | None = None) -> CheckReport:
+        return self.analyse(draft, client_message=client_message, lang=lang).report()
+
+    def analyse(self, draft: str, client_message: str | None = None, lang: str | None = None) -> Analysis:
+        draft = validate_text(draft, what="draft")
+        if client_message is not None:
+            client_message = validate_text(client_message, what="client message", allow_empty=True)
+            if not client_message.strip():
+                client_message = None
+        if lang is not None and lang not in ("de", "en"):
+            raise InputError(f"unsupported language '{lang}': use de or en")
+
+        normalized = normalize(draft)
+        parts = split_mail(normalized)
+        masked = mask_spans(normalized, parts.masked_spans())
+        sentences = sentence_spans(masked)
+        language = lang or detect_language(masked) or detect_language(normalized)
+        if language is None and client_message:
+            language = detect_language(normalize(client_message))
+        if language is None:
+            raise InputError(
+                "coach checks German and English drafts, and this one looks like neither; "
+                "pass --lang de or --lang en to check it anyway"
+            )
+        index = SentenceIndex(sentences)
+        rules = self._by_lang[language]
+        hits = find_hits(masked, index, rules)
+        greeting = normalized[parts.greeting[0]:parts.greeting[1]] if parts.greeting else None
+        address = detect_address(masked, sentences, greeting) if language == "de" else "n/a"
+        scenario = detect_scenario(client_message, self.rules)
+
+        fired = {h.rule.rule.move for h in hits}
+        moves = {m: m in fired for m in MOVE_NAMES}
+        analysis = Analysis(
+            draft=draft, normalized=normalized, masked=masked, parts=parts, sentences=sentences,
+            language=language, address=address, scenario=scenario, hits=hits, moves=moves,
+        )
+        self._findings(analysis, rules, fired)
+        return analysis
+
+    def _findings(self, a: Analysis, rules: tuple[CompiledRule, ...], fired: set[str]) -> None:
+        findings: list[tuple[Finding, int]] = []
+        for h in a.hits:
+            r = h.rule.rule
+            findings.append((self._finding(r.id, r.move, r.severity, h.start, h.end, a.draft, r.message, r.suggestion),
+                             r.penalty))
+        for cr in rules:
+            r = cr.rule
+            if r.kind == "absence":
+                if r.when_scenario is not None and a.scenario != r.when_scenario:
+                    continue
+                if r.move not in fired:
+                    findings.append((self._finding(r.id, r.move, r.severity, 0, 0, a.draft, r.message, r.suggestion),
+                                     r.penalty))
+            elif r.kind == "address_mixed" and a.address == "mixed":
+                findings.append((self._finding(r.id, r.move, r.severity, 0, 0, a.draft, r.message, r.suggestion),
+                                 r.penalty))
+        worst: dict[str, int] = {}
+        for f, penalty in findings:
+            worst[f.move] = max(worst.get(f.move, 0), penalty)
+        a.score = max(0, min(100, 100 - sum(worst.values())))
+        a.findings = sorted((f for f, _ in findings), key=lambda f: (f.start, _SEVERITY_ORDER[f.severity], f.rule))
+
+    @staticmethod
+    def _finding(rule: str, move: str, severity: str, start: int, end: int, draft: str, message: str,
+                 suggestion: str) -> Finding:
+        return Finding.model_construct(
+            rule=rule, move=move, severity=severity, start=start, end=end, text=draft[start:end],
+            message=message, suggestion=suggestion,
+        )

@@ -1,0 +1,232 @@
+"""The `coach` command line. User mistakes become one line on stderr and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from coach.errors import CoachError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="coach", description="A reply coach for consultants whose clients want to cancel or pause.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    c = sub.add_parser("check", help="rule check only (offline)")
+    c.add_argument("draft", help="draft file, or - for standard input")
+    c.add_argument("--client-message", metavar="FILE", help="the client's message (file)")
+    c.add_argument("--lang", choices=["de", "en"], help="the draft's language (default: detected)")
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.add_argument("--fail-under", type=int, metavar="N", help="exit 1 when the score is below N")
+
+    r = sub.add_parser("rewrite", help="check, retrieve, rewrite, check again")
+    r.add_argument("draft", help="draft file, or - for standard input")
+    r.add_argument("--client-message", metavar="FILE", help="the client's message (file)")
+    r.add_argument("--lang", choices=["de", "en"], help="the draft's language (default: detected)")
+    r.add_argument("--offline", action="store_true", help="rules only, no LLM call")
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    s = sub.add_parser("search", help="what the retriever returns for a query")
+    s.add_argument("query")
+    s.add_argument("--k", type=int, default=4, help="number of results (default 4)")
+    s.add_argument("--lang", choices=["de", "en"], help="only this language")
+    s.add_argument("--kind", choices=["passage", "phrasing"], help="only this kind")
+    s.add_argument("--json", action="store_true")
+
+    i = sub.add_parser("index", help="build or sync the knowledge index")
+    i.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+    i.add_argument("--add", nargs="+", metavar="PATH", default=[], help="your own .md/.txt files or folders")
+
+    e = sub.add_parser("eval", help="score the checker (or the retriever) on a labeled JSONL file")
+    e.add_argument("file")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--misses", action="store_true", help="list the drafts judged wrongly")
+    e.add_argument("--k", type=int, default=4, help="for a queries file: results that count (default 4)")
+
+    b = sub.add_parser("bench", help="print the performance figures")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--quick", action="store_true", help="fewer repetitions")
+
+    u = sub.add_parser("ui", help="start the Streamlit page")
+    u.add_argument("--port", type=int, default=8501)
+    u.add_argument("--host", default="127.0.0.1")
+    return p
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        handler = _COMMANDS[args.command]
+        return handler(args)
+    except CoachError as exc:
+        from coach.secrets import scrub
+
+        sys.stderr.write(f"coach: {scrub(str(exc))}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("coach: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except Exception as exc:  # a bug, not a user mistake: still no key in the output
+        from coach.secrets import scrub
+
+        if os.environ.get("COACH_DEBUG") == "1":
+            raise
+        sys.stderr.write(f"coach: internal error: {scrub(type(exc).__name__ + ': ' + str(exc))}\n")
+        return 1
+
+
+def _read_pair(args: argparse.Namespace) -> tuple[str, str | None]:
+    from coach.inputs import read_input
+
+    draft = read_input(args.draft, what="draft")
+    client = read_input(args.client_message, what="client message") if args.client_message else None
+    return draft, client
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from coach.checker import Checker
+    from coach.report_text import format_check
+
+    draft, client = _read_pair(args)
+    report = Checker().check(draft, client_message=client, lang=args.lang)
+    if args.json:
+        _emit(report.model_dump(mode="json"))
+    else:
+        sys.stdout.write(format_check(report, draft))
+    if args.fail_under is not None and report.score < args.fail_under:
+        return 1
+    return 0
+
+
+def _cmd_rewrite(args: argparse.Namespace) -> int:
+    from coach.api import Coach
+    from coach.report_text import format_rewrite
+
+    draft, client = _read_pair(args)
+    coach = Coach(offline=True) if args.offline else Coach()
+    result = coach.rewrite(draft, client_message=client, lang=args.lang)
+    if args.json:
+        _emit(result.model_dump(mode="json"))
+    else:
+        sys.stdout.write(format_rewrite(result))
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from coach.api import Coach
+
+    if args.k < 1 or args.k > 50:
+        raise UsageError("--k must be between 1 and 50")
+    kinds = {args.kind} if args.kind else None
+    hits = Coach().search(args.query, k=args.k, lang=args.lang, kinds=kinds)
+    if args.json:
+        _emit([h.model_dump(mode="json") for h in hits])
+    else:
+        for n, h in enumerate(hits, 1):
+            sys.stdout.write(f"{n}. [{h.kind}, {h.lang}] {h.title}  (score {h.score:.2f}, {h.id})\n   {h.text}\n")
+    return 0
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from coach.kb.index import sync_index
+    from coach.progress import ProgressBar
+    from coach.settings import load_settings
+
+    extra = [Path(p) for p in args.add]
+    for p in extra:
+        if not p.exists():
+            raise UsageError(f"no such file or folder: {p}")
+    bar = ProgressBar("indexing")
+    stats = sync_index(load_settings(), extra_paths=extra, progress=bar.update, rebuild=args.rebuild)
+    bar.close()
+    sys.stdout.write(
+        f"index ready: {stats.total} documents ({stats.added} added, {stats.updated} updated, "
+        f"{stats.removed} removed, {stats.unchanged} unchanged) in {stats.seconds:.2f} s [{stats.embedding}]\n"
+    )
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from coach.report_text import format_eval
+
+    if _is_queries_file(args.file):
+        from coach.api import Coach
+        from coach.kb.query_eval import evaluate_queries
+
+        qrep = evaluate_queries(args.file, Coach().retriever, k=args.k)
+        if args.json:
+            _emit(qrep.model_dump(mode="json"))
+        else:
+            sys.stdout.write(f"queries: {qrep.n}  hit@{args.k}: {qrep.hit_at_k:.3f}  MRR: {qrep.mrr:.3f}\n")
+            for m in qrep.misses:
+                sys.stdout.write(f"  miss: {m}\n")
+        return 0
+    from coach.evaluation import evaluate, load_labeled
+
+    rep = evaluate(load_labeled(args.file))
+    if args.json:
+        data = rep.public()
+        if args.misses:
+            data["misses"] = [m.model_dump(mode="json") for m in rep.misses]
+        _emit(data)
+    else:
+        sys.stdout.write(format_eval(rep, misses=args.misses))
+    return 0
+
+
+def _is_queries_file(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    row = json.loads(line)
+                    return isinstance(row, dict) and "query" in row and "draft" not in row
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from coach.bench import format_bench, run_bench
+
+    data = run_bench(quick=args.quick)
+    if args.json:
+        _emit(data)
+    else:
+        sys.stdout.write(format_bench(data))
+    return 0
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parent / "ui_app.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false", "--server.headless", "true"]
+    return subprocess.call(cmd)
+
+
+_COMMANDS = {
+    "check": _cmd_check, "rewrite": _cmd_rewrite, "search": _cmd_search, "index": _cmd_index,
+    "eval": _cmd_eval, "bench": _cmd_bench, "ui": _cmd_ui,
+}

@@ -1,0 +1,148 @@
+"""The parts of an e-mail draft: greeting, body, sign-off/signature and quoted mail, as spans."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+Span = tuple[int, int]
+
+_QUOTE_HEADERS = re.compile(
+    r"""^[ ]*(?:
+        On\b[^\n]{3,200}(?:\n[^\n]{1,200})?\bwrote:[ ]*$
+      | Am\b[^\n]{3,200}(?:\n[^\n]{1,200})?\bschrieb\b[^\n]{0,200}:[ ]*$
+      | Le\b[^\n]{3,200}\ba\s+[ée]crit\s*:[ ]*$
+      | -{2,}[ ]*(?:Original\s+Message|Urspr(?:ü|ue)ngliche\s+Nachricht|Forwarded\s+message|Weitergeleitete\s+Nachricht|Begin\s+forwarded\s+message)[^\n]*$
+      | (?:Begin\s+forwarded\s+message|Anfang\s+der\s+weitergeleiteten\s+Nachricht):[ ]*$
+      | (?:Von|From):[ ][^\n]+\n(?:[^\n]*\n){0,3}?[ ]*(?:Gesendet|Sent|Datum|Date):[^\n]*$
+      | _{8,}[ ]*$
+    )""",
+    re.MULTILINE | re.VERBOSE | re.IGNORECASE,
+)
+_QUOTED_LINE = re.compile(r"^[ ]*>[^\n]*$", re.MULTILINE)
+
+_GREETING = re.compile(
+    r"""\A\s*(?P<g>(?:
+        Hallo|Hi|Hey|Hallöchen|Liebe[rs]?|Sehr\s+geehrte[rs]?|Guten\s+(?:Tag|Morgen|Abend)|Moin(?:\s+moin)?|Servus
+      | Gr(?:ü|ue)(?:ß|ss)\s+(?:Gott|dich|Sie|euch)|Grüezi|Dear|Hello|Good\s+(?:morning|afternoon|evening)|Greetings
+    )\b[^\n,!:.]{0,80}[,!:]?)""",
+    re.VERBOSE | re.IGNORECASE,
+)
+
+_SIGNOFF = re.compile(
+    r"""^[ ]*(?:
+        (?:Viele|Liebe|Herzliche|Beste|Freundliche|Sch(?:ö|oe)ne|Sonnige|Kollegiale|Hoffnungsvolle)\s+Gr(?:ü|ue)(?:ß|ss)e(?:\s+\w+){0,3}
+      | Mit\s+(?:freundlichen|besten|herzlichen|lieben|vielen)\s+Gr(?:ü|ue)(?:ß|ss)en(?:\s+\w+){0,3}
+      | Gr(?:ü|ue)(?:ß|ss)e(?:\s+\w+){0,3} | (?:Herzlichst|Herzlich|Beste|Alles\s+Liebe|Alles\s+Gute|Gute\s+Besserung|Bis\s+(?:dann|morgen|später)|Liebe\s+Gr(?:ü|ue)(?:ß|ss)e|Bis\s+bald|Ciao|Tschüss|Servus|Gruß)
+      | LG|VG|MfG|BG|Gru(?:ß|ss)(?:\s+\w+){0,2}
+      | Best(?:\s+(?:regards|wishes))?|Kind(?:est)?\s+regards|Warm(?:est)?\s+(?:regards|wishes)|Regards|Cheers|Thanks|Many\s+thanks
+      | Thank\s+you|Take\s+care|Sincerely(?:\s+yours)?|Yours(?:\s+(?:sincerely|truly))?|All\s+the\s+best|Talk\s+soon|Speak\s+soon
+      | With\s+(?:best|kind|warm)\s+(?:regards|wishes)|Best\s+wishes|Warmly|Hugs|Cordially|Respectfully
+    )[ ]*[,.!]?[ ]*$""",
+    re.MULTILINE | re.VERBOSE | re.IGNORECASE,
+)
+_SIGNATURE_DASHES = re.compile(r"^-- ?$", re.MULTILINE)
+_MAX_SIGNATURE_LINES = 10
+
+
+@dataclass(frozen=True)
+class MailParts:
+    """Spans of a (normalised) draft; offsets index the draft as given."""
+
+    length: int
+    greeting: Span | None = None
+    signoff: Span | None = None
+    quoted: list[Span] = field(default_factory=list)
+
+    @property
+    def body_end(self) -> int:
+        """Where the letter's own text ends: at the sign-off, or at the first quoted part."""
+        ends = [self.length]
+        if self.signoff:
+            ends.append(self.signoff[0])
+        if self.quoted:
+            ends.append(self.quoted[0][0])
+        return min(ends)
+
+    @property
+    def body_start(self) -> int:
+        return self.greeting[1] if self.greeting else 0
+
+    def masked_spans(self) -> list[Span]:
+        spans = list(self.quoted)
+        if self.greeting:
+            spans.append(self.greeting)
+        if self.signoff:
+            spans.append(self.signoff)
+        return sorted(spans)
+
+
+def split_mail(text: str) -> MailParts:
+    """Find greeting, sign-off and quoted parts of a normalised draft."""
+    n = len(text)
+    quoted: list[Span] = []
+    header = _QUOTE_HEADERS.search(text)
+    tail_start = header.start() if header else n
+    for m in _QUOTED_LINE.finditer(text, 0, tail_start):
+        quoted.append((m.start(), m.end()))
+    if header:
+        quoted.append((header.start(), n))
+    quoted = _merge(quoted, text)
+
+    # the own text ends before the first quoted block that is followed only by quotes or blank lines
+    own_end = _own_text_end(text, quoted, tail_start)
+
+    greeting = None
+    g = _GREETING.match(text, 0, own_end)
+    if g:
+        greeting = (g.start("g"), g.end("g"))
+
+    signoff = _find_signoff(text, greeting[1] if greeting else 0, own_end)
+    return MailParts(length=n, greeting=greeting, signoff=signoff, quoted=quoted)
+
+
+def _merge(spans: list[Span], text: str) -> list[Span]:
+    spans.sort()
+    merged: list[Span] = []
+    for s, e in spans:
+        if merged and not text[merged[-1][1]:s].strip():
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def _own_text_end(text: str, quoted: list[Span], tail_start: int) -> int:
+    end = tail_start
+    for s, e in reversed(quoted):
+        if not text[e:end].strip():
+            end = s
+    return end
+
+
+def _find_signoff(text: str, start: int, end: int) -> Span | None:
+    dashes = None
+    for m in _SIGNATURE_DASHES.finditer(text, start, end):
+        dashes = m
+    candidates = list(_SIGNOFF.finditer(text, start, end))
+    for m in reversed(candidates):
+        after = text[m.end():end]
+        if after.count("\n") <= _MAX_SIGNATURE_LINES and not _looks_like_prose(after):
+            stop = end
+            while stop > m.start() and text[stop - 1] in " \n":
+                stop -= 1
+            return (m.start(), stop)
+    if dashes is not None:
+        stop = end
+        while stop > dashes.start() and text[stop - 1] in " \n":
+            stop -= 1
+        return (dashes.start(), stop)
+    return None
+
+
+def _looks_like_prose(tail: str) -> bool:
+    """A signature holds names, titles, phones and links, not sentences of 8+ words."""
+    for line in tail.split("\n"):
+        if len(line.split()) >= 8 and re.search(r"[.!?]\s*$", line):
+            return True
+    return False

@@ -1,0 +1,1 @@
+"""Rules as data: the schema of knowledge/rules/*.toml, their loading and their matching."""

@@ -1,0 +1,118 @@
+"""Loading and validating the rule files under knowledge/rules/, compiled once per process."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from coach.errors import KnowledgeError
+from coach.paths import knowledge_dir
+from coach.rules.patterns import compile_any
+from coach.rules.schema import Rule, RuleFile, ScenarioFile, ScenarioSignal
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    pattern: re.Pattern[str] | None
+    requires: tuple[re.Pattern[str], ...]
+    unless: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class CompiledSignal:
+    signal: ScenarioSignal
+    pattern: re.Pattern[str]
+    requires: tuple[re.Pattern[str], ...]
+    unless: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[CompiledRule, ...]
+    signals: tuple[CompiledSignal, ...]
+
+    def for_language(self, lang: str) -> tuple[CompiledRule, ...]:
+        return tuple(r for r in self.rules if r.rule.lang == lang)
+
+    def by_id(self, rule_id: str) -> CompiledRule:
+        for r in self.rules:
+            if r.rule.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KnowledgeError(f"cannot read rule file {path.name}: {exc}") from None
+
+
+def _compile(patterns: list[str], where: str, case_sensitive: bool = False) -> re.Pattern[str] | None:
+    try:
+        return compile_any(patterns, case_sensitive=case_sensitive)
+    except re.error as exc:
+        raise KnowledgeError(f"{where}: invalid pattern: {exc}") from None
+
+
+def _compile_each(patterns: list[str], where: str, case_sensitive: bool = False) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for p in patterns:
+        c = _compile([p], where, case_sensitive)
+        assert c is not None
+        out.append(c)
+    return tuple(out)
+
+
+def load_rules(directory: Path | None = None) -> RuleSet:
+    """Read every *.toml under knowledge/rules (rules) and knowledge/rules/scenarios.toml (signals)."""
+    directory = directory or knowledge_dir() / "rules"
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise KnowledgeError(f"no rule files found in {directory}")
+    rules: list[CompiledRule] = []
+    signals: list[CompiledSignal] = []
+    seen: set[str] = set()
+    for path in files:
+        data = _read_toml(path)
+        try:
+            if "signal" in data:
+                for s in ScenarioFile.model_validate(data).signal:
+                    where = f"{path.name}: {s.id}"
+                    pat = _compile(s.patterns, where)
+                    assert pat is not None
+                    signals.append(
+                        CompiledSignal(s, pat, _compile_each(s.requires, where), _compile(s.unless, where))
+                    )
+                continue
+            parsed = RuleFile.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(x) for x in first["loc"])
+            raise KnowledgeError(f"{path.name}: {loc}: {first['msg']}") from None
+        for r in parsed.rule:
+            if r.id in seen:
+                raise KnowledgeError(f"{path.name}: duplicate rule id {r.id}")
+            seen.add(r.id)
+            where = f"{path.name}: {r.id}"
+            rules.append(
+                CompiledRule(
+                    rule=r,
+                    pattern=_compile(r.patterns, where, r.case_sensitive),
+                    requires=_compile_each(r.requires, where, r.case_sensitive),
+                    unless=_compile(r.unless, where, r.case_sensitive),
+                )
+            )
+    return RuleSet(tuple(rules), tuple(signals))
+
+
+@cache
+def default_rules() -> RuleSet:
+    return load_rules()

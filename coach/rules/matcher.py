@@ -1,0 +1,105 @@
+"""Applying compiled rules to a masked draft: sentence scope, requirements, exceptions, negation."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from coach.rules.loader import CompiledRule, CompiledSignal
+
+Span = tuple[int, int]
+
+_NEGATION = re.compile(
+    r"\b(?:nicht|nichts|kein|keine|keinen|keinem|keiner|keines|nie|niemals|weder|not|never|no|nothing|"
+    r"none|neither|nor|noch\s+nicht)\b|n't\b|n’t\b",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(
+    r"[,;:()]|\s-\s|\b(?:aber|sondern|doch|jedoch|trotzdem|but|however|though|although|and\s+then)\b",
+    re.IGNORECASE,
+)
+_AFTER_STOP = re.compile(r"[,;:.!?()]|\s-\s|\b(?:und|oder|aber|and|or|but|sondern|weil|because)\b", re.IGNORECASE)
+_AFTER_NEGATION = re.compile(r"^(?:nicht|nichts|not|nie|never|keine\w*)$", re.IGNORECASE)
+_AFTER_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: CompiledRule
+    start: int
+    end: int
+
+
+class SentenceIndex:
+    """Find the sentence around an offset quickly."""
+
+    def __init__(self, spans: Sequence[Span]):
+        self.spans = list(spans)
+        self._starts = [s for s, _ in spans]
+
+    def around(self, pos: int) -> Span | None:
+        i = bisect_right(self._starts, pos) - 1
+        if i >= 0 and self.spans[i][0] <= pos < self.spans[i][1]:
+            return self.spans[i]
+        return None
+
+
+def is_negated(text: str, sent: Span, start: int, end: int) -> bool:
+    """A negation word in the match's clause, before it, inside it, or in the next few words."""
+    s0, s1 = sent
+    clause_start = s0
+    for m in _CLAUSE_BREAK.finditer(text, s0, start):
+        clause_start = m.end()
+    if _NEGATION.search(text, clause_start, end):
+        return True
+    stop = _AFTER_STOP.search(text, end, s1)
+    after = text[end:stop.start() if stop else s1]
+    words = after.split()[:_AFTER_WORDS]
+    # a negation word right behind the match ("verstehe nicht", "storniere erst einmal nichts");
+    # contracted forms ("the grant didn't") belong to a new verb and do not count
+    return any(_AFTER_NEGATION.match(w.strip(".,;:!?")) for w in words)
+
+
+def _sentence_ok(text: str, sent: Span, requires: Iterable[re.Pattern[str]], unless: re.Pattern[str] | None) -> bool:
+    s0, s1 = sent
+    for req in requires:
+        if not req.search(text, s0, s1):
+            return False
+    return not (unless is not None and unless.search(text, s0, s1))
+
+
+def find_hits(cased: str, sentences: SentenceIndex, rules: Iterable[CompiledRule], lowered: str | None = None) -> list[Hit]:
+    """Every place a presence rule fires in the masked text, at most one hit per rule and sentence."""
+    from coach.rules.patterns import lower_text
+
+    lowered = lower_text(cased) if lowered is None else lowered
+    hits: list[Hit] = []
+    for cr in rules:
+        if cr.pattern is None:
+            continue
+        text = cased if cr.rule.case_sensitive else lowered
+        done: set[Span] = set()
+        for m in cr.pattern.finditer(text):
+            if m.end() == m.start():
+                continue
+            sent = sentences.around(m.start())
+            if sent is None or sent in done:
+                continue
+            if not _sentence_ok(text, sent, cr.requires, cr.unless):
+                continue
+            if cr.rule.negation and is_negated(text, sent, m.start(), m.end()):
+                continue
+            done.add(sent)
+            hits.append(Hit(cr, m.start(), m.end()))
+    return hits
+
+
+def signal_fires(text: str, sentences: SentenceIndex, sig: CompiledSignal) -> bool:
+    """Whether a scenario signal fires in the (lower-cased) text."""
+    for m in sig.pattern.finditer(text):
+        sent = sentences.around(m.start())
+        if sent is not None and _sentence_ok(text, sent, sig.requires, sig.unless):
+            return True
+    return False

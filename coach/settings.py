@@ -1,0 +1,59 @@
+"""Settings from the environment or a .env file in the working folder (names as in the spec)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from coach.paths import default_data_dir
+
+DEFAULT_MODEL = "gpt-4o-mini"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    model: str = Field(default=DEFAULT_MODEL, validation_alias="COACH_MODEL")
+    offline: bool = Field(default=False, validation_alias="COACH_OFFLINE")
+    llm_timeout: float = Field(default=30.0, gt=0, le=600, validation_alias="COACH_LLM_TIMEOUT")
+    embeddings: Literal["local", "openai"] = Field(default="local", validation_alias="COACH_EMBEDDINGS")
+    data_dir: Path = Field(default_factory=default_data_dir, validation_alias="COACH_DATA_DIR")
+    chroma_host: str | None = Field(default=None, validation_alias="CHROMA_HOST")
+    chroma_port: int = Field(default=8000, ge=1, le=65535, validation_alias="CHROMA_PORT")
+    redact: bool = Field(default=True, validation_alias="COACH_REDACT")
+    prompt_token_budget: int = Field(default=1500, ge=300, validation_alias=AliasChoices("COACH_PROMPT_BUDGET"))
+    retrieval_k: int = Field(default=4, ge=1, le=20, validation_alias=AliasChoices("COACH_K"))
+
+    @field_validator("openai_base_url", "chroma_host", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @property
+    def llm_enabled(self) -> bool:
+        """LLM mode is on when a key or a base URL is set, unless COACH_OFFLINE=1."""
+        if self.offline:
+            return False
+        return self.openai_api_key is not None or self.openai_base_url is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad value becomes a ConfigError naming the variable (never its value)."""
+    from pydantic import ValidationError
+
+    from coach.errors import ConfigError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        names = ", ".join(str(err["loc"][0]) for err in exc.errors() if err.get("loc"))
+        raise ConfigError(f"invalid configuration value for: {names}") from None

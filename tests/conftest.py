@@ -1,0 +1,52 @@
+"""Shared fixtures. The suite is hermetic: no network, no user data, no LLM key from the environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("COACH_SHARED_DIR", REPO.parent / "shared"))
+TESTS = Path(__file__).resolve().parent
+
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+_ENV_TO_CLEAR = (
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "COACH_MODEL", "COACH_OFFLINE", "COACH_LLM_TIMEOUT", "COACH_EMBEDDINGS",
+    "CHROMA_HOST", "CHROMA_PORT", "COACH_REDACT",
+)
+
+
+@pytest.fixture(scope="session")
+def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("coach-data")
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch, session_data_dir: Path, tmp_path: Path) -> None:
+    for name in _ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COACH_DATA_DIR", str(session_data_dir))
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's folder
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not (SHARED / "eval" / "dev.jsonl").is_file():
+        pytest.fail(f"shared/ not found at {SHARED} (set COACH_SHARED_DIR)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def dev_file(shared_dir: Path) -> Path:
+    return shared_dir / "eval" / "dev.jsonl"
+
+
+@pytest.fixture(scope="session")
+def own_drafts_file() -> Path:
+    return TESTS / "data" / "own_drafts.jsonl"
