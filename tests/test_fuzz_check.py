@@ -1,0 +1,33 @@
+"""Arbitrary Unicode never breaks the checker: only InputError, and every span lies inside the draft."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from coach import InputError
+from coach.checker import Checker
+
+CHECKER = Checker()
+WORDS = st.sampled_from([
+    "Ich", "verstehe", "nicht", "kein Problem", "storniert", "Plan", "Zusammenarbeit", "später", "Sie", "du",
+    "I'm so sorry", "no problem", "I've cancelled", "overreaction", "notice period", "let's", "plan", "\n", "> ",
+    "Am 1. März schrieb X:", "On Mon, Bob wrote:", "Viele Grüße", "Best,", "\u201e", "\u2013", "\r\n", "ae", "\u00a0",
+])
+TEXT = st.one_of(
+    st.text(max_size=400),
+    st.lists(st.one_of(WORDS, st.text(max_size=8)), max_size=60).map(" ".join),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(draft=TEXT, client=st.one_of(st.none(), TEXT), lang=st.sampled_from([None, "de", "en"]))
+def test_check_never_raises_anything_but_input_error(draft: str, client: str | None, lang: str | None) -> None:
+    try:
+        report = CHECKER.check(draft, client_message=client, lang=lang)
+    except InputError:
+        return
+    assert 0 <= report.score <= 100
+    for f in report.findings:
+        assert 0 <= f.start <= f.end <= len(draft)
+        assert draft[f.start:f.end] == f.text
