@@ -25,7 +25,7 @@ _GREETING = re.compile(
     r"""\A\s*(?P<g>(?:
         Hallo|Hi|Hey|Hallöchen|Liebe[rs]?|Sehr\s+geehrte[rs]?|Guten\s+(?:Tag|Morgen|Abend)|Moin(?:\s+moin)?|Servus
       | Gr(?:ü|ue)(?:ß|ss)\s+(?:Gott|dich|Sie|euch)|Grüezi|Dear|Hello|Good\s+(?:morning|afternoon|evening)|Greetings
-    )\b[^\n,!:.]{0,80}[,!:]?)""",
+    )\b(?:[^\n,!:.]|\.(?=[ ]?\w))*(?:[,!:]|(?=\n)))""",
     re.VERBOSE | re.IGNORECASE,
 )
 
@@ -132,11 +132,33 @@ def _find_signoff(text: str, start: int, end: int) -> Span | None:
             while stop > m.start() and text[stop - 1] in " \n":
                 stop -= 1
             return (m.start(), stop)
+    name = _trailing_name_line(text, start, end)
+    if name is not None:
+        return name
     if dashes is not None:
         stop = end
         while stop > dashes.start() and text[stop - 1] in " \n":
             stop -= 1
         return (dashes.start(), stop)
+    return None
+
+
+_NAME_LINE = re.compile(
+    r"^[ ]*(?:[-–—~][ ]*)?(?:Dr\.\s|Prof\.\s)?[A-ZÄÖÜ][\w'.\-]*(?:[ ]+[A-ZÄÖÜ][\w'.\-]*){0,3}[ ]*$"
+)
+
+
+def _trailing_name_line(text: str, start: int, end: int) -> Span | None:
+    """A draft that ends in a bare name ("Sarah", "- Ben") has that line as its signature."""
+    stop = end
+    while stop > start and text[stop - 1] in " \n":
+        stop -= 1
+    line_start = text.rfind("\n", start, stop) + 1
+    if line_start <= start or text[start:line_start].strip() == "":
+        return None  # the name would be the whole letter
+    line = text[line_start:stop]
+    if len(line) <= 40 and _NAME_LINE.match(line):
+        return (line_start, stop)
     return None
 
 

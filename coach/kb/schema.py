@@ -1,0 +1,223 @@
+"""Pydantic models for the knowledge files (passages, phrasings, situations) and indexable documents.
+
+Every model forbids unknown keys, so a typo in a YAML file is an error, not a silently
+ignored field. Cross-item checks (unique ids, the language of a file) live in
+``check_unique_ids`` and in the loader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+Lang = Literal["de", "en"]
+PhrasingAddress = Literal["Sie", "du", "n/a"]
+PhrasingMove = Literal["empathy", "plan_offer", "defer_collaboration", "referral"]
+PhrasingScenario = Literal["any", "shock", "long_standing", "unclear"]
+SituationScenario = Literal["shock", "long_standing", "unclear"]
+Tone = Literal["warm", "neutral", "formal"]
+Kind = Literal["passage", "phrasing"]
+
+PHRASING_MOVES: tuple[str, ...] = ("empathy", "plan_offer", "defer_collaboration", "referral")
+ALLOWED_PLACEHOLDERS: frozenset[str] = frozenset({"situation"})
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+
+
+def _nonblank(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    return value.strip()
+
+
+def placeholders(text: str) -> list[str]:
+    """The ``{name}`` fields of a template; raises ValueError on unbalanced braces."""
+    names: list[str] = []
+    for _literal, name, spec, conv in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if spec or conv:
+            raise ValueError(f"placeholder {{{name}}} must not carry a format spec or conversion")
+        names.append(name)
+    return names
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Passage(_Strict):
+    """A paragraph on the method, in the project's own words."""
+
+    id: str
+    lang: Lang
+    section: str = ""
+    topic: str
+    title: str
+    text: str
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        v = _nonblank(v, "id")
+        if not _ID_RE.match(v):
+            raise ValueError(f"id {v!r} may only use letters, digits and _.:-")
+        return v
+
+    @field_validator("topic", "title", "text")
+    @classmethod
+    def _nonblank(cls, v: str, info) -> str:  # type: ignore[no-untyped-def]
+        return _nonblank(v, info.field_name)
+
+    @field_validator("text")
+    @classmethod
+    def _no_placeholder(cls, v: str) -> str:
+        try:
+            names = placeholders(v)
+        except ValueError as exc:
+            raise ValueError(f"text: {exc}") from None
+        if names:
+            raise ValueError("passage text must not contain {placeholders}")
+        return v
+
+
+class Phrasing(_Strict):
+    """An approved sentence for one move of a good reply."""
+
+    id: str
+    lang: Lang
+    address: PhrasingAddress
+    move: PhrasingMove
+    scenario: PhrasingScenario
+    tone: Tone
+    text: str
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        v = _nonblank(v, "id")
+        if not _ID_RE.match(v):
+            raise ValueError(f"id {v!r} may only use letters, digits and _.:-")
+        return v
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        v = _nonblank(v, "text")
+        try:
+            names = placeholders(v)
+        except ValueError as exc:
+            raise ValueError(f"text: {exc}") from None
+        bad = sorted(set(names) - ALLOWED_PLACEHOLDERS)
+        if bad:
+            raise ValueError(f"text uses unknown placeholder(s) {bad}; only {{situation}} is allowed")
+        return v
+
+    @model_validator(mode="after")
+    def _address_fits_language(self) -> Phrasing:
+        if self.lang == "de" and self.address not in ("Sie", "du"):
+            raise ValueError(f"a German phrasing needs address Sie or du, not {self.address!r}")
+        if self.lang == "en" and self.address != "n/a":
+            raise ValueError(f"an English phrasing needs address n/a, not {self.address!r}")
+        return self
+
+
+class Situation(_Strict):
+    """A pattern recognising the client's event, with noun phrases that name it in a reply."""
+
+    id: str
+    pattern: str
+    scenario: SituationScenario
+    de_sie: str
+    de_du: str
+    en: str
+
+    @field_validator("id", "de_sie", "de_du", "en")
+    @classmethod
+    def _nonblank(cls, v: str, info) -> str:  # type: ignore[no-untyped-def]
+        return _nonblank(v, info.field_name)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        v = _nonblank(v, "pattern")
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"pattern does not compile: {exc}") from None
+        return v
+
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.pattern)
+
+
+def check_unique_ids(items: Iterable[BaseModel], *, where: str = "") -> None:
+    """Raise ValueError naming the first id that occurs twice."""
+    seen: set[str] = set()
+    for item in items:
+        item_id = getattr(item, "id")
+        if item_id in seen:
+            raise ValueError(f"{where}{': ' if where else ''}id {item_id!r} occurs more than once")
+        seen.add(item_id)
+
+
+MetaValue = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class Document:
+    """One indexable record: what Chroma stores, and the text its vector is computed from.
+
+    ``text`` is returned to callers (a phrasing keeps its ``{situation}`` slot);
+    ``embed_text`` is what the embedding model sees (title and move cue included, the slot
+    filled with a neutral noun). ``metadata`` always carries ``hash``, a digest of all three,
+    so an unchanged document is never embedded again.
+    """
+
+    id: str
+    text: str
+    embed_text: str
+    metadata: Mapping[str, MetaValue] = field(default_factory=dict)
+
+    @property
+    def hash(self) -> str:
+        return str(self.metadata["hash"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.metadata.get("kind", "passage"))
+
+
+METADATA_KEYS: tuple[str, ...] = (
+    "kind",
+    "lang",
+    "title",
+    "move",
+    "address",
+    "scenario",
+    "tone",
+    "section",
+    "topic",
+    "source",
+)
+
+
+def make_document(doc_id: str, text: str, embed_text: str, **meta: MetaValue | None) -> Document:
+    """Build a Document with every metadata key present (Chroma stores no None) and its hash."""
+    metadata: dict[str, MetaValue] = {key: "" for key in METADATA_KEYS}
+    for key, value in meta.items():
+        metadata[key] = "" if value is None else value
+    payload = json.dumps(
+        {"id": doc_id, "text": text, "embed": embed_text, "meta": metadata},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    metadata["hash"] = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+    return Document(id=doc_id, text=text, embed_text=embed_text, metadata=metadata)

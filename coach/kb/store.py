@@ -1,0 +1,204 @@
+"""Opening the Chroma store: embedded (PersistentClient under the data folder) or a server.
+
+Every failure a user can cause becomes a ``ConfigError`` that says what to do: a server that
+cannot be reached names host:port, a data folder that cannot be created or written names the
+path, and a damaged embedded index is wiped and recreated (it holds only derived data).
+Telemetry is off for every client.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+import logging  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from coach.errors import ConfigError  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+COLLECTION_NAME = "coach_kb"
+CHROMA_SUBDIR = "chroma"
+CONNECT_TIMEOUT = 3.0
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def chroma_path(settings: Any) -> Path:
+    return Path(settings.data_dir).expanduser() / CHROMA_SUBDIR
+
+
+def store_label(settings: Any) -> str:
+    """A short description of where the index lives (for messages and `coach bench`)."""
+    if settings.chroma_host:
+        return f"chroma server {settings.chroma_host}:{settings.chroma_port}"
+    return f"embedded chroma at {chroma_path(settings)}"
+
+
+def ensure_data_dir(path: Path) -> Path:
+    """Create ``path`` if needed and prove it is writable; ConfigError naming it otherwise."""
+    path = Path(path).expanduser()
+    hint = "set COACH_DATA_DIR to a folder you can write to"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot create the data folder {path}: {reason}; {hint}") from None
+    if not path.is_dir():
+        raise ConfigError(f"the data folder {path} is not a folder; {hint}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"the data folder {path} is not writable: {reason}; {hint}") from None
+    return path
+
+
+def chroma_settings(**extra: Any) -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False, **extra)
+
+
+def _probe_server(host: str, port: int) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"cannot reach the Chroma server at {host}:{port} ({reason}); "
+            "start it, or unset CHROMA_HOST to use the embedded store"
+        ) from None
+
+
+def _http_client(settings: Any) -> Any:
+    import chromadb
+
+    host, port = str(settings.chroma_host), int(settings.chroma_port)
+    _probe_server(host, port)
+    try:
+        client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings())
+        client.heartbeat()
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - chromadb raises ValueError/httpx/ChromaError here
+        raise ConfigError(
+            f"cannot reach the Chroma server at {host}:{port} ({type(exc).__name__}: {str(exc)[:160]}); "
+            "start it, or unset CHROMA_HOST to use the embedded store"
+        ) from None
+    return client
+
+
+def _forget_system(path: Path) -> None:
+    """Drop chromadb's cached in-process system for ``path`` so it can be opened afresh."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        system = SharedSystemClient._identifier_to_system.pop(str(path), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+        if system is not None:
+            try:
+                system.stop()
+            except Exception:  # noqa: BLE001 - best effort on a broken store
+                pass
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _persistent_client(path: Path) -> Any:
+    import chromadb
+
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings(is_persistent=True))
+
+
+def wipe_store(settings: Any) -> None:
+    """Delete the embedded store (derived data only) and forget any cached client for it."""
+    path = chroma_path(settings)
+    with _clients_lock:
+        _clients.pop(f"path:{path}", None)
+    _forget_system(path)
+    if path.exists():
+        try:
+            shutil.rmtree(path)
+        except OSError as exc:
+            raise ConfigError(f"cannot remove the damaged index at {path}: {exc.strerror or exc}") from None
+
+
+def open_client(settings: Any, *, fresh: bool = False) -> Any:
+    """A Chroma client for the settings, reused within the process.
+
+    ``CHROMA_HOST`` set: an HttpClient (ConfigError when the server does not answer).
+    Otherwise: a PersistentClient in ``<data_dir>/chroma``; a store that cannot be opened is
+    treated as damaged, removed and created again.
+    """
+    if settings.chroma_host:
+        key = f"http:{settings.chroma_host}:{settings.chroma_port}"
+        with _clients_lock:
+            client = None if fresh else _clients.get(key)
+        if client is None:
+            client = _http_client(settings)
+            with _clients_lock:
+                _clients[key] = client
+        return client
+
+    data_dir = ensure_data_dir(Path(settings.data_dir))
+    path = (data_dir / CHROMA_SUBDIR).resolve()
+    key = f"path:{path}"
+    with _clients_lock:
+        client = None if fresh else _clients.get(key)
+    if client is not None:
+        return client
+    try:
+        client = _persistent_client(path)
+        client.heartbeat()
+    except Exception as exc:  # noqa: BLE001 - sqlite "file is not a database", malformed, ...
+        log.warning("the index at %s cannot be opened (%s); rebuilding it", path, exc)
+        wipe_store(settings)
+        try:
+            client = _persistent_client(path)
+        except Exception as exc2:  # noqa: BLE001
+            raise ConfigError(f"cannot open the index at {path}: {type(exc2).__name__}: {exc2}") from None
+    with _clients_lock:
+        _clients[key] = client
+    return client
+
+
+def forget_clients() -> None:
+    """Drop the reused clients (tests, or after a wipe)."""
+    with _clients_lock:
+        _clients.clear()
+
+
+def get_collection(client: Any, name: str = COLLECTION_NAME, embedding_function: Any = None) -> Any | None:
+    """The collection, or None when it does not exist (or was made with another embedder)."""
+    try:
+        if embedding_function is None:
+            return client.get_collection(name)
+        return client.get_collection(name, embedding_function=embedding_function)
+    except Exception as exc:  # noqa: BLE001 - NotFoundError / ValueError differ by version
+        text = str(exc).lower()
+        if "does not exist" in text or "not found" in text or type(exc).__name__ == "NotFoundError":
+            return None
+        if "embedding function" in text and ("conflict" in text or "already exists" in text):
+            return None
+        raise
+
+
+def is_chroma_error(exc: BaseException) -> bool:
+    """True for errors raised by chromadb itself (a damaged or unavailable store)."""
+    try:
+        from chromadb.errors import ChromaError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, ChromaError)

@@ -1,0 +1,111 @@
+"""Choosing approved phrasings for the moves a draft lacks: retrieved, filtered, varied, deterministic."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from coach.models import Source
+
+
+class PhrasingLike(Protocol):
+    id: str
+    lang: str
+    address: str
+    move: str
+    scenario: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    move: str
+    text: str
+    score: float
+
+    def as_source(self) -> Source:
+        return Source(id=self.id, kind="phrasing", title=f"approved phrasing: {self.move}", text=self.text,
+                      score=round(self.score, 4), lang=self.id.split(".", 1)[0])
+
+
+SLOT = "{situation}"
+Ranker = Callable[[str, str, str, str | None, str], list[tuple[str, float]]]
+"""(move, lang, address, scenario, query) -> [(phrasing id, score)] best first."""
+
+
+def situation_phrase(client_message: str | None, situations: Sequence[Any], lang: str, address: str) -> str | None:
+    """The noun phrase naming the client's event ("Der Verlust Ihres wichtigsten Kunden"), if recognisable."""
+    if not client_message:
+        return None
+    for s in situations:
+        if re.search(s.pattern, client_message):
+            if lang == "en":
+                return str(s.en)
+            return str(s.de_du if address == "du" else s.de_sie)
+    return None
+
+
+def seed_of(*texts: str | None) -> int:
+    h = hashlib.sha256("\x1f".join(t or "" for t in texts).encode("utf-8")).digest()
+    return int.from_bytes(h[:4], "big")
+
+
+class PhrasingPicker:
+    def __init__(self, phrasings: Sequence[PhrasingLike], detects: Callable[[str, str, str], bool],
+                 ranker: Ranker | None = None):
+        """`detects(text, move, lang)` says whether the checker finds the move in a phrasing."""
+        self._all = list(phrasings)
+        self._by_id = {p.id: p for p in self._all}
+        self._detects = detects
+        self._ranker = ranker
+        self._verified: dict[tuple[str, str], bool] = {}
+
+    def _works(self, p: PhrasingLike, text: str) -> bool:
+        key = (p.id, text)
+        if key not in self._verified:
+            self._verified[key] = self._detects(text, p.move, p.lang)
+        return self._verified[key]
+
+    def candidates(self, move: str, lang: str, address: str, scenario: str | None) -> list[PhrasingLike]:
+        want_scen = {"any", scenario or "unclear"}
+        if scenario is None:
+            want_scen.add("shock")
+        return [p for p in self._all if p.move == move and p.lang == lang and p.address == address
+                and p.scenario in want_scen]
+
+    def pick(self, move: str, *, lang: str, address: str, scenario: str | None, situation: str | None,
+             query: str, seed: int, avoid: set[str] = frozenset()) -> Choice | None:  # type: ignore[assignment]
+        pool = [p for p in self.candidates(move, lang, address, scenario) if p.id not in avoid]
+        if not pool:
+            return None
+        scores: dict[str, float] = {}
+        if self._ranker is not None:
+            try:
+                scores = dict(self._ranker(move, lang, address, scenario, query))
+            except Exception:  # ranking is a nicety; the local order still works
+                scores = {}
+        exact = scenario or "unclear"
+
+        def key(p: PhrasingLike) -> tuple[float, float, str]:
+            slot_bonus = 0.0
+            if SLOT in p.text:
+                slot_bonus = 0.2 if situation else -10.0
+            scen_bonus = 0.1 if p.scenario == exact else 0.0
+            return (-(scores.get(p.id, 0.0) + slot_bonus + scen_bonus), 0.0, p.id)
+
+        ranked = [p for p in sorted(pool, key=key) if SLOT not in p.text or situation]
+        usable: list[tuple[PhrasingLike, str]] = []
+        for p in ranked:
+            text = p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text
+            if self._works(p, text):
+                usable.append((p, text))
+            if len(usable) >= 3:
+                break
+        if not usable:
+            return None
+        p, text = usable[seed % len(usable)]
+        return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))

@@ -1,0 +1,97 @@
+"""The rewrite pipeline: check, retrieve, rewrite (LLM or rules), check again; never stuck."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from coach.checker import Analysis, Checker
+from coach.errors import CoachError
+from coach.models import RewriteResult
+from coach.rewrite.phrasings import PhrasingPicker
+from coach.rewrite.rules_rewriter import RulesRewriter
+from coach.settings import Settings
+
+
+class RewritePipeline:
+    def __init__(self, settings: Settings, checker: Checker, retriever: Callable[[], Any] | None = None):
+        self.settings = settings
+        self.checker = checker
+        self._retriever_factory = retriever
+        self._lock = threading.Lock()
+        self._rules: RulesRewriter | None = None
+        self._retrieval_broken: str | None = None
+
+    # ------------------------------------------------------------------ parts
+    def _retriever(self) -> Any | None:
+        if self._retriever_factory is None or self._retrieval_broken:
+            return None
+        try:
+            return self._retriever_factory()
+        except CoachError as exc:
+            self._retrieval_broken = str(exc)
+        except Exception as exc:  # an index that cannot be opened must not stop an offline rewrite
+            self._retrieval_broken = f"{type(exc).__name__}: {exc}"
+        return None
+
+    def rules_rewriter(self) -> RulesRewriter:
+        with self._lock:
+            if self._rules is None:
+                from coach.kb.loader import load_knowledge
+
+                kb = load_knowledge()
+                picker = PhrasingPicker(kb.phrasings, self._detects, ranker=self._rank_phrasings)
+                self._rules = RulesRewriter(self.checker, picker, kb.situations)
+            return self._rules
+
+    def _detects(self, text: str, move: str, lang: str) -> bool:
+        a = self.checker.analyse(text, lang=lang)
+        if move == "referral":
+            return any(h.rule.rule.move == "referral" for h in a.hits)
+        return bool(a.moves.get(move)) and not any(a.moves[m] for m in ("accepts_cancellation", "judgment", "pressure"))
+
+    def _rank_phrasings(self, move: str, lang: str, address: str, scenario: str | None,
+                        query: str) -> list[tuple[str, float]]:
+        retriever = self._retriever()
+        if retriever is None:
+            return []
+        hits = retriever.search(query, k=8, lang=lang, kinds={"phrasing"}, moves={move}, address=address,
+                                scenario=scenario)
+        return [(h.id, h.score) for h in hits]
+
+    # ------------------------------------------------------------------ API
+    def analyse(self, draft: str, client_message: str | None, lang: str | None) -> Analysis:
+        return self.checker.analyse(draft, client_message=client_message, lang=lang)
+
+    def rewrite(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
+                lang: str | None = None) -> RewriteResult:
+        result: RewriteResult | None = None
+        for item in self.rewrite_stream(draft, client_message, offline=offline, lang=lang):
+            if isinstance(item, RewriteResult):
+                result = item
+        assert result is not None
+        return result
+
+    def rewrite_stream(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
+                       lang: str | None = None) -> Iterator[str | RewriteResult]:
+        a = self.analyse(draft, client_message, lang)  # InputError goes to the caller, before anything else
+        use_llm = self.settings.llm_enabled and not offline
+        notices: list[str] = []
+        if use_llm:
+            from coach.rewrite.llm_rewriter import LLMRewriter
+
+            llm = LLMRewriter(self.settings, self.checker, self._retriever, self.rules_rewriter)
+            yield from llm.stream(a, client_message)
+            return
+        notices.append("offline: rules only (--offline)" if offline else
+                       "offline: rules only (no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL)")
+        yield self.rules_result(a, client_message, notices)
+
+    def rules_result(self, a: Analysis, client_message: str | None, notices: list[str]) -> RewriteResult:
+        if self._retrieval_broken:
+            notices.append(f"retrieval unavailable, phrasings chosen without it: {self._retrieval_broken}")
+        result = self.rules_rewriter().rewrite(a, client_message, notices=notices)
+        if self._retrieval_broken and not any("retrieval unavailable" in n for n in result.notices):
+            result.notices.append(f"retrieval unavailable, phrasings chosen without it: {self._retrieval_broken}")
+        return result
