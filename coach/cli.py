@@ -220,7 +220,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     import subprocess
     from pathlib import Path
 
-    app = Path(__file__).resolve().parent / "ui_app.py"
+    app = Path(__file__).resolve().parent / "web" / "streamlit_app.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false", "--server.headless", "true"]
     return subprocess.call(cmd)

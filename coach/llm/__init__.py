@@ -1,0 +1,1 @@
+"""The LLM side of the rewrite: prompts, token budget, redaction, the OpenAI-compatible client, checks."""

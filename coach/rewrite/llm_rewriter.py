@@ -1,0 +1,185 @@
+"""The LLM rewrite: redacted, grounded, budgeted, streamed, verified, repaired once, else the rules take over."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from coach.checker import Analysis, Checker
+from coach.errors import CoachError, LLMError
+from coach.llm.answer import LLMAnswer, ReplyStreamExtractor, answer_schema, parse_answer
+from coach.llm.client import Deadline, LLMClient, StreamState
+from coach.llm.prompts import render
+from coach.llm.redact import Redaction, redact
+from coach.llm.tokens import counter_for
+from coach.llm.verify import Verdict, verify
+from coach.models import RewriteResult, Source, Usage
+from coach.secrets import scrub
+from coach.settings import Settings
+
+_LANG_NAME = {"de": "German", "en": "English"}
+_clients: dict[tuple[Any, ...], LLMClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _client_for(settings: Settings) -> LLMClient:
+    key = (settings.openai_base_url, settings.model, settings.llm_timeout,
+           settings.openai_api_key.get_secret_value() if settings.openai_api_key else None)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = LLMClient(settings, answer_schema())
+        return _clients[key]
+
+
+class PlaceholderStream:
+    """Restore placeholders in streamed text without showing half a placeholder."""
+
+    def __init__(self, redaction: Redaction):
+        self.redaction = redaction
+        self.pending = ""
+
+    def feed(self, text: str) -> str:
+        self.pending += text
+        cut = self.pending.rfind("[")
+        if cut != -1 and "]" not in self.pending[cut:] and len(self.pending) - cut < 16:
+            out, self.pending = self.pending[:cut], self.pending[cut:]
+        else:
+            out, self.pending = self.pending, ""
+        return self.redaction.restore(out)
+
+    def flush(self) -> str:
+        out, self.pending = self.pending, ""
+        return self.redaction.restore(out)
+
+
+class LLMRewriter:
+    def __init__(self, settings: Settings, checker: Checker, retriever: Callable[[], Any | None],
+                 rules: Callable[[], Any]):
+        self.settings = settings
+        self.checker = checker
+        self._retriever = retriever
+        self._rules = rules
+        self.client = _client_for(settings)
+
+    # ------------------------------------------------------------------ prompt
+    def _grounding(self, a: Analysis, client_message: str | None, notices: list[str]) -> list[Source]:
+        retriever = self._retriever()
+        if retriever is None:
+            notices.append("retrieval unavailable: the rewrite is not grounded in the knowledge base")
+            return []
+        missing = [m for m in ("empathy", "plan_offer", "defer_collaboration") if not a.moves[m]]
+        try:
+            return list(retriever.grounding(
+                language=a.language, address=a.address, scenario=a.scenario, missing_moves=missing,
+                client_message=client_message, draft=a.draft, k=self.settings.retrieval_k,
+            ))
+        except Exception as exc:  # retrieval is grounding, not a precondition
+            notices.append(f"retrieval failed ({scrub(str(exc))[:120]}): the rewrite is not grounded")
+            return []
+
+    def build_messages(self, a: Analysis, draft: str, client_message: str | None,
+                       sources: list[Source], notices: list[str]) -> tuple[list[dict[str, str]], list[Source], int]:
+        address = a.address if a.address in ("Sie", "du") else ("n/a" if a.language == "en" else "Sie")
+        system = render("system.j2", language_name=_LANG_NAME[a.language], address=address)
+        findings = [f for f in a.findings if f.severity != "info"]
+        counter = counter_for(self.settings.model)
+        kept = list(sources)
+        while True:
+            user = render("user.j2", scenario=a.scenario or "unclear", language=a.language, address=address,
+                          client_message=client_message or "(not given)", draft=draft, findings=findings,
+                          sources=kept)
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            tokens = counter.count_messages(messages)
+            if tokens <= self.settings.prompt_token_budget or not kept:
+                break
+            kept = kept[:-1]  # drop the lowest-ranked context first
+        if len(kept) < len(sources):
+            notices.append(f"dropped {len(sources) - len(kept)} knowledge source(s) to fit the prompt budget of "
+                           f"{self.settings.prompt_token_budget} tokens")
+        if tokens > self.settings.prompt_token_budget:
+            notices.append(f"the prompt is {tokens} tokens, over the budget of {self.settings.prompt_token_budget}")
+        notices.append(f"prompt: {tokens} tokens counted with {counter.name}")
+        return messages, kept, tokens
+
+    # ------------------------------------------------------------------ run
+    def stream(self, a: Analysis, client_message: str | None) -> Iterator[str | RewriteResult]:
+        notices: list[str] = [f"LLM: {self.settings.model}"]
+        texts = [a.draft, client_message]
+        if self.settings.redact:
+            (draft_r, client_r), redaction = redact(texts)
+            if redaction.mapping:
+                notices.append(f"redacted before sending: {redaction.summary()}")
+        else:
+            draft_r, client_r, redaction = a.draft, client_message, Redaction()
+            notices.append("redaction is off (COACH_REDACT=0): names and contact details were sent")
+        sources = self._grounding(a, client_message, notices)
+        if self.settings.redact and sources:
+            sources = [s.model_copy(update={"text": redact([s.text])[0][0] or s.text}) for s in sources]
+        try:
+            messages, used, _ = self.build_messages(a, draft_r or "", client_r, sources, notices)
+            deadline = Deadline(self.settings.llm_timeout)
+            state = StreamState()
+            extractor = ReplyStreamExtractor(plain=self.client.fmt == "plain")
+            restorer = PlaceholderStream(redaction)
+            for delta in self.client.stream(messages, deadline, state):
+                shown = restorer.feed(extractor.feed(delta))
+                if shown:
+                    yield shown
+            tail = restorer.flush()
+            if tail:
+                yield tail
+            usage = Usage(prompt_tokens=state.prompt_tokens, completion_tokens=state.completion_tokens)
+            answer = parse_answer(state.content, plain_ok=state.fmt == "plain")
+            result = self._verified(a, client_message, answer, redaction, messages, used, usage, notices,
+                                    deadline)
+        except CoachError as exc:
+            yield self._fallback(a, client_message, f"the LLM rewrite failed: {scrub(str(exc))}", notices)
+            return
+        except Exception as exc:  # never stuck: any surprise falls back to the rules
+            yield self._fallback(a, client_message,
+                                 f"the LLM rewrite failed unexpectedly ({type(exc).__name__})", notices)
+            return
+        yield result
+
+    def _verified(self, a: Analysis, client_message: str | None, answer: LLMAnswer, redaction: Redaction,
+                  messages: list[dict[str, str]], used: list[Source], usage: Usage, notices: list[str],
+                  deadline: Deadline) -> RewriteResult:
+        system = messages[0]["content"]
+        reply = self._finish(a, redaction.restore(answer.reply))
+        verdict = verify(reply, a, self.checker, client_message, redaction, system)
+        if not verdict.ok:
+            notices.append("the first answer failed the checks (" + "; ".join(verdict.problems) + "); asked once more")
+            repair = messages + [
+                {"role": "assistant", "content": answer.model_dump_json()},
+                {"role": "user", "content": render("repair.j2", problems=verdict.problems)},
+            ]
+            done = self.client.complete(repair, deadline)
+            usage = Usage(prompt_tokens=usage.prompt_tokens + done.prompt_tokens,
+                          completion_tokens=usage.completion_tokens + done.completion_tokens)
+            answer = parse_answer(done.content, plain_ok=done.fmt == "plain")
+            reply = self._finish(a, redaction.restore(answer.reply))
+            verdict = verify(reply, a, self.checker, client_message, redaction, system)
+            if not verdict.ok:
+                raise LLMError("the answer failed the checks twice: " + "; ".join(verdict.problems))
+        cited = {sid for ch in answer.changes for sid in ch.sources}
+        sources = sorted(used, key=lambda s: (s.id not in cited,))
+        return self._result(a, reply, verdict, sources, notices, usage)
+
+    def _finish(self, a: Analysis, reply: str) -> str:
+        """The reply as the user gets it: the quoted mail of the draft stays below it, verbatim."""
+        reply = "\n".join(line for line in reply.strip().split("\n") if not line.lstrip().startswith(">"))
+        quote_start = min((s for s, _ in a.parts.quoted if s >= a.parts.body_end), default=None)
+        if quote_start is not None:
+            reply = reply.rstrip() + "\n\n" + a.draft[quote_start:].strip("\n")
+        return reply.strip() + "\n"
+
+    def _result(self, a: Analysis, reply: str, verdict: Verdict, sources: list[Source], notices: list[str],
+                usage: Usage) -> RewriteResult:
+        notices.append(f"tokens: {usage.prompt_tokens} prompt, {usage.completion_tokens} completion")
+        return RewriteResult(mode="llm", rewrite=reply, before=a.report(), after=verdict.report, sources=sources,
+                             notices=notices, usage=usage)
+
+    def _fallback(self, a: Analysis, client_message: str | None, why: str, notices: list[str]) -> RewriteResult:
+        keep = [n for n in notices if n.startswith(("redacted", "redaction is off"))]
+        return self._rules().rewrite(a, client_message, notices=[why + "; showing the rules rewrite instead", *keep])
