@@ -69,7 +69,7 @@ def _names_in(text: str) -> set[str]:
     if parts.signoff:
         spans.append(parts.signoff)
     # a client message often ends in a bare name after a comma: "Sorry, Mark" / "Gruß, Eva Roth"
-    tail = re.search(r"(?:,|\n|-|\u2013)\s*((?:[A-ZÄÖÜ][a-zäöüß]+[ ]?){1,3})\s*$", norm)
+    tail = re.search(r"(?:,|\.|\n|-|\u2013)\s*((?:[A-ZÄÖÜ][a-zäöüß]+[ ]?){1,3})\s*$", norm)
     if tail:
         spans.append((tail.start(1), tail.end(1)))
     head = re.match(r"\s*(?:Hallo|Hi|Hey|Liebe[rs]?|Sehr geehrte[rs]?|Dear|Hello|Guten Tag|Servus|Moin)\s+"

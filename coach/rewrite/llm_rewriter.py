@@ -103,7 +103,9 @@ class LLMRewriter:
         return messages, kept, tokens
 
     # ------------------------------------------------------------------ run
-    def stream(self, a: Analysis, client_message: str | None) -> Iterator[str | RewriteResult]:
+    def stream(self, a: Analysis, client_message: str | None, *, streaming: bool = True
+               ) -> Iterator[str | RewriteResult]:
+        """Yield the reply's text as it arrives (when streaming), then the verified RewriteResult."""
         notices: list[str] = [f"LLM: {self.settings.model}"]
         texts = [a.draft, client_message]
         if self.settings.redact:
@@ -119,18 +121,24 @@ class LLMRewriter:
         try:
             messages, used, _ = self.build_messages(a, draft_r or "", client_r, sources, notices)
             deadline = Deadline(self.settings.llm_timeout)
-            state = StreamState()
-            extractor = ReplyStreamExtractor(plain=self.client.fmt == "plain")
-            restorer = PlaceholderStream(redaction)
-            for delta in self.client.stream(messages, deadline, state):
-                shown = restorer.feed(extractor.feed(delta))
-                if shown:
-                    yield shown
-            tail = restorer.flush()
-            if tail:
-                yield tail
-            usage = Usage(prompt_tokens=state.prompt_tokens, completion_tokens=state.completion_tokens)
-            answer = parse_answer(state.content, plain_ok=state.fmt == "plain")
+            if streaming:
+                state = StreamState()
+                extractor = ReplyStreamExtractor(plain=self.client.fmt == "plain")
+                restorer = PlaceholderStream(redaction)
+                for delta in self.client.stream(messages, deadline, state):
+                    shown = restorer.feed(extractor.feed(delta))
+                    if shown:
+                        yield shown
+                tail = restorer.flush()
+                if tail:
+                    yield tail
+                content, fmt = state.content, state.fmt
+                usage = Usage(prompt_tokens=state.prompt_tokens, completion_tokens=state.completion_tokens)
+            else:
+                done = self.client.complete(messages, deadline)
+                content, fmt = done.content, done.fmt
+                usage = Usage(prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens)
+            answer = parse_answer(content, plain_ok=fmt == "plain")
             result = self._verified(a, client_message, answer, redaction, messages, used, usage, notices,
                                     deadline)
         except CoachError as exc:

@@ -67,7 +67,8 @@ class RewritePipeline:
     def rewrite(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
                 lang: str | None = None) -> RewriteResult:
         result: RewriteResult | None = None
-        for item in self.rewrite_stream(draft, client_message, offline=offline, lang=lang):
+        a = self.analyse(draft, client_message, lang)
+        for item in self._run(a, client_message, offline=offline, streaming=False):
             if isinstance(item, RewriteResult):
                 result = item
         assert result is not None
@@ -75,14 +76,18 @@ class RewritePipeline:
 
     def rewrite_stream(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
                        lang: str | None = None) -> Iterator[str | RewriteResult]:
-        a = self.analyse(draft, client_message, lang)  # InputError goes to the caller, before anything else
+        a = self.analyse(draft, client_message, lang)  # InputError reaches the caller before anything streams
+        return self._run(a, client_message, offline=offline, streaming=True)
+
+    def _run(self, a: Analysis, client_message: str | None, *, offline: bool | None,
+             streaming: bool) -> Iterator[str | RewriteResult]:
         use_llm = self.settings.llm_enabled and not offline
         notices: list[str] = []
         if use_llm:
             from coach.rewrite.llm_rewriter import LLMRewriter
 
             llm = LLMRewriter(self.settings, self.checker, self._retriever, self.rules_rewriter)
-            yield from llm.stream(a, client_message)
+            yield from llm.stream(a, client_message, streaming=streaming)
             return
         notices.append("offline: rules only (--offline)" if offline else
                        "offline: rules only (no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL)")

@@ -47,6 +47,8 @@ _MARK_STYLE = {
     "warning": "background:#fff0c2;color:#4d3800;border-bottom:2px solid #e0a800;",
     "info": "background:#d9f2dd;color:#0d4a1c;border-bottom:2px solid #2e9e4f;",
 }
+QUOTE_STYLE = ("white-space:pre-wrap;border-left:3px solid rgba(128,128,128,0.45);padding:0.1rem 0.75rem;"
+               "margin-top:0.2rem;opacity:0.9;")
 _SUP_STYLE = "font-size:0.7em;font-weight:600;color:#8a8a8a;margin-left:1px;"
 _BOX_STYLE = ("white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.65;padding:0.75rem 1rem;"
               "border:1px solid rgba(128,128,128,0.35);border-radius:0.5rem;")

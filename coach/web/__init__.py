@@ -1,0 +1,1 @@
+"""The Streamlit page (``coach ui``): check a draft reply and rewrite it, side by side."""
