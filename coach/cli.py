@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="print the performance figures")
     b.add_argument("--json", action="store_true")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
+    b.add_argument("--drafts", metavar="FILE", help="labeled drafts to time (default: the shared dev set)")
 
     u = sub.add_parser("ui", help="start the Streamlit page")
     u.add_argument("--port", type=int, default=8501)
@@ -208,7 +209,7 @@ def _is_queries_file(path: str) -> bool:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from coach.bench import format_bench, run_bench
 
-    data = run_bench(quick=args.quick)
+    data = run_bench(quick=args.quick, drafts=args.drafts)
     if args.json:
         _emit(data)
     else:

@@ -82,7 +82,8 @@ def streamlit_server(data_dir: Path | None = None, extra_env: dict[str, str] | N
     log = tempfile.TemporaryFile()
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+           "--client.toolbarMode", "minimal"]
     proc = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -145,6 +146,18 @@ def run_flow(page, url: str) -> dict[str, float]:  # type: ignore[no-untyped-def
     return {"interactive": interactive, "result": result}
 
 
+def _fit_viewport_to_content(page, max_height: int = 8000) -> None:  # type: ignore[no-untyped-def]
+    """Streamlit scrolls inside its own container, so full_page alone shows one screen: grow the viewport."""
+    height = page.evaluate(
+        """() => Math.max(document.body.scrollHeight,
+             ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"], '
+                  + '[data-testid="stMainBlockContainer"]')].map(e => e.scrollHeight))"""
+    )
+    width = page.viewport_size["width"]
+    page.set_viewport_size({"width": width, "height": min(int(height) + 24, max_height)})
+    page.wait_for_timeout(300)
+
+
 def take_screenshot(out_path: str | os.PathLike[str], data_dir: Path | None = None) -> dict[str, float]:
     """Run the page in rules-only mode, do one check-and-rewrite, save a full-page PNG to out_path."""
     out = Path(out_path)
@@ -160,6 +173,7 @@ def take_screenshot(out_path: str | os.PathLike[str], data_dir: Path | None = No
             rewrite_box = page.locator(".coach-text").nth(1)
             a, b = draft_box.bounding_box(), rewrite_box.bounding_box()
             assert a and b and b["x"] > a["x"] + a["width"] - 1, "draft and rewrite are not side by side"
+            _fit_viewport_to_content(page)
             page.screenshot(path=str(out), full_page=True)
     return timings
 

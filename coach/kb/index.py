@@ -104,10 +104,11 @@ def _merge_paths(old: Iterable[Path], new: Iterable[Path], forget: Iterable[Path
 # ------------------------------------------------------------------------ locking
 
 @contextlib.contextmanager
-def index_lock(data_dir: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+def index_lock(data_dir: Path, timeout: float | None = None) -> Iterator[None]:
     """An exclusive lock on ``<data_dir>/index.lock`` (waits up to ``timeout`` seconds)."""
     from coach.kb.store import ensure_data_dir
 
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
     data_dir = ensure_data_dir(Path(data_dir))
     try:
         import fcntl

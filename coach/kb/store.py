@@ -47,6 +47,8 @@ def ensure_data_dir(path: Path) -> Path:
     """Create ``path`` if needed and prove it is writable; ConfigError naming it otherwise."""
     path = Path(path).expanduser()
     hint = "set COACH_DATA_DIR to a folder you can write to"
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"the data folder {path} is not a folder; {hint}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from coach.errors import KnowledgeError
 from coach.paths import knowledge_dir
-from coach.rules.patterns import compile_any
+from coach.rules.patterns import compile_any, lower_literals
+from coach.rules.prefilter import rule_literals
 from coach.rules.schema import Rule, RuleFile, ScenarioFile, ScenarioSignal
 
 
@@ -22,6 +23,7 @@ class CompiledRule:
     pattern: re.Pattern[str] | None
     requires: tuple[re.Pattern[str], ...]
     unless: re.Pattern[str] | None
+    literals: tuple[str, ...] | None = None  # one of them must be in the text, or the rule cannot match
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,35 @@ class CompiledSignal:
     unless: re.Pattern[str] | None
 
 
+class LiteralIndex:
+    """One Aho-Corasick pass finds where the rules' required literals occur in a text."""
+
+    def __init__(self, rules: tuple[CompiledRule, ...]):
+        import ahocorasick
+
+        self._auto = ahocorasick.Automaton()
+        owners: dict[str, list[str]] = {}
+        for cr in rules:
+            for lit in cr.literals or ():
+                owners.setdefault(lit, []).append(cr.rule.id)
+        for lit, ids in owners.items():
+            self._auto.add_word(lit, (len(lit), tuple(ids)))
+        self._empty = not owners
+        if not self._empty:
+            self._auto.make_automaton()
+
+    def occurrences(self, text: str) -> dict[str, list[int]]:
+        """rule id -> start offsets of its literals in `text`."""
+        out: dict[str, list[int]] = {}
+        if self._empty:
+            return out
+        for end, (length, ids) in self._auto.iter(text):
+            start = end - length + 1
+            for rid in ids:
+                out.setdefault(rid, []).append(start)
+        return out
+
+
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[CompiledRule, ...]
@@ -39,6 +70,9 @@ class RuleSet:
 
     def for_language(self, lang: str) -> tuple[CompiledRule, ...]:
         return tuple(r for r in self.rules if r.rule.lang == lang)
+
+    def literal_index(self, lang: str) -> LiteralIndex:
+        return LiteralIndex(self.for_language(lang))
 
     def by_id(self, rule_id: str) -> CompiledRule:
         for r in self.rules:
@@ -108,6 +142,7 @@ def load_rules(directory: Path | None = None) -> RuleSet:
                     pattern=_compile(r.patterns, where, r.case_sensitive),
                     requires=_compile_each(r.requires, where, r.case_sensitive),
                     unless=_compile(r.unless, where, r.case_sensitive),
+                    literals=None if r.case_sensitive else rule_literals([lower_literals(p) for p in r.patterns]),
                 )
             )
     return RuleSet(tuple(rules), tuple(signals))

@@ -7,7 +7,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from coach.rules.loader import CompiledRule, CompiledSignal
+from coach.rules.loader import CompiledRule, CompiledSignal, LiteralIndex
 
 Span = tuple[int, int]
 
@@ -70,18 +70,32 @@ def _sentence_ok(text: str, sent: Span, requires: Iterable[re.Pattern[str]], unl
     return not (unless is not None and unless.search(text, s0, s1))
 
 
-def find_hits(cased: str, sentences: SentenceIndex, rules: Iterable[CompiledRule], lowered: str | None = None) -> list[Hit]:
-    """Every place a presence rule fires in the masked text, at most one hit per rule and sentence."""
+def find_hits(cased: str, sentences: SentenceIndex, rules: Iterable[CompiledRule], lowered: str | None = None,
+              literals: LiteralIndex | None = None) -> list[Hit]:
+    """Every place a presence rule fires in the masked text, at most one hit per rule and sentence.
+
+    With a literal index, a rule only runs on the sentences that hold one of its required
+    literals; a rule without required literals scans the whole text.
+    """
     from coach.rules.patterns import lower_text
 
     lowered = lower_text(cased) if lowered is None else lowered
+    occurrences = literals.occurrences(lowered) if literals is not None else None
     hits: list[Hit] = []
     for cr in rules:
         if cr.pattern is None:
             continue
         text = cased if cr.rule.case_sensitive else lowered
+        if occurrences is not None and cr.literals is not None and not cr.rule.case_sensitive:
+            starts = occurrences.get(cr.rule.id)
+            if not starts:
+                continue
+            spans = sorted({s for s in map(sentences.around, starts) if s is not None})
+            matches = (m for s0, s1 in spans for m in cr.pattern.finditer(text, s0, s1))
+        else:
+            matches = cr.pattern.finditer(text)
         done: set[Span] = set()
-        for m in cr.pattern.finditer(text):
+        for m in matches:
             if m.end() == m.start():
                 continue
             sent = sentences.around(m.start())
@@ -92,7 +106,10 @@ def find_hits(cased: str, sentences: SentenceIndex, rules: Iterable[CompiledRule
             if cr.rule.negation and is_negated(text, sent, m.start(), m.end()):
                 continue
             done.add(sent)
-            hits.append(Hit(cr, m.start(), m.end()))
+            start = m.start()
+            while start > sent[0] and text[start - 1].isalnum():
+                start -= 1  # a pattern may start inside a compound ("Krisen|plan"): report the whole word
+            hits.append(Hit(cr, start, m.end()))
     return hits
 
 

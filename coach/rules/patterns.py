@@ -71,3 +71,4 @@ def compile_any(patterns: list[str], *, case_sensitive: bool = False) -> re.Patt
     prepare = (lambda p: p) if case_sensitive else lower_literals
     joined = "|".join(f"(?:{expand_umlauts(prepare(p))})" for p in patterns)
     return re.compile(joined, re.MULTILINE)
+

@@ -67,9 +67,16 @@ def get_coach() -> Coach:
 
 
 def _scrub(text: str) -> str:
+    """Mask the API key (also one that came from .env rather than the environment) and key-like strings."""
     from coach.secrets import scrub
 
-    return scrub(text)
+    key = None
+    try:
+        secret = get_coach().settings.openai_api_key
+        key = secret.get_secret_value() if secret is not None else None
+    except Exception:  # an unreadable configuration has no key to hide beyond what scrub finds itself
+        pass
+    return scrub(text, key)
 
 
 def _describe(exc: BaseException) -> str:
@@ -114,8 +121,8 @@ def _header(coach: Coach) -> bool:
         left, right = st.columns([3, 2], vertical_alignment="bottom")
         left.title("coach")
         right.badge("offline: rules only", icon=":material/cloud_off:", color="gray")
-        st.warning(f"The configuration could not be read, so coach works with its rules only. "
-                   f"{_describe(exc)}")
+        st.warning(f"The configuration could not be read ({_describe(exc)}). Fix it and restart the page; "
+                   "until then coach can check drafts but not rewrite them.", icon=":material/warning:")
         return False
     label, why, llm_on = render.mode_badge(settings)
     left, right = st.columns([3, 2], vertical_alignment="bottom")
@@ -175,7 +182,9 @@ def _run(coach: Coach, llm_on: bool) -> None:
     try:
         report = coach.check(draft, client_message=client_message, lang=lang)
     except InputError as exc:
-        st.warning(f"coach cannot check this text: {_scrub(str(exc))}", icon=":material/warning:")
+        reason = _scrub(str(exc)).replace("pass --lang de or --lang en",
+                                          "choose Deutsch or English under “Language of the draft”")
+        st.warning(f"coach cannot check this text: {reason}", icon=":material/warning:")
         return
     except Exception as exc:
         st.warning(f"The check failed: {_describe(exc)}", icon=":material/warning:")
@@ -242,6 +251,8 @@ def _rewrite_streamed(coach: Coach, outcome: Outcome) -> None:
                           expanded=False)
         return
     outcome.result = holder["result"]
+    if outcome.result.mode != "llm":
+        box.empty()  # half an answer from a failed LLM call is no use to anyone
     mode = "LLM" if outcome.result.mode == "llm" else "rules"
     status.update(label=f"Rewrite ready ({mode})", state="complete", expanded=False)
 
@@ -251,21 +262,29 @@ _WARNING_WORDS = ("fail", "error", "timeout", "timed out", "unavailable", "inste
 
 
 def _notices(outcome: Outcome, llm_on: bool) -> None:
+    """Fallbacks and failures as warnings; redaction, prompt size and token use as information."""
+    warned = False
     for w in outcome.warnings:
         st.warning(_scrub(w), icon=":material/warning:")
+        warned = True
     result = outcome.result
     if result is None:
         return
+    infos: list[str] = []
     for n in result.notices:
         text = _scrub(n)
         low = text.lower()
-        if low.startswith("offline: rules only"):
-            continue  # the mode badge at the top says so already, with the reason
-        is_fallback = llm_on and result.mode == "rules" and not low.startswith("offline")
-        if is_fallback or any(word in low for word in _WARNING_WORDS):
+        if low.startswith(("offline: rules only", "llm: ", "tokens: ")):
+            continue  # the mode badge and the token line below say so already
+        if any(word in low for word in _WARNING_WORDS):  # the LLM failed, retrieval is down, ...
             st.warning(text, icon=":material/warning:")
+            warned = True
         else:
-            st.info(text, icon=":material/info:")
+            infos.append(text)
+    if llm_on and result.mode == "rules" and not warned:
+        st.warning("The LLM did not deliver this rewrite; it comes from the rules.", icon=":material/warning:")
+    for text in infos:
+        st.info(text, icon=":material/info:")
     if result.usage is not None:
         st.info(f"Token use: {result.usage.prompt_tokens} prompt + {result.usage.completion_tokens} "
                 f"completion tokens.", icon=":material/token:")
@@ -288,12 +307,18 @@ def _results(outcome: Outcome, llm_on: bool) -> None:
         m2.metric("Score of the rewrite", f"{result.after.score}/100",
                   delta=result.after.score - report.score)
         m3.metric("Rewritten by", "LLM" if result.mode == "llm" else "rules")
-    m4.metric("Situation", scenario, help=f"language {report.language}, address {report.address}")
+    m4.metric("Situation", scenario, help="Sudden shock: the method's reply. Long-standing trouble: point to the "
+              "right help (tax adviser, debt or insolvency counselling).")
 
-    _notices(outcome, llm_on)
-
-    st.subheader("Checklist", anchor=False)
-    st.markdown(render.checklist_markdown(report.moves, result.after.moves if result else None))
+    check_col, notes_col = st.columns([3, 2], gap="medium")
+    with check_col:
+        st.subheader("Checklist", anchor=False)
+        st.markdown(render.checklist_markdown(report.moves, result.after.moves if result else None))
+    with notes_col:
+        st.subheader("Notes", anchor=False)
+        st.caption(f"Draft in {LANG_LABELS.get(report.language, report.language)}, address "
+                   f"“{report.address}”; situation: {scenario}.")
+        _notices(outcome, llm_on)
 
     left, right = st.columns(2, gap="medium")
     with left:
@@ -351,6 +376,7 @@ def main() -> None:
         st.title("coach", anchor=False)
         st.warning(f"coach could not start: {_describe(exc)}", icon=":material/warning:")
         return
+    st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem;}</style>")
     llm_on = _header(coach)
     clicked = _inputs()
     if clicked:

@@ -118,6 +118,8 @@ def highlight_html(text: str, findings: Iterable[Any]) -> str:
     out: list[str] = []
     for a, b in zip(cuts, cuts[1:]):
         segment = text[a:b]
+        if segment.endswith("\r") and text[b:b + 1] == "\n":
+            segment = segment[:-1]  # a CRLF cut by a span boundary is still one line break
         active = [p for p in placed if p.start <= a and p.end >= b]
         if not active:
             out.append(esc(segment))
@@ -146,7 +148,7 @@ def _finding_item(f: Any, number: int | None) -> str:
         head += f'<sup style="{_SUP_STYLE}">{number}</sup> '
     quote = str(_get(f, "text") or "")
     if quote:
-        head += f"„{esc(quote)}“ "
+        head += f"<b>„{esc(quote)}“</b> – "
     msg = esc(str(_get(f, "message")))
     sug = str(_get(f, "suggestion") or "")
     body = f"{head}{msg}"
@@ -177,7 +179,7 @@ def findings_list_html(text: str, findings: Iterable[Any]) -> str:
 
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
 _INS_STYLE = "background:#d9f2dd;color:#0d4a1c;text-decoration:none;border-radius:2px;"
-_DEL_STYLE = "background:#ffd9d6;color:#5c0b05;border-radius:2px;"
+_DEL_STYLE = "background:#ffd9d6;color:#5c0b05;border-radius:2px;margin-right:2px;"
 
 
 def tokens(text: str) -> list[str]:
@@ -188,15 +190,16 @@ def tokens(text: str) -> list[str]:
 def diff_ops(old: str, new: str) -> list[tuple[str, str, str]]:
     """(tag, old_text, new_text) chunks with tag 'equal', 'delete', 'insert' or 'replace'.
 
-    Whitespace that is all that stands between two changes is folded into them, so a rewritten
-    sentence reads as one deletion and one insertion instead of a word-by-word patchwork.
+    Whitespace or a single word that is all that stands between two changes is folded into them,
+    so a rewritten sentence reads as one deletion and one insertion instead of a word-by-word
+    patchwork.
     """
     a, b = tokens(old), tokens(new)
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
     raw = [(tag, "".join(a[i1:i2]), "".join(b[j1:j2])) for tag, i1, i2, j1, j2 in sm.get_opcodes()]
     merged: list[tuple[str, str, str]] = []
     for i, (tag, x, y) in enumerate(raw):
-        between_changes = (tag == "equal" and not x.strip() and 0 < i < len(raw) - 1
+        between_changes = (tag == "equal" and len(x.split()) <= 1 and 0 < i < len(raw) - 1
                            and raw[i - 1][0] != "equal" and raw[i + 1][0] != "equal")
         if between_changes:
             tag = "replace"
@@ -246,17 +249,26 @@ def checklist(moves: Any) -> list[tuple[str, str, bool]]:
     return out
 
 
+# Streamlit's bundled Material icons render everywhere (no colour-emoji font needed).
+YES = ":green[:material/check_circle:]"
+NO = ":red[:material/cancel:]"
+
+
+def _mark(ok: bool) -> str:
+    return YES if ok else NO
+
+
 def checklist_markdown(before: Any, after: Any | None = None) -> str:
     """A Markdown table of the checklist for the draft (and the rewrite). Labels are static text."""
     rows_b = checklist(before)
     if after is None:
         lines = ["| | the reply … |", "|:-:|:--|"]
-        lines += [f"| {'✅' if ok else '❌'} | {label} |" for _, label, ok in rows_b]
+        lines += [f"| {_mark(ok)} | {label} |" for _, label, ok in rows_b]
         return "\n".join(lines)
     rows_a = checklist(after)
     lines = ["| the reply … | draft | rewrite |", "|:--|:-:|:-:|"]
     for (_, label, ok_b), (_, _, ok_a) in zip(rows_b, rows_a):
-        lines.append(f"| {label} | {'✅' if ok_b else '❌'} | {'✅' if ok_a else '❌'} |")
+        lines.append(f"| {label} | {_mark(ok_b)} | {_mark(ok_a)} |")
     return "\n".join(lines)
 
 

@@ -1,0 +1,255 @@
+"""`coach bench`: the performance figures, measured on this machine (p50/p95 where something is timed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from coach.paths import knowledge_dir
+
+_REPO = knowledge_dir().parent
+
+
+def _pcts(samples_ms: list[float]) -> dict[str, float]:
+    s = sorted(samples_ms)
+    p95 = s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
+    return {"p50_ms": round(statistics.median(s), 3), "p95_ms": round(p95, 3), "n": len(s)}
+
+
+def _time(fn: Callable[[], Any]) -> float:
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1000
+
+
+def bench_rows(path: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    """Labeled drafts to time: the given file, the shared dev set, the project's own drafts, or examples."""
+    candidates = [Path(path)] if path else [
+        _REPO.parent / "shared" / "eval" / "dev.jsonl", _REPO / "tests" / "data" / "own_drafts.jsonl",
+    ]
+    for c in candidates:
+        if c.is_file():
+            rows = [json.loads(line) for line in c.read_text(encoding="utf-8").splitlines() if line.strip()]
+            return rows, str(c)
+    from coach.web.examples import EXAMPLES
+
+    return [{"draft": e.draft, "client_message": e.client_message, "lang": e.lang} for e in EXAMPLES], "examples"
+
+
+# ---------------------------------------------------------------------------- figures
+def check_latency(rows: list[dict[str, Any]], reps: int) -> dict[str, Any]:
+    from coach.checker import Checker
+
+    checker = Checker()
+    samples = []
+    for r in rows:
+        checker.check(r["draft"], client_message=r.get("client_message"))
+        for _ in range(reps):
+            samples.append(_time(lambda r=r: checker.check(r["draft"], client_message=r.get("client_message"))))
+    long_draft = "\n\n".join(r["draft"] for r in rows if r.get("lang", "de") == "de")[:2000]
+    long_samples = [_time(lambda: checker.check(long_draft)) for _ in range(reps * 10)]
+    out = {"per_draft": _pcts(samples), "draft_2000_chars": _pcts(long_samples),
+           "mean_draft_chars": round(statistics.mean(len(r["draft"]) for r in rows), 1)}
+    english = [r["draft"] for r in rows if r.get("lang") == "en"]
+    out["proselint"] = _proselint(english, checker, reps)
+    return out
+
+
+def _proselint(drafts: list[str], checker: Any, reps: int) -> dict[str, Any]:
+    try:
+        from proselint.tools import LintFile
+    except Exception as exc:  # proselint is a test extra
+        return {"available": False, "reason": type(exc).__name__}
+    if not drafts:
+        return {"available": False, "reason": "no English drafts"}
+    for d in drafts:
+        LintFile("<draft>", d).lint()
+    ps, cs = [], []
+    for d in drafts:
+        for _ in range(max(1, reps // 2)):
+            ps.append(_time(lambda d=d: LintFile("<draft>", d).lint()))
+            cs.append(_time(lambda d=d: checker.check(d, lang="en")))
+    p, c = _pcts(ps), _pcts(cs)
+    return {"available": True, "drafts": len(drafts), "proselint": p, "coach_check": c,
+            "ratio_p50": round(p["p50_ms"] / c["p50_ms"], 1) if c["p50_ms"] else None}
+
+
+def cold_start(draft: str, runs: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
+        fh.write(draft)
+        path = fh.name
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    try:
+        def run(cmd: list[str]) -> float:
+            t = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True, env=env)
+            return (time.perf_counter() - t) * 1000
+
+        run([sys.executable, "-m", "coach", "check", "--json", path])
+        check = [run([sys.executable, "-m", "coach", "check", "--json", path]) for _ in range(runs)]
+        bare = [run([sys.executable, "-c", "pass"]) for _ in range(runs)]
+    finally:
+        os.unlink(path)
+    return {"coach_check": _pcts(check), "python_c_pass": _pcts(bare)}
+
+
+def retrieval(reps: int) -> dict[str, Any]:
+    from coach.kb.index import sync_index
+    from coach.kb.retriever import Retriever
+    from coach.settings import load_settings
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
+        settings = load_settings(data_dir=Path(tmp), chroma_host=None)
+        stats = sync_index(settings, rebuild=True)
+        out["index_build_s"] = round(stats.seconds, 3)
+        out["index_documents"] = stats.total
+        t = time.perf_counter()
+        again = sync_index(settings)
+        out["index_unchanged_sync_s"] = round(time.perf_counter() - t, 3)
+        out["index_unchanged_sync_embedded"] = again.added + again.updated
+        retriever = Retriever(settings)
+        queries = [
+            "Wie zeige ich Empathie, ohne die Reaktion zu bewerten?", "client reacted to a sudden shock and wants out",
+            "Der Kunde steckt seit Jahren in Schwierigkeiten", "offer to build a plan for getting through the crisis",
+            "Soll ich das Projekt einfach aufs nächste Jahr verschieben?", "what happens in the brain under stress",
+        ]
+        retriever.search(queries[0])
+        emb, srch = [], []
+        for _ in range(reps):
+            for q in queries:
+                emb.append(_time(lambda q=q: retriever.embed(q + " ")))  # a fresh string: no cache hit
+                srch.append(_time(lambda q=q: retriever.search(q + "  ", k=4)))
+        e, s = _pcts(emb), _pcts(srch)
+        out["embed_query"] = e
+        out["search"] = s
+        out["search_over_embed_p50"] = round(s["p50_ms"] / e["p50_ms"], 2) if e["p50_ms"] else None
+        out["embedding"] = stats.embedding
+    return out
+
+
+def offline_rewrite(rows: list[dict[str, Any]], reps: int, data_dir: Path) -> dict[str, Any]:
+    from coach.api import Coach
+    from coach.settings import load_settings
+
+    coach = Coach(settings=load_settings(data_dir=data_dir, offline=True, chroma_host=None))
+    for r in rows:
+        coach.rewrite(r["draft"], client_message=r.get("client_message"))
+    samples = [_time(lambda r=r: coach.rewrite(r["draft"], client_message=r.get("client_message")))
+               for _ in range(reps) for r in rows]
+    return _pcts(samples)
+
+
+def llm_pipeline(rows: list[dict[str, Any]], reps: int, data_dir: Path) -> dict[str, Any]:
+    """Pipeline time minus a bare SDK call with the same messages and answer = coach's own overhead."""
+    import openai
+
+    from coach.api import Coach
+    from coach.devtools.fake_llm import FakeLLMServer, Reply
+    from coach.llm.redact import redact
+    from coach.rewrite.llm_rewriter import LLMRewriter
+    from coach.settings import load_settings
+
+    offline = Coach(settings=load_settings(data_dir=data_dir, offline=True, chroma_host=None))
+    with FakeLLMServer() as srv:
+        settings = load_settings(data_dir=data_dir, chroma_host=None, openai_base_url=srv.base_url,
+                                 openai_api_key="sk-bench", offline=False, llm_timeout=30)
+        coach = Coach(settings=settings)
+        bare = openai.OpenAI(base_url=srv.base_url, api_key="sk-bench", max_retries=0)
+        pipe, sdk, tokens, modes = [], [], [], []
+        encoding = ""
+        for r in rows:
+            (d_red, c_red), _ = redact([r["draft"], r.get("client_message")])
+            canned = json.dumps({"reply": offline.rewrite(d_red or "", client_message=c_red).rewrite,
+                                 "changes": []}, ensure_ascii=False)
+            a = coach.checker.analyse(r["draft"], client_message=r.get("client_message"))
+            rw = LLMRewriter(settings, coach.checker, lambda: coach.retriever, coach.rewriter.rules_rewriter)
+            notes: list[str] = []
+            sources = rw._grounding(a, r.get("client_message"), notes)
+            messages, _, n_tokens = rw.build_messages(a, d_red or "", c_red, sources, notes)
+            tokens.append(n_tokens)
+            encoding = next((n.rsplit(" ", 1)[-1] for n in notes if n.startswith("prompt:")), encoding)
+            for i in range(reps + 1):
+                srv.enqueue(Reply.content(canned))
+                t_pipe = _time(lambda r=r: modes.append(coach.rewrite(r["draft"], client_message=r.get("client_message")).mode))
+                srv.enqueue(Reply.content(canned))
+                t_sdk = _time(lambda m=messages: bare.chat.completions.create(model=settings.model, messages=m))
+                if i:  # the first round warms up
+                    pipe.append(t_pipe)
+                    sdk.append(t_sdk)
+    p, b = _pcts(pipe), _pcts(sdk)
+    return {
+        "pipeline": p, "bare_sdk_call": b, "overhead_p50_ms": round(p["p50_ms"] - b["p50_ms"], 3),
+        "llm_mode_share": round(modes.count("llm") / len(modes), 3) if modes else None,
+        "prompt_tokens": {"p50": statistics.median(tokens), "max": max(tokens), "budget": settings.prompt_token_budget,
+                          "k": settings.retrieval_k, "encoding": encoding},
+    }
+
+
+def run_bench(*, quick: bool = False, drafts: str | None = None) -> dict[str, Any]:
+    reps = 3 if quick else 20
+    rows, source = bench_rows(drafts)
+    t0 = time.perf_counter()
+    out: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "drafts": {"source": source, "n": len(rows)},
+    }
+    out["check"] = check_latency(rows, reps)
+    out["cold_start"] = cold_start(rows[0]["draft"], 5 if quick else 15)
+    out["retrieval"] = retrieval(2 if quick else 10)
+    with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
+        from coach.kb.index import sync_index
+        from coach.settings import load_settings
+
+        sync_index(load_settings(data_dir=Path(tmp), chroma_host=None))
+        out["offline_rewrite"] = offline_rewrite(rows, 2 if quick else 5, Path(tmp))
+        out["llm"] = llm_pipeline(rows, 1 if quick else 3, Path(tmp))
+    out["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["bench_seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def format_bench(d: dict[str, Any]) -> str:
+    c, cs, r, llm = d["check"], d["cold_start"], d["retrieval"], d["llm"]
+    pl = c["proselint"]
+    lines = [
+        f"machine: {d['machine']['platform']}, {d['machine']['cpus']} cpus, Python {d['machine']['python']}",
+        f"drafts: {d['drafts']['n']} from {d['drafts']['source']} (mean {c['mean_draft_chars']} chars)",
+        "",
+        f"{'figure':<42}{'p50':>12}{'p95':>12}",
+        f"{'check, per draft':<42}{c['per_draft']['p50_ms']:>10.3f}ms{c['per_draft']['p95_ms']:>10.3f}ms",
+        f"{'check, 2,000-character draft':<42}{c['draft_2000_chars']['p50_ms']:>10.3f}ms"
+        f"{c['draft_2000_chars']['p95_ms']:>10.3f}ms",
+    ]
+    if pl.get("available"):
+        lines.append(f"{'proselint, same English drafts':<42}{pl['proselint']['p50_ms']:>10.3f}ms"
+                     f"{pl['proselint']['p95_ms']:>10.3f}ms   ({pl['ratio_p50']}x coach check)")
+    lines += [
+        f"{'cold start: coach check --json':<42}{cs['coach_check']['p50_ms']:>10.1f}ms{cs['coach_check']['p95_ms']:>10.1f}ms",
+        f"{'cold start: python -c pass':<42}{cs['python_c_pass']['p50_ms']:>10.1f}ms{cs['python_c_pass']['p95_ms']:>10.1f}ms",
+        f"{'embed a query':<42}{r['embed_query']['p50_ms']:>10.3f}ms{r['embed_query']['p95_ms']:>10.3f}ms",
+        f"{'search (k=4)':<42}{r['search']['p50_ms']:>10.3f}ms{r['search']['p95_ms']:>10.3f}ms   "
+        f"({r['search_over_embed_p50']}x embedding)",
+        f"{'offline rewrite (warm)':<42}{d['offline_rewrite']['p50_ms']:>10.3f}ms{d['offline_rewrite']['p95_ms']:>10.3f}ms",
+        f"{'LLM pipeline, local server':<42}{llm['pipeline']['p50_ms']:>10.3f}ms{llm['pipeline']['p95_ms']:>10.3f}ms",
+        f"{'bare SDK call, same server':<42}{llm['bare_sdk_call']['p50_ms']:>10.3f}ms{llm['bare_sdk_call']['p95_ms']:>10.3f}ms",
+        f"{'pipeline overhead (p50 difference)':<42}{llm['overhead_p50_ms']:>10.3f}ms",
+        "",
+        f"index build from scratch: {r['index_build_s']} s ({r['index_documents']} documents, {r['embedding']})",
+        f"index sync, nothing changed: {r['index_unchanged_sync_s']} s ({r['index_unchanged_sync_embedded']} embedded)",
+        f"prompt tokens per rewrite: p50 {llm['prompt_tokens']['p50']}, max {llm['prompt_tokens']['max']} "
+        f"(budget {llm['prompt_tokens']['budget']}, k={llm['prompt_tokens']['k']}, {llm['prompt_tokens']['encoding']})",
+        f"peak memory: {d['peak_memory_mb']} MB",
+        f"bench took {d['bench_seconds']} s",
+    ]
+    return "\n".join(lines) + "\n"
