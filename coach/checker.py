@@ -58,8 +58,7 @@ class Analysis:
 class Checker:
     def __init__(self, rules: RuleSet | None = None):
         self.rules = rules or default_rules()
-        self._by_lang = {lang: self.rules.for_language(lang) for lang in ("de", "en")}
-        self._literals = {lang: self.rules.literal_index(lang) for lang in ("de", "en")}
+
 
     def check(self, draft: str, client_message: str | None = None, lang: str | None = None) -> CheckReport:
         return self.analyse(draft, client_message=client_message, lang=lang).report()
@@ -86,8 +85,8 @@ class Checker:
                 "pass --lang de or --lang en to check it anyway"
             )
         index = SentenceIndex(sentences)
-        rules = self._by_lang[language]
-        hits = find_hits(masked, index, rules, literals=self._literals[language])
+        rules = self.rules.for_language(language)
+        hits = find_hits(masked, index, rules, literals=self.rules.literal_index(language))
         greeting = normalized[parts.greeting[0]:parts.greeting[1]] if parts.greeting else None
         address = detect_address(masked, sentences, greeting) if language == "de" else "n/a"
         scenario = detect_scenario(client_message, self.rules)

@@ -150,7 +150,7 @@ def collect_documents(extra_paths: Sequence[Path], knowledge: Path | None = None
         bundled = {d.id for d in docs}
         docs.extend(d for d in res.documents if d.id not in bundled)
         for path, why in res.skipped:
-            if why != "empty":
+            if why not in ("empty", "not found"):  # a missing folder gets its own notice
                 notices.append(f"skipped {path}: {why}")
     return docs, notices
 
@@ -302,11 +302,12 @@ def _sync_locked(
             if not rebuild:
                 if meta.get("embedding") != emb:
                     why = f"built with {meta.get('embedding')!r}, now {emb!r}"
+                elif meta.get("schema") != SCHEMA_VERSION:
+                    why = "it has an older format"
                 elif meta.get("complete") is not True:
                     why = "an earlier build did not finish"
                 else:
                     why = "its contents do not match its record"
-
                 notices.append(f"rebuilding the index ({why})")
             client.delete_collection(COLLECTION_NAME)
             coll = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -63,22 +64,61 @@ class LiteralIndex:
         return out
 
 
-@dataclass(frozen=True)
 class RuleSet:
-    rules: tuple[CompiledRule, ...]
-    signals: tuple[CompiledSignal, ...]
+    """Validated rules; each language's regexes are compiled on first use (so a check compiles one)."""
+
+    def __init__(self, rules: tuple[tuple[Rule, str], ...], signals: tuple[tuple[ScenarioSignal, str], ...]):
+        self._raw_rules = rules
+        self._raw_signals = signals
+        self._compiled: dict[str, tuple[CompiledRule, ...]] = {}
+        self._indexes: dict[str, LiteralIndex] = {}
+        self._signals: tuple[CompiledSignal, ...] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def rules(self) -> tuple[CompiledRule, ...]:
+        return self.for_language("de") + self.for_language("en")
+
+    @property
+    def signals(self) -> tuple[CompiledSignal, ...]:
+        with self._lock:
+            if self._signals is None:
+                out = []
+                for s, where in self._raw_signals:
+                    pat = _compile(s.patterns, where)
+                    assert pat is not None
+                    out.append(CompiledSignal(s, pat, _compile_each(s.requires, where), _compile(s.unless, where)))
+                self._signals = tuple(out)
+            return self._signals
 
     def for_language(self, lang: str) -> tuple[CompiledRule, ...]:
-        return tuple(r for r in self.rules if r.rule.lang == lang)
+        with self._lock:
+            if lang not in self._compiled:
+                self._compiled[lang] = tuple(_compile_rule(r, where) for r, where in self._raw_rules if r.lang == lang)
+            return self._compiled[lang]
 
     def literal_index(self, lang: str) -> LiteralIndex:
-        return LiteralIndex(self.for_language(lang))
+        rules = self.for_language(lang)
+        with self._lock:
+            if lang not in self._indexes:
+                self._indexes[lang] = LiteralIndex(rules)
+            return self._indexes[lang]
 
     def by_id(self, rule_id: str) -> CompiledRule:
         for r in self.rules:
             if r.rule.id == rule_id:
                 return r
         raise KeyError(rule_id)
+
+
+def _compile_rule(r: Rule, where: str) -> CompiledRule:
+    return CompiledRule(
+        rule=r,
+        pattern=_compile(r.patterns, where, r.case_sensitive),
+        requires=_compile_each(r.requires, where, r.case_sensitive),
+        unless=_compile(r.unless, where, r.case_sensitive),
+        literals=None if r.case_sensitive else rule_literals([lower_literals(p) for p in r.patterns]),
+    )
 
 
 def _read_toml(path: Path) -> dict:
@@ -111,20 +151,14 @@ def load_rules(directory: Path | None = None) -> RuleSet:
     files = sorted(directory.glob("*.toml"))
     if not files:
         raise KnowledgeError(f"no rule files found in {directory}")
-    rules: list[CompiledRule] = []
-    signals: list[CompiledSignal] = []
+    rules: list[tuple[Rule, str]] = []
+    signals: list[tuple[ScenarioSignal, str]] = []
     seen: set[str] = set()
     for path in files:
         data = _read_toml(path)
         try:
             if "signal" in data:
-                for s in ScenarioFile.model_validate(data).signal:
-                    where = f"{path.name}: {s.id}"
-                    pat = _compile(s.patterns, where)
-                    assert pat is not None
-                    signals.append(
-                        CompiledSignal(s, pat, _compile_each(s.requires, where), _compile(s.unless, where))
-                    )
+                signals += [(s, f"{path.name}: {s.id}") for s in ScenarioFile.model_validate(data).signal]
                 continue
             parsed = RuleFile.model_validate(data)
         except ValidationError as exc:
@@ -135,16 +169,7 @@ def load_rules(directory: Path | None = None) -> RuleSet:
             if r.id in seen:
                 raise KnowledgeError(f"{path.name}: duplicate rule id {r.id}")
             seen.add(r.id)
-            where = f"{path.name}: {r.id}"
-            rules.append(
-                CompiledRule(
-                    rule=r,
-                    pattern=_compile(r.patterns, where, r.case_sensitive),
-                    requires=_compile_each(r.requires, where, r.case_sensitive),
-                    unless=_compile(r.unless, where, r.case_sensitive),
-                    literals=None if r.case_sensitive else rule_literals([lower_literals(p) for p in r.patterns]),
-                )
-            )
+            rules.append((r, f"{path.name}: {r.id}"))
     return RuleSet(tuple(rules), tuple(signals))
 
 
