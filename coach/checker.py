@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from coach.context import detect_address, detect_language, detect_scenario, mask_spans
 from coach.errors import InputError
+from coach.html_text import html_to_text, looks_like_html
 from coach.inputs import validate_text
 from coach.mail import MailParts, split_mail
 from coach.models import MOVE_NAMES, CheckReport, Finding, Moves
@@ -65,8 +66,12 @@ class Checker:
 
     def analyse(self, draft: str, client_message: str | None = None, lang: str | None = None) -> Analysis:
         draft = validate_text(draft, what="draft")
+        if looks_like_html(draft):
+            draft = validate_text(html_to_text(draft), what="draft")  # spans refer to the text shown
         if client_message is not None:
             client_message = validate_text(client_message, what="client message", allow_empty=True)
+            if looks_like_html(client_message):
+                client_message = html_to_text(client_message)
             if not client_message.strip():
                 client_message = None
         if lang is not None and lang not in ("de", "en"):

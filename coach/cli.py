@@ -106,7 +106,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from coach.report_text import format_check
 
     draft, client = _read_pair(args)
-    report = Checker().check(draft, client_message=client, lang=args.lang)
+    analysis = Checker().analyse(draft, client_message=client, lang=args.lang)
+    report, draft = analysis.report(), analysis.draft  # an HTML mail is checked as the text it shows
     if args.json:
         _emit(report.model_dump(mode="json"))
     else:

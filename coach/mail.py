@@ -11,6 +11,7 @@ _QUOTE_HEADERS = re.compile(
     r"""^[ ]*(?:
         On\b[^\n]{3,200}(?:\n[^\n]{1,200})?\bwrote:[ ]*$
       | Am\b[^\n]{3,200}(?:\n[^\n]{1,200})?\bschrieb\b[^\n]{0,200}:[ ]*$
+      | Am\b[^\n]{3,200}\bschrieb\b[^\n]{0,200}\n[^\n]{1,200}:[ ]*$
       | Le\b[^\n]{3,200}\ba\s+[ée]crit\s*:[ ]*$
       | -{2,}[ ]*(?:Original\s+Message|Urspr(?:ü|ue)ngliche\s+Nachricht|Forwarded\s+message|Weitergeleitete\s+Nachricht|Begin\s+forwarded\s+message)[^\n]*$
       | (?:Begin\s+forwarded\s+message|Anfang\s+der\s+weitergeleiteten\s+Nachricht):[ ]*$

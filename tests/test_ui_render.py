@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coach.models import Finding, Moves
 from coach.web import render
@@ -282,9 +284,6 @@ def test_examples_are_checkable_and_cover_three_kinds() -> None:
 
 
 # ----------------------------------------------------------------------------- properties
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _texts = st.text(alphabet=st.sampled_from(list("ab <>&\"'*_$:[]\n\r\täöß")), max_size=60)
 

@@ -207,7 +207,7 @@ def _rewrite_rules(coach: Coach, outcome: Outcome, *, status: Any = None) -> Non
         status = st.status("Retrieving approved phrasings …", expanded=False)
     try:
         outcome.result = coach.rewrite(outcome.draft, client_message=outcome.client_message,
-                                       offline=True if not own_status else None, lang=outcome.lang)
+                                       offline=None if own_status else True, lang=outcome.lang)
     except Exception as exc:
         outcome.error = f"The rewrite failed, so only the check is shown: {_describe(exc)}"
         status.update(label="Rewrite failed", state="error", expanded=False)
@@ -316,8 +316,9 @@ def _results(outcome: Outcome, llm_on: bool) -> None:
         st.markdown(render.checklist_markdown(report.moves, result.after.moves if result else None))
     with notes_col:
         st.subheader("Notes", anchor=False)
+        took = f" Check and rewrite took {outcome.seconds:.1f} s." if result is not None else ""
         st.caption(f"Draft in {LANG_LABELS.get(report.language, report.language)}, address "
-                   f"“{report.address}”; situation: {scenario}.")
+                   f"“{report.address}”; situation: {scenario}.{took}")
         _notices(outcome, llm_on)
 
     left, right = st.columns(2, gap="medium")
