@@ -4,6 +4,9 @@ Also the script that makes the README screenshot::
 
     python tests/test_ui_browser.py docs/screenshot.png
 
+(uses $COACH_DATA_DIR when set, e.g. a folder where `coach index` has run, else a fresh temporary
+one, in which case the first rewrite builds the index and the timing on the page shows it).
+
 Needs Debian's chromium at /usr/bin/chromium (or CHROMIUM=/path) and the playwright package;
 never downloads a browser.
 """

@@ -316,7 +316,7 @@ def _results(outcome: Outcome, llm_on: bool) -> None:
         st.markdown(render.checklist_markdown(report.moves, result.after.moves if result else None))
     with notes_col:
         st.subheader("Notes", anchor=False)
-        took = f" Check and rewrite took {outcome.seconds:.1f} s." if result is not None else ""
+        took = f" Check and rewrite took {outcome.seconds:.1f}\u00a0s." if result is not None else ""
         st.caption(f"Draft in {LANG_LABELS.get(report.language, report.language)}, address "
                    f"“{report.address}”; situation: {scenario}.{took}")
         _notices(outcome, llm_on)
