@@ -61,8 +61,9 @@ def _read_yaml(path: Path, rel: str) -> list[Any]:
         raise KnowledgeError(f"{rel}: file is missing") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError(f"{rel}: cannot read: {exc}") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

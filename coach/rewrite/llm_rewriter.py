@@ -15,6 +15,7 @@ from coach.llm.redact import Redaction, redact
 from coach.llm.tokens import counter_for
 from coach.llm.verify import Verdict, verify
 from coach.models import RewriteResult, Source, Usage
+from coach.rewrite.phrasings import situation_query
 from coach.secrets import scrub
 from coach.settings import Settings
 
@@ -72,7 +73,8 @@ class LLMRewriter:
         try:
             return list(retriever.grounding(
                 language=a.language, address=a.address, scenario=a.scenario, missing_moves=missing,
-                client_message=client_message, draft=a.draft, k=self.settings.retrieval_k,
+                # a short query embeds fast; the client's first lines say most about the situation
+                client_message=situation_query(client_message, a.draft) or None, draft="", k=self.settings.retrieval_k,
             ))
         except Exception as exc:  # retrieval is grounding, not a precondition
             notices.append(f"retrieval failed ({scrub(str(exc))[:120]}): the rewrite is not grounded")

@@ -33,8 +33,8 @@ class Choice:
 
 
 SLOT = "{situation}"
-Ranker = Callable[[str, str, str, str | None, str], list[tuple[str, float]]]
-"""(move, lang, address, scenario, query) -> [(phrasing id, score)] best first."""
+Ranker = Callable[[list[str], str, str, str | None, str], list[tuple[str, float]]]
+"""(moves, lang, address, scenario, query) -> [(phrasing id, score)] best first, one retrieval for all moves."""
 
 
 def situation_phrase(client_message: str | None, situations: Sequence[Any], lang: str, address: str) -> str | None:
@@ -77,17 +77,21 @@ class PhrasingPicker:
         return [p for p in self._all if p.move == move and p.lang == lang and p.address == address
                 and p.scenario in want_scen]
 
+    def scores(self, moves: list[str], *, lang: str, address: str, scenario: str | None,
+               query: str) -> dict[str, float]:
+        """Retrieval scores of the phrasings for these moves (empty without a ranker or when it fails)."""
+        if self._ranker is None or not moves:
+            return {}
+        try:
+            return dict(self._ranker(moves, lang, address, scenario, query))
+        except Exception:  # ranking is a nicety; the local order still works
+            return {}
+
     def pick(self, move: str, *, lang: str, address: str, scenario: str | None, situation: str | None,
-             query: str, seed: int, avoid: set[str] = frozenset()) -> Choice | None:  # type: ignore[assignment]
-        pool = [p for p in self.candidates(move, lang, address, scenario) if p.id not in avoid]
+             scores: dict[str, float], seed: int) -> Choice | None:
+        pool = self.candidates(move, lang, address, scenario)
         if not pool:
             return None
-        scores: dict[str, float] = {}
-        if self._ranker is not None:
-            try:
-                scores = dict(self._ranker(move, lang, address, scenario, query))
-            except Exception:  # ranking is a nicety; the local order still works
-                scores = {}
         exact = scenario or "unclear"
 
         def key(p: PhrasingLike) -> tuple[float, float, str]:
@@ -109,3 +113,20 @@ class PhrasingPicker:
             return None
         p, text = usable[seed % len(usable)]
         return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
+
+
+def situation_query(client_message: str | None, draft: str, limit: int = 160) -> str:
+    """A short retrieval query: the client's own words (greeting and signature left out), else the draft's.
+
+    Embedding time grows with the query's length; the first lines of the client's mail say most.
+    """
+    from coach.mail import split_mail
+    from coach.normalize import normalize
+
+    for text in (client_message, draft):
+        if text and text.strip():
+            norm = normalize(text)
+            parts = split_mail(norm)
+            body = norm[parts.body_start:parts.body_end].strip() or norm.strip()
+            return " ".join(body.split())[:limit]
+    return ""

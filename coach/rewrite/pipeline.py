@@ -51,13 +51,13 @@ class RewritePipeline:
             return any(h.rule.rule.move == "referral" for h in a.hits)
         return bool(a.moves.get(move)) and not any(a.moves[m] for m in ("accepts_cancellation", "judgment", "pressure"))
 
-    def _rank_phrasings(self, move: str, lang: str, address: str, scenario: str | None,
+    def _rank_phrasings(self, moves: list[str], lang: str, address: str, scenario: str | None,
                         query: str) -> list[tuple[str, float]]:
         retriever = self._retriever()
         if retriever is None:
             return []
-        hits = retriever.search(query, k=8, lang=lang, kinds={"phrasing"}, moves={move}, address=address,
-                                scenario=scenario)
+        hits = retriever.search(query, k=12 * len(moves), lang=lang, kinds={"phrasing"}, moves=set(moves),
+                                address=address, scenario=scenario)
         return [(h.id, h.score) for h in hits]
 
     # ------------------------------------------------------------------ API

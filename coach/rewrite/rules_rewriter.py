@@ -10,7 +10,7 @@ from coach.checker import Analysis, Checker
 from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult, Source
 from coach.rewrite.followups import is_followup
 from coach.rewrite.letter import Letter, Piece
-from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_phrase
+from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_phrase, situation_query
 
 _CONTINUES = re.compile(
     r"^\W*(?:das|dies|damit|dann|also|so|und|außerdem|ausserdem|übrigens|uebrigens|that|this|it|then|and|also|"
@@ -102,12 +102,14 @@ class RulesRewriter:
 
         needed = [m for m in _ADD_ORDER if m not in kept_moves and (m != "referral" or a.scenario == "long_standing")]
         situation = situation_phrase(client_message, self.situations, lang, address)
-        query = " ".join(x for x in (client_message, draft) if x)
+        # one short query for all moves: the client's words say most about the situation
+        query = situation_query(client_message, draft)
+        scores = self.picker.scores(needed, lang=lang, address=address, scenario=a.scenario, query=query)
         seed = seed_of(draft, client_message)
         choices: list[Choice] = []
         for move in needed:
             choice = self.picker.pick(move, lang=lang, address=address, scenario=a.scenario, situation=situation,
-                                      query=query, seed=seed)
+                                      scores=scores, seed=seed)
             if choice is None:
                 continue
             choices.append(choice)
