@@ -67,9 +67,14 @@ def check_latency(rows: list[dict[str, Any]], reps: int) -> dict[str, Any]:
 
 def _proselint(drafts: list[str], checker: Any, reps: int) -> dict[str, Any]:
     try:
+        import proselint.checks
+        from proselint.registry import CheckRegistry
         from proselint.tools import LintFile
     except Exception as exc:  # proselint is a test extra
         return {"available": False, "reason": type(exc).__name__}
+    registry = CheckRegistry()
+    if not registry.checks:
+        registry.register_many(proselint.checks.__register__)
     if not drafts:
         return {"available": False, "reason": "no English drafts"}
     for d in drafts:

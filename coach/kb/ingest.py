@@ -14,9 +14,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import Any
+
+import yaml
+
+from coach.errors import KnowledgeError
 from coach.kb.schema import Document, make_document
 
-SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".yaml", ".yml"})
+PHRASING_SUFFIXES = frozenset({".yaml", ".yml"})
 MIN_CHARS = 300
 MAX_CHARS = 900
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -233,8 +239,48 @@ def _title_from_name(path: Path) -> str:
     return stem[:1].upper() + stem[1:] if stem else path.name
 
 
+def load_user_phrasings(path: Path, rel: str) -> list[Any]:
+    """A user's own approved phrasings: a YAML list in the shape of knowledge/phrasings/*.yaml.
+
+    Ids become ``user:<relative path>#<id>``; an invalid file raises KnowledgeError naming it.
+    """
+    from coach.kb.loader import parse_items
+    from coach.kb.schema import Phrasing
+
+    try:
+        data = yaml.safe_load(decode_bytes(path.read_bytes())) or []
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(data, list):
+        raise KnowledgeError(f"{path}: expected a list of phrasings")
+    items = parse_items(Phrasing, data, str(path))
+    return [p.model_copy(update={"id": f"user:{rel}#{p.id}"}) for p in items]
+
+
+def user_phrasings(paths: Iterable[Path]) -> list[Any]:
+    """Every user phrasing under the given files or folders (for the offline rewrite's choice)."""
+    out: list[Any] = []
+    for raw in paths:
+        root_path = Path(raw).expanduser()
+        if not root_path.exists():
+            continue
+        for root, file in _iter_files(root_path):
+            if file.suffix.lower() in PHRASING_SUFFIXES:
+                out.extend(load_user_phrasings(file, file.relative_to(root).as_posix()))
+    return out
+
+
 def file_documents(path: Path, rel: str, *, default_lang: str = "en") -> list[Document]:
     """The passages of one file as Documents (empty list for an empty or unreadable file)."""
+    if path.suffix.lower() in PHRASING_SUFFIXES:
+        from coach.kb.loader import phrasing_embed_text, phrasing_title
+
+        return [
+            make_document(p.id, p.text, phrasing_embed_text(p), kind="phrasing", lang=p.lang,
+                          title=phrasing_title(p), move=p.move, address=p.address, scenario=p.scenario, tone=p.tone,
+                          section="", topic=f"phrasing_{p.move}", source=str(path))
+            for p in load_user_phrasings(path, rel)
+        ]
     data = path.read_bytes()
     if b"\x00" in data[:4096]:
         return []
@@ -279,7 +325,7 @@ def ingest_paths(paths: Iterable[Path]) -> IngestResult:
             skipped.append((root_path, "not found"))
             continue
         if root_path.is_file() and root_path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append((root_path, "not a .md or .txt file"))
+            skipped.append((root_path, "not a .md, .txt or .yaml file"))
             continue
         for root, file in _iter_files(root_path):
             rel = file.relative_to(root).as_posix()

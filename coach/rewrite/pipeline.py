@@ -41,9 +41,22 @@ class RewritePipeline:
                 from coach.kb.loader import load_knowledge
 
                 kb = load_knowledge()
-                picker = PhrasingPicker(kb.phrasings, self._detects, ranker=self._rank_phrasings)
+                phrasings = list(kb.phrasings) + self._user_phrasings()
+                picker = PhrasingPicker(phrasings, self._detects, ranker=self._rank_phrasings)
                 self._rules = RulesRewriter(self.checker, picker, kb.situations)
             return self._rules
+
+    def _user_phrasings(self) -> list[Any]:
+        """Phrasings from the user's own files (`coach index --add my-phrasings.yaml`)."""
+        try:
+            from coach.kb.index import remembered_paths
+            from coach.kb.ingest import user_phrasings
+
+            return user_phrasings(remembered_paths(self.settings))
+        except CoachError:
+            raise
+        except Exception:  # no data folder yet: only the bundled phrasings
+            return []
 
     def _detects(self, text: str, move: str, lang: str) -> bool:
         a = self.checker.analyse(text, lang=lang)
@@ -89,8 +102,12 @@ class RewritePipeline:
             llm = LLMRewriter(self.settings, self.checker, self._retriever, self.rules_rewriter)
             yield from llm.stream(a, client_message, streaming=streaming)
             return
-        notices.append("offline: rules only (--offline)" if offline else
-                       "offline: rules only (no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL)")
+        if offline:
+            notices.append("offline: rules only (asked for)")
+        elif self.settings.offline:
+            notices.append("offline: rules only (COACH_OFFLINE=1)")
+        else:
+            notices.append("offline: rules only (no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL)")
         yield self.rules_result(a, client_message, notices)
 
     def rules_result(self, a: Analysis, client_message: str | None, notices: list[str]) -> RewriteResult:
