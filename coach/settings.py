@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     offline: bool = Field(default=False, validation_alias="COACH_OFFLINE")
     llm_timeout: float = Field(default=30.0, gt=0, le=600, validation_alias="COACH_LLM_TIMEOUT")
     embeddings: Literal["local", "openai"] = Field(default="local", validation_alias="COACH_EMBEDDINGS")
+    embedding_model: str = Field(default="text-embedding-3-small", validation_alias="COACH_EMBEDDING_MODEL")
     data_dir: Path = Field(default_factory=default_data_dir, validation_alias="COACH_DATA_DIR")
     chroma_host: str | None = Field(default=None, validation_alias="CHROMA_HOST")
     chroma_port: int = Field(default=8000, ge=1, le=65535, validation_alias="CHROMA_PORT")

@@ -124,7 +124,7 @@ def test_ingest_single_file_missing_path_and_wrong_extension(tmp_path: Path) -> 
     res = ingest_paths([f, tmp_path / "nope", other])
     assert [d.id for d in res.documents] == ["user:one.md#1"]
     reasons = {p.name: why for p, why in res.skipped}
-    assert reasons == {"nope": "not found", "x.pdf": "not a .md or .txt file"}
+    assert reasons == {"nope": "not found", "x.pdf": "not a .md, .txt or .yaml file"}
 
 
 def test_same_relative_path_in_two_folders_gets_unique_ids(tmp_path: Path) -> None:

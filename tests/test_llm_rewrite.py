@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import letter_from
 from llm_server import FakeLLMServer, Reply
 
 from coach.api import Coach
@@ -39,22 +40,6 @@ GOOD_REPLY = (  # what a model answers when redaction is off
 def answer(reply: str = GOOD_REPLY, **extra: object) -> str:
     return json.dumps({"reply": reply, "changes": [{"what": "added a plan offer", "why": "method", "sources": []}],
                        **extra}, ensure_ascii=False)
-
-
-def _sent_draft(request: dict) -> str:
-    user = request["messages"][1]["content"]
-    return user.split("<draft>\n", 1)[1].split("\n</draft>", 1)[0]
-
-
-def letter_from(request: dict, body: str) -> str:
-    """A reply that keeps the greeting and signature the server was sent (placeholders and all)."""
-    from coach.mail import split_mail
-
-    draft = _sent_draft(request)
-    parts = split_mail(draft)
-    greeting = draft[parts.greeting[0]:parts.greeting[1]] if parts.greeting else ""
-    signoff = draft[parts.signoff[0]:parts.signoff[1]] if parts.signoff else ""
-    return f"{greeting}\n\n{body}\n\n{signoff}"
 
 
 def good(request: dict) -> Reply:

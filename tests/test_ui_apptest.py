@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import json_answer, letter_from
 from llm_server import FakeLLMServer, Reply
 from streamlit.testing.v1 import AppTest
 
@@ -145,23 +145,8 @@ def test_loading_an_example_fills_both_fields(offline: None) -> None:
 # ----------------------------------------------------------------------------- LLM mode
 
 
-def _letter(request: dict, body: str) -> str:
-    """A reply that keeps the greeting and signature of the draft the server was sent."""
-    from coach.mail import split_mail
-
-    user = request["messages"][-1]["content"]
-    draft = user.split("<draft>\n", 1)[1].split("\n</draft>", 1)[0] if "<draft>\n" in user else DRAFT
-    parts = split_mail(draft)
-    greeting = draft[parts.greeting[0]:parts.greeting[1]] if parts.greeting else "Sehr geehrte Frau Vogt,"
-    signoff = draft[parts.signoff[0]:parts.signoff[1]] if parts.signoff else "Mit freundlichen Grüßen\nPeter Kraus"
-    return f"{greeting}\n\n{body}\n\n{signoff}"
-
-
 def _good_answer(request: dict) -> Reply:
-    reply = _letter(request, GOOD_BODY)
-    answer = {"reply": reply, "changes": [{"what": "understanding, plan offer, collaboration later",
-                                           "why": "the method's three good moves", "sources": []}]}
-    return Reply.content(json.dumps(answer, ensure_ascii=False), chunk_size=6)
+    return json_answer(letter_from(request, GOOD_BODY), chunk_size=6)
 
 
 @pytest.fixture()

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "ui" / "app.py"
@@ -98,12 +99,7 @@ def streamlit_server(data_dir: Path | None = None, extra_env: dict[str, str] | N
             raise
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
         log.close()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

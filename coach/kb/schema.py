@@ -53,15 +53,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 
-class Passage(_Strict):
-    """A paragraph on the method, in the project's own words."""
-
+class _Identified(_Strict):
     id: str
-    lang: Lang
-    section: str = ""
-    topic: str
-    title: str
-    text: str
 
     @field_validator("id")
     @classmethod
@@ -70,6 +63,17 @@ class Passage(_Strict):
         if not _ID_RE.match(v):
             raise ValueError(f"id {v!r} may only use letters, digits and _.:-")
         return v
+
+
+class Passage(_Identified):
+    """A paragraph on the method, in the project's own words."""
+
+    lang: Lang
+    section: str = ""
+    topic: str
+    title: str
+    text: str
+
 
     @field_validator("topic", "title", "text")
     @classmethod
@@ -88,10 +92,9 @@ class Passage(_Strict):
         return v
 
 
-class Phrasing(_Strict):
+class Phrasing(_Identified):
     """An approved sentence for one move of a good reply."""
 
-    id: str
     lang: Lang
     address: PhrasingAddress
     move: PhrasingMove
@@ -99,13 +102,6 @@ class Phrasing(_Strict):
     tone: Tone
     text: str
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        v = _nonblank(v, "id")
-        if not _ID_RE.match(v):
-            raise ValueError(f"id {v!r} may only use letters, digits and _.:-")
-        return v
 
     @field_validator("text")
     @classmethod
