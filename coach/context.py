@@ -23,24 +23,31 @@ _EN = frozenset(
     we're you're let's very any some together time hear know""".split()
 )
 
-_INFORMAL = re.compile(
-    r"\b(?:du|dich|dir|dein|deine|deinen|deinem|deiner|deines|euch|euer|eure|euren|eurem)\b"
-    r"|\b(?:hast|bist|kannst|willst|magst|musst|sollst|darfst|weißt|weisst|wirst|möchtest|moechtest|würdest|wuerdest"
-    r"|könntest|koenntest|solltest|brauchst|hättest|haettest|wärst|waerst|meldest|schreibst|siehst)\b"
-    r"|\b(?:lass|meld|ruf|schreib|sag|gib)\s+(?:uns|dich|mich|mir|Bescheid)\b",
-    re.I,
+_INFORMAL_WORDS = frozenset(
+    """du dich dir dein deine deinen deinem deiner deines euch euer eure euren eurem hast bist kannst willst magst
+    musst sollst darfst weißt weisst wirst möchtest moechtest würdest wuerdest könntest koenntest solltest brauchst
+    hättest haettest wärst waerst meldest schreibst siehst""".split()
 )
+_INFORMAL_IMPERATIVE = frozenset("lass meld ruf schreib sag gib".split())
+_IMPERATIVE_OBJECT = frozenset("uns dich mich mir bescheid".split())
+_TOKENS = re.compile(r"[a-zäöüß]+")
 _GREETING_FORMAL = re.compile(r"\b(?:Herr|Frau|Hr\.|Fr\.|geehrte[rs]?|Dr\.|Prof\.|Guten Tag)\b", re.I)
 _FORMAL = re.compile(r"\b(?:Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres)\b")
 _FORMAL_ALWAYS = re.compile(r"\bIhnen\b")
 _LOWER_IHR = re.compile(r"\bihr\b")
 
 
+_SAMPLE = 1200
+
+
 def detect_language(text: str) -> str | None:
-    """'de' or 'en' by function words; None when the text is in neither (or too short to tell)."""
+    """'de' or 'en' by function words; None when the text is in neither (or too short to tell).
+
+    The first 1,200 characters decide: enough words to tell, and a long mail costs no more.
+    """
     de = en = 0
     total = 0
-    for m in _WORD.finditer(text):
+    for m in _WORD.finditer(text, 0, _SAMPLE):
         w = m.group().lower()
         total += 1
         if w in _DE:
@@ -62,11 +69,15 @@ def detect_address(text: str, sentences: Sequence[Span], greeting: str | None = 
     Without any pronoun or verb form to go by, the greeting decides: "Sehr geehrte", "Herr", "Frau"
     mean Sie; a first-name greeting ("Hallo Tim", "Liebe Lea") means du.
     """
-    informal = len(_INFORMAL.findall(text))
-    formal_strong = len(_FORMAL_ALWAYS.findall(text))
+    words = _TOKENS.findall(text.lower())
+    informal = sum(w in _INFORMAL_WORDS for w in words) + sum(
+        a in _INFORMAL_IMPERATIVE and b in _IMPERATIVE_OBJECT for a, b in zip(words, words[1:])
+    )
+    formal_strong = text.count("Ihnen") and len(_FORMAL_ALWAYS.findall(text))
     formal_weak = 0
     starts = {s for s, _ in sentences}
-    for m in _FORMAL.finditer(text):
+    has_formal = "Sie" in text or "Ihr" in text
+    for m in _FORMAL.finditer(text) if has_formal else ():
         if m.group() == "Ihnen":
             continue
         if m.start() in starts:

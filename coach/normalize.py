@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _ONE_TO_ONE = {
     # quotes and apostrophes
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
@@ -17,12 +19,12 @@ _ONE_TO_ONE = {
     # the German sharp s written as capital
     "\u1e9e": "\u00df",
 }
-_TABLE = str.maketrans(_ONE_TO_ONE)
+_SPECIAL = re.compile("[" + re.escape("".join(_ONE_TO_ONE)) + "]")
 
 
 def normalize(text: str) -> str:
     """Map typographic quotes, dashes, odd spaces and line ends to plain ones, one char for one."""
-    out = text.translate(_TABLE)
+    out = _SPECIAL.sub(lambda m: _ONE_TO_ONE[m.group()], text)  # faster than str.translate: few hits
     if "\r" in out:
         out = out.replace("\r\n", " \n").replace("\r", "\n")
     return out

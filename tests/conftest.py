@@ -12,6 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("COACH_SHARED_DIR", REPO.parent / "shared"))
 TESTS = Path(__file__).resolve().parent
 
+# the suite runs servers, a browser and subprocesses on two cores: embedding threads should sleep, not spin
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 

