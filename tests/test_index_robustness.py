@@ -1,0 +1,61 @@
+"""The index under real trouble: a full disk during a build, and two processes indexing at once."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from coach.errors import ConfigError
+from coach.kb import store
+from coach.kb.index import ensure_index, index_state, sync_index
+from coach.settings import load_settings
+
+
+def _settings(data: Path):  # type: ignore[no-untyped-def]
+    return load_settings(data_dir=data, chroma_host=None)
+
+
+def test_a_full_disk_during_a_build_is_a_clear_error_and_the_next_run_rebuilds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings(tmp_path / "data")
+    from chromadb.api.models.Collection import Collection
+
+    real_upsert = Collection.upsert
+    calls = {"n": 0}
+
+    def upsert_until_full(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] >= 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_upsert(self, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "upsert", upsert_until_full)
+    with pytest.raises(ConfigError, match="No space left"):
+        sync_index(settings)
+    state = index_state(store.open_client(settings))
+    assert state is None or state["complete"] is False  # never marked complete: not served as it is
+
+    monkeypatch.setattr(Collection, "upsert", real_upsert)
+    stats = ensure_index(settings)
+    assert stats is not None and stats.rebuilt
+    assert index_state(store.open_client(settings))["complete"] is True  # type: ignore[index]
+
+
+def test_two_processes_indexing_at_once_both_finish_and_leave_one_complete_index(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {**os.environ, "COACH_DATA_DIR": str(data)}
+    cmd = [sys.executable, "-m", "coach", "index", "--rebuild"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1].decode() for o in outs]
+    state = index_state(store.open_client(_settings(data)))
+    assert state is not None and state["complete"] is True
+    res = subprocess.run([sys.executable, "-m", "coach", "search", "Plan für die Krise", "--json"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and len(json.loads(res.stdout)) == 4
