@@ -53,8 +53,13 @@ def load_settings(**overrides: object) -> Settings:
 
     from coach.errors import ConfigError
 
+    from coach.secrets import remember
+
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         names = ", ".join(str(err["loc"][0]) for err in exc.errors() if err.get("loc"))
         raise ConfigError(f"invalid configuration value for: {names}") from None
+    if settings.openai_api_key is not None:
+        remember(settings.openai_api_key.get_secret_value())  # so it is masked wherever it might show
+    return settings
