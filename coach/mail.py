@@ -83,6 +83,11 @@ def split_mail(text: str) -> MailParts:
     n = len(text)
     quoted: list[Span] = []
     header = _QUOTE_HEADERS.search(text)
+    while header and _answered_inline(text, header.end()):
+        # "Am ... schrieb X:" followed by "> " lines and then the writer's own answer: an inline reply,
+        # so only the header and the "> " lines are quoted
+        quoted.append((header.start(), header.end()))
+        header = _QUOTE_HEADERS.search(text, header.end())
     tail_start = header.start() if header else n
     for m in _QUOTED_LINE.finditer(text, 0, tail_start):
         quoted.append((m.start(), m.end()))
@@ -100,6 +105,21 @@ def split_mail(text: str) -> MailParts:
 
     signoff = _find_signoff(text, greeting[1] if greeting else 0, own_end)
     return MailParts(length=n, greeting=greeting, signoff=signoff, quoted=quoted)
+
+
+def _answered_inline(text: str, after: int) -> bool:
+    """After a quote header: "> " lines, then a line of the writer's own (not quoted, not a header)."""
+    lines = text[after:].split("\n")
+    seen_quote = False
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith(">"):
+            seen_quote = True
+            continue
+        return seen_quote and not _QUOTE_HEADERS.match(line)
+    return False
 
 
 def _merge(spans: list[Span], text: str) -> list[Span]:

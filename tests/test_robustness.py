@@ -200,3 +200,11 @@ def test_offline_rewrite_never_raises_anything_but_input_error(draft: str, clien
         assert 0 <= f.start <= f.end
     for f in r.after.findings:
         assert r.rewrite[f.start:f.end] == f.text
+
+
+def test_an_inline_reply_counts_the_writers_answers_between_the_quotes() -> None:
+    draft = ("Liebe Frau Roth,\n\nAm 12.11.2025 um 22:47 schrieb Nina Roth:\n> Unsere Tochter ist schwer erkrankt.\n\n"
+             "Das tut mir so leid, das ist eine schwere Zeit für Sie.\n\n> Laut Vertrag wird eine Stornogebühr fällig.\n\n"
+             "Bitte machen Sie sich darüber keinen Kopf.\n\nAlles Liebe\nKatrin")
+    r = COACH.check(draft)
+    assert r.moves.empathy and not r.moves.pressure
