@@ -31,6 +31,14 @@ def test_own_labeled_drafts_generalise(own_drafts_file: Path) -> None:
     assert rep.address_accuracy >= 0.95
 
 
+def test_holdout_drafts_generalise(holdout_file: Path) -> None:
+    rep = evaluate(load_labeled(holdout_file))
+    assert rep.n >= 50
+    assert rep.macro_f1 >= 0.95, rep.misses
+    assert rep.exact_match >= 0.85
+    assert rep.scenario_accuracy >= 0.9
+
+
 def test_cli_eval_agrees_with_the_python_api(dev_file: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "coach", "eval", str(dev_file), "--json", "--misses"],
                          capture_output=True, text=True, timeout=120)

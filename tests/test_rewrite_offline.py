@@ -45,6 +45,10 @@ def test_every_own_draft_that_is_not_good_gets_a_rewrite_that_keeps_its_promises
     assert _assess_file(own_drafts_file) == []
 
 
+def test_every_holdout_draft_that_is_not_good_gets_a_rewrite_that_keeps_its_promises(holdout_file: Path) -> None:
+    assert _assess_file(holdout_file) == []
+
+
 DRAFT_DE = (
     "Hallo Frau Roth,\n\n"
     "vielen Dank für Ihre Nachricht. Kein Problem, ich habe alle Termine storniert. Ich melde mich im Januar wieder.\n\n"
