@@ -10,13 +10,13 @@ if TYPE_CHECKING:
     from coach.evaluation import EvalReport
     from coach.models import RewriteResult
 
-_LABELS = {
+_CHECKLIST = {  # what a good reply does, one line per move
     "empathy": "shows understanding",
     "plan_offer": "offers a plan",
     "defer_collaboration": "defers the collaboration",
-    "accepts_cancellation": "accepts the cancellation",
-    "judgment": "judges the reaction",
-    "pressure": "puts on pressure",
+    "accepts_cancellation": "does not accept the cancellation",
+    "judgment": "does not judge the reaction",
+    "pressure": "does not put on pressure",
 }
 _GOOD = {"empathy", "plan_offer", "defer_collaboration"}
 
@@ -33,9 +33,7 @@ def format_check(report: CheckReport, draft: str) -> str:
     moves = report.moves.model_dump()
     for m in MOVE_NAMES:
         ok = moves[m] if m in _GOOD else not moves[m]
-        out.append(f"  [{'x' if ok else ' '}] {'' if m in _GOOD else 'never '}{_LABELS[m]}"
-                   if m in _GOOD else f"  [{'x' if ok else ' '}] does not {_LABELS[m].split(' ', 1)[0][:-1]}"
-                   f" {_LABELS[m].split(' ', 1)[1]}")
+        out.append(f"  [{'x' if ok else ' '}] {_CHECKLIST[m]}")
     findings = [f for f in report.findings if f.severity != "info"]
     if findings:
         out.append("findings:")

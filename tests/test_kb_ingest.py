@@ -41,7 +41,7 @@ def test_repair_keeps_correct_text_and_fixes_cp1252_mojibake() -> None:
 def test_decoding_falls_back_for_non_utf8() -> None:
     assert decode_bytes("Grüße aus Köln".encode("cp1252")) == "Grüße aus Köln"
     assert decode_bytes("Grüße".encode("utf-8-sig")) == "Grüße"
-    assert decode_bytes("a\r\nb\rc".encode()) == "a\nb\nc"
+    assert decode_bytes(b"a\r\nb\rc") == "a\nb\nc"
     # UTF-8 that was once decoded as cp1252 and saved again
     assert decode_bytes("Grüße".encode().decode("cp1252").encode()) == "Grüße"
 

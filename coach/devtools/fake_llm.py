@@ -36,7 +36,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional, Union
+from typing import Any, Union
+from collections.abc import Callable
 
 __all__ = ["Reply", "RecordedRequest", "FakeLLMServer", "fake_embedding", "EMBEDDING_DIM"]
 
@@ -60,7 +61,7 @@ _ERROR_TYPES = {
 }
 
 
-def error_body(code: int, message: Optional[str] = None, *, type: Optional[str] = None,
+def error_body(code: int, message: str | None = None, *, type: str | None = None,
                error_code: Any = "__default__", param: Any = None) -> dict:
     """An error body shaped like OpenAI's: ``{"error": {message, type, param, code}}``."""
     default_type, default_code, default_message = _ERROR_TYPES.get(
@@ -90,17 +91,17 @@ class Reply:
     completion_tokens: int = 50
     chunk_size: int = 8
     status_code: int = 200
-    body: Optional[dict] = None
+    body: dict | None = None
     headers: dict = field(default_factory=dict)
     raw: bytes = b""
     content_type: str = "application/json"
     seconds: float = 0.0
-    then: Optional["Reply"] = None
-    sent_chars: Optional[int] = None
+    then: Reply | None = None
+    sent_chars: int | None = None
 
     @staticmethod
     def content(text: str, *, finish_reason: str = "stop", prompt_tokens: int = 100,
-                completion_tokens: int = 50, chunk_size: int = 8) -> "Reply":
+                completion_tokens: int = 50, chunk_size: int = 8) -> Reply:
         """A normal ``chat.completion`` (streamed as SSE chunks if the request has ``stream: true``)."""
         if chunk_size < 1:
             raise ValueError("chunk_size must be >= 1")
@@ -109,7 +110,7 @@ class Reply:
 
     @staticmethod
     def refusal(text: str, *, prompt_tokens: int = 100, completion_tokens: int = 50,
-                chunk_size: int = 8) -> "Reply":
+                chunk_size: int = 8) -> Reply:
         """``message.content`` is None and ``message.refusal`` is ``text`` (streamed as ``delta.refusal``)."""
         if chunk_size < 1:
             raise ValueError("chunk_size must be >= 1")
@@ -117,20 +118,20 @@ class Reply:
                      completion_tokens=completion_tokens, chunk_size=chunk_size)
 
     @staticmethod
-    def status(code: int, body: Optional[dict] = None, headers: Optional[dict] = None, *,
-               message: Optional[str] = None) -> "Reply":
+    def status(code: int, body: dict | None = None, headers: dict | None = None, *,
+               message: str | None = None) -> Reply:
         """An HTTP error.  ``body`` defaults to an OpenAI-shaped ``{"error": {...}}`` for ``code``."""
         if body is None:
             body = error_body(code, message)
         return Reply("status", status_code=code, body=body, headers=dict(headers or {}))
 
     @staticmethod
-    def malformed(raw: bytes = b"{not json", content_type: str = "application/json") -> "Reply":
+    def malformed(raw: bytes = b"{not json", content_type: str = "application/json") -> Reply:
         """HTTP 200 with a broken body (always sent as a plain body, even for stream requests)."""
         return Reply("malformed", raw=bytes(raw), content_type=content_type)
 
     @staticmethod
-    def delay(seconds: float, then: "Reply") -> "Reply":
+    def delay(seconds: float, then: Reply) -> Reply:
         """Sleep ``seconds`` before answering with ``then``.
 
         The sleep ends early (and the connection is dropped without an answer)
@@ -139,9 +140,9 @@ class Reply:
         return Reply("delay", seconds=float(seconds), then=then)
 
     @staticmethod
-    def stream_then_hang(text: str, seconds: float, *, sent_chars: Optional[int] = None,
+    def stream_then_hang(text: str, seconds: float, *, sent_chars: int | None = None,
                          chunk_size: int = 8, finish_reason: str = "stop",
-                         prompt_tokens: int = 100, completion_tokens: int = 50) -> "Reply":
+                         prompt_tokens: int = 100, completion_tokens: int = 50) -> Reply:
         """Stream the first ``sent_chars`` characters of ``text`` (default: half), stall ``seconds``,
         then send the rest and finish normally.
 
@@ -169,7 +170,7 @@ class RecordedRequest:
     query: str = ""
     timestamp: float = 0.0
 
-    def header(self, name: str, default: Optional[str] = None) -> Optional[str]:
+    def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name, default)
 
 
@@ -238,7 +239,7 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, fake: "FakeLLMServer"):
+    def __init__(self, fake: FakeLLMServer):
         self.fake = fake
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
@@ -350,7 +351,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---- low-level writers
 
-    def _send_bytes(self, code: int, payload: bytes, content_type: str, headers: Optional[dict] = None):
+    def _send_bytes(self, code: int, payload: bytes, content_type: str, headers: dict | None = None):
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -361,7 +362,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         self.wfile.flush()
 
-    def _send_json(self, code: int, obj: Any, headers: Optional[dict] = None):
+    def _send_json(self, code: int, obj: Any, headers: dict | None = None):
         self._send_bytes(code, json.dumps(obj).encode("utf-8"), "application/json", headers)
 
     def _start_sse(self):
@@ -375,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _sse(self, obj: Any):
         data = obj if isinstance(obj, str) else json.dumps(obj)
-        self.wfile.write(f"data: {data}\n\n".encode("utf-8"))
+        self.wfile.write(f"data: {data}\n\n".encode())
         self.wfile.flush()
 
     def _wait(self, seconds: float):
@@ -468,7 +469,7 @@ class _Handler(BaseHTTPRequestHandler):
         cid, created = fake._new_id(), int(time.time())
         field_name = "refusal" if reply.kind == "refusal" else "content"
 
-        def chunk(delta: dict, finish_reason: Optional[str] = None) -> dict:
+        def chunk(delta: dict, finish_reason: str | None = None) -> dict:
             obj = {
                 "id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                 "system_fingerprint": "fp_fake",
@@ -560,12 +561,12 @@ class FakeLLMServer:
         self._lock = threading.Lock()
         self._ids = 0
         self._stopping = threading.Event()
-        self._httpd: Optional[_HTTPServer] = None
-        self._thread: Optional[threading.Thread] = None
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
 
     # ---- lifecycle
 
-    def start(self) -> "FakeLLMServer":
+    def start(self) -> FakeLLMServer:
         if self._httpd is not None:
             return self
         self._stopping.clear()
@@ -595,7 +596,7 @@ class FakeLLMServer:
             thread.join(timeout=5)
         self._httpd = self._thread = None
 
-    def __enter__(self) -> "FakeLLMServer":
+    def __enter__(self) -> FakeLLMServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
@@ -655,7 +656,7 @@ class FakeLLMServer:
         with self._lock:
             self.requests.append(rec)
 
-    def _next_reply(self, req: dict) -> Optional[Reply]:
+    def _next_reply(self, req: dict) -> Reply | None:
         with self._lock:
             if self._queue:
                 return self._queue.pop(0)

@@ -91,7 +91,7 @@ def parse_items(model: type[M], data: list[Any], rel: str, *, lang: str | None =
             raise KnowledgeError(f"{rel}: {item_id}: id occurs more than once")
         seen.add(item_id)
         if lang is not None and getattr(item, "lang", lang) != lang:
-            raise KnowledgeError(f"{rel}: {item_id}: lang {getattr(item, 'lang')!r} in the {lang} file")
+            raise KnowledgeError(f"{rel}: {item_id}: lang {item.lang!r} in the {lang} file")
         items.append(item)
     return items
 

@@ -158,7 +158,7 @@ def check_unique_ids(items: Iterable[BaseModel], *, where: str = "") -> None:
     """Raise ValueError naming the first id that occurs twice."""
     seen: set[str] = set()
     for item in items:
-        item_id = getattr(item, "id")
+        item_id = item.id
         if item_id in seen:
             raise ValueError(f"{where}{': ' if where else ''}id {item_id!r} occurs more than once")
         seen.add(item_id)
