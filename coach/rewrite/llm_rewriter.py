@@ -13,6 +13,7 @@ from coach.llm.client import Deadline, LLMClient, StreamState
 from coach.llm.prompts import render
 from coach.llm.redact import Redaction, redact
 from coach.llm.tokens import counter_for
+from coach.kb.loader import SLOT_FILL
 from coach.llm.verify import Verdict, verify
 from coach.models import RewriteResult, Source, Usage
 from coach.rewrite.phrasings import situation_query
@@ -117,7 +118,8 @@ class LLMRewriter:
         else:
             draft_r, client_r, redaction = a.draft, client_message, Redaction()
             notices.append("redaction is off (COACH_REDACT=0): names and contact details were sent")
-        sources = self._grounding(a, client_message, notices)
+        sources = [s.model_copy(update={"text": s.text.replace("{situation}", SLOT_FILL.get(s.lang, "This situation"))})
+                   for s in self._grounding(a, client_message, notices)]  # a template's slot, in plain words
         if self.settings.redact and sources:
             sources = [s.model_copy(update={"text": redact([s.text])[0][0] or s.text}) for s in sources]
         try:
