@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from coach.api import Coach
 from coach.evaluation import evaluate, load_labeled
 
@@ -22,21 +24,14 @@ def test_dev_set_meets_the_acceptance_figures(dev_file: Path) -> None:
     assert data["scenario_accuracy"] >= 0.85
 
 
-def test_own_labeled_drafts_generalise(own_drafts_file: Path) -> None:
-    rep = evaluate(load_labeled(own_drafts_file))
-    assert rep.n >= 100
+@pytest.mark.parametrize(("name", "minimum_n"), [("own_drafts.jsonl", 100), ("holdout_drafts.jsonl", 50)])
+def test_the_projects_own_labeled_drafts_generalise(name: str, minimum_n: int) -> None:
+    rep = evaluate(load_labeled(Path(__file__).parent / "data" / name))
+    assert rep.n >= minimum_n
     assert rep.macro_f1 >= 0.95, rep.misses
     assert rep.exact_match >= 0.85
     assert rep.scenario_accuracy >= 0.9
     assert rep.address_accuracy >= 0.95
-
-
-def test_holdout_drafts_generalise(holdout_file: Path) -> None:
-    rep = evaluate(load_labeled(holdout_file))
-    assert rep.n >= 50
-    assert rep.macro_f1 >= 0.95, rep.misses
-    assert rep.exact_match >= 0.85
-    assert rep.scenario_accuracy >= 0.9
 
 
 def test_cli_eval_agrees_with_the_python_api(dev_file: Path) -> None:
