@@ -54,8 +54,3 @@ def dev_file(shared_dir: Path) -> Path:
 def own_drafts_file() -> Path:
     return TESTS / "data" / "own_drafts.jsonl"
 
-
-@pytest.fixture(scope="session")
-def holdout_file() -> Path:
-    """Labeled drafts written blind (without seeing the rules); used after that to generalise them."""
-    return TESTS / "data" / "holdout_drafts.jsonl"

@@ -45,8 +45,9 @@ def test_every_own_draft_that_is_not_good_gets_a_rewrite_that_keeps_its_promises
     assert _assess_file(own_drafts_file) == []
 
 
-def test_every_holdout_draft_that_is_not_good_gets_a_rewrite_that_keeps_its_promises(holdout_file: Path) -> None:
-    assert _assess_file(holdout_file) == []
+@pytest.mark.parametrize("name", ["holdout_drafts.jsonl", "blind_drafts.jsonl"])
+def test_every_later_labeled_draft_that_is_not_good_gets_a_rewrite_that_keeps_its_promises(name: str) -> None:
+    assert _assess_file(Path(__file__).parent / "data" / name) == []
 
 
 DRAFT_DE = (

@@ -20,9 +20,10 @@ _CLAUSE_BREAK = re.compile(
     r"[,;:()]|\s-\s|\b(?:aber|sondern|doch|jedoch|trotzdem|but|however|though|although|and\s+then)\b",
     re.IGNORECASE,
 )
-_AFTER_STOP = re.compile(r"[,;:.!?()]|\s-\s|\b(?:und|oder|aber|and|or|but|sondern|weil|because)\b", re.IGNORECASE)
+# "aber" right after a German verb is mostly a particle ("Ich storniere aber erst mal nichts"), not a new clause
+_AFTER_STOP = re.compile(r"[,;:.!?()]|\s-\s|\b(?:und|oder|and|or|but|sondern|weil|because)\b", re.IGNORECASE)
 _AFTER_NEGATION = re.compile(r"^(?:nicht|nichts|not|nie|never|keine\w*)$", re.IGNORECASE)
-_AFTER_WORDS = 3
+_AFTER_WORDS = 5
 
 
 @dataclass(frozen=True)
