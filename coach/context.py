@@ -45,15 +45,10 @@ def detect_language(text: str) -> str | None:
 
     The first 1,200 characters decide: enough words to tell, and a long mail costs no more.
     """
-    de = en = 0
-    total = 0
-    for m in _WORD.finditer(text, 0, _SAMPLE):
-        w = m.group().lower()
-        total += 1
-        if w in _DE:
-            de += 1
-        if w in _EN:
-            en += 1
+    words = [w.lower() for w in _WORD.findall(text, 0, _SAMPLE)]
+    total = len(words)
+    de = sum(w in _DE for w in words)
+    en = sum(w in _EN for w in words)
     if de == 0 and en == 0:
         return None
     if max(de, en) < 2 and total >= 6:
@@ -70,9 +65,9 @@ def detect_address(text: str, sentences: Sequence[Span], greeting: str | None = 
     mean Sie; a first-name greeting ("Hallo Tim", "Liebe Lea") means du.
     """
     words = _TOKENS.findall(text.lower())
-    informal = sum(w in _INFORMAL_WORDS for w in words) + sum(
-        a in _INFORMAL_IMPERATIVE and b in _IMPERATIVE_OBJECT for a, b in zip(words, words[1:])
-    )
+    informal = sum(w in _INFORMAL_WORDS for w in words)
+    if not _INFORMAL_IMPERATIVE.isdisjoint(words):  # "lass uns", "meld dich": du without a pronoun of its own
+        informal += sum(a in _INFORMAL_IMPERATIVE and b in _IMPERATIVE_OBJECT for a, b in zip(words, words[1:]))
     formal_strong = text.count("Ihnen") and len(_FORMAL_ALWAYS.findall(text))
     formal_weak = 0
     starts = {s for s, _ in sentences}
