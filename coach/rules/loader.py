@@ -21,11 +21,10 @@ from coach.rules.schema import Rule, RuleFile, ScenarioFile, ScenarioSignal
 @dataclass(frozen=True)
 class CompiledRule:
     rule: Rule
-    pattern: re.Pattern[str] | None
     requires: tuple[re.Pattern[str], ...]
     unless: re.Pattern[str] | None
-    literals: tuple[str, ...] | None = None  # one of them must be in the text, or the rule cannot match
-    parts: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] = ()  # each pattern and its literals
+    # each pattern with the literals one of which must be in a text for it to match (None: no such literal)
+    parts: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,12 +107,6 @@ class RuleSet:
                 self._indexes[lang] = LiteralIndex(rules)
             return self._indexes[lang]
 
-    def by_id(self, rule_id: str) -> CompiledRule:
-        for r in self.rules:
-            if r.rule.id == rule_id:
-                return r
-        raise KeyError(rule_id)
-
 
 def _compile_rule(r: Rule, where: str) -> CompiledRule:
     parts = tuple(
@@ -122,10 +115,8 @@ def _compile_rule(r: Rule, where: str) -> CompiledRule:
     )
     return CompiledRule(
         rule=r,
-        pattern=_compile(r.patterns, where, r.case_sensitive),
         requires=_compile_each(r.requires, where, r.case_sensitive),
         unless=_compile(r.unless, where, r.case_sensitive),
-        literals=None if r.case_sensitive else rule_literals([lower_literals(p) for p in r.patterns]),
         parts=parts,
     )
 

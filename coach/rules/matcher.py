@@ -84,13 +84,14 @@ def find_hits(cased: str, sentences: SentenceIndex, rules: Iterable[CompiledRule
     occurrences = literals.occurrences(lowered) if literals is not None else None
     hits: list[Hit] = []
     for cr in rules:
-        if cr.pattern is None:
+        if not cr.parts:
             continue
         text = cased if cr.rule.case_sensitive else lowered
         if occurrences is not None and not cr.rule.case_sensitive:
             matches = _gated_matches(text, sentences, cr, occurrences.get(cr.rule.id, ()))
         else:
-            matches = cr.pattern.finditer(text)
+            matches = sorted((m for regex, _ in cr.parts for m in regex.finditer(text)),
+                             key=lambda m: (m.start(), -m.end()))
         done: set[Span] = set()
         for m in matches:
             if m.end() == m.start():
