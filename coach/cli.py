@@ -122,8 +122,7 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
     from coach.report_text import format_rewrite
 
     draft, client = _read_pair(args)
-    coach = Coach(offline=True) if args.offline else Coach()
-    result = coach.rewrite(draft, client_message=client, lang=args.lang)
+    result = Coach().rewrite(draft, client_message=client, lang=args.lang, offline=True if args.offline else None)
     if args.json:
         _emit(result.model_dump(mode="json"))
     else:

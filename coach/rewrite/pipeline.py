@@ -105,7 +105,7 @@ class RewritePipeline:
         if offline:
             notices.append("offline: rules only (asked for)")
         elif self.settings.offline:
-            notices.append("offline: rules only (COACH_OFFLINE=1)")
+            notices.append("offline: rules only (offline mode is on: COACH_OFFLINE=1 or Coach(offline=True))")
         else:
             notices.append("offline: rules only (no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL)")
         yield self.rules_result(a, client_message, notices)
