@@ -106,11 +106,13 @@ def detect_scenario(client_message: str | None, rules: RuleSet) -> str | None:
     from coach.rules.patterns import lower_text
 
     own = lower_text(own)
-    found = {s.signal.scenario for s in rules.signals if signal_fires(own, index, s)}
-    if "long_standing" in found:
+    found = {(s.signal.scenario, s.signal.weak) for s in rules.signals if signal_fires(own, index, s)}
+    if ("long_standing", False) in found:
         return "long_standing"
-    if "shock" in found:
+    if ("shock", False) in found:
         return "shock"
+    if ("long_standing", True) in found:
+        return "long_standing"
     return "unclear"
 
 

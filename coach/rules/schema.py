@@ -89,6 +89,7 @@ class ScenarioSignal(BaseModel):
 
     id: str
     scenario: Literal["shock", "long_standing"]
+    weak: bool = False  # a weak long-standing sign (bank pressure) gives way to a sudden shock
     patterns: list[str] = Field(min_length=1)
     requires: list[str] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
