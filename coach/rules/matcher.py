@@ -12,7 +12,8 @@ from coach.rules.loader import CompiledRule, CompiledSignal, LiteralIndex
 Span = tuple[int, int]
 
 _NEGATION = re.compile(
-    r"\b(?:nicht|nichts|kein|keine|keinen|keinem|keiner|keines|nie|niemals|weder|not|never|no|nothing|"
+    r"\b(?:nicht|nichts|kein|keine|keinen|keinem|keiner|keines|nie|niemals|weder|keineswegs|keinesfalls|mitnichten|"
+    r"not|never|no|nothing|"
     r"none|neither|nor|noch\s+nicht)\b|n't\b|n’t\b",
     re.IGNORECASE,
 )
