@@ -24,7 +24,7 @@ def test_dev_set_meets_the_acceptance_figures(dev_file: Path) -> None:
     assert data["scenario_accuracy"] >= 0.85
 
 
-@pytest.mark.parametrize(("name", "minimum_n"), [("own_drafts.jsonl", 100), ("holdout_drafts.jsonl", 50), ("blind_drafts.jsonl", 40), ("blind2_drafts.jsonl", 40), ("blind3_drafts.jsonl", 40)])
+@pytest.mark.parametrize(("name", "minimum_n"), [("own_drafts.jsonl", 100), ("holdout_drafts.jsonl", 50), ("blind_drafts.jsonl", 40), ("blind2_drafts.jsonl", 40), ("blind3_drafts.jsonl", 40), ("blind4_de_drafts.jsonl", 40), ("blind4_en_drafts.jsonl", 40)])
 def test_the_projects_own_labeled_drafts_generalise(name: str, minimum_n: int) -> None:
     rep = evaluate(load_labeled(Path(__file__).parent / "data" / name))
     assert rep.n >= minimum_n
