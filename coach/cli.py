@@ -159,6 +159,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
     bar = ProgressBar("indexing")
     stats = sync_index(load_settings(), extra_paths=extra, progress=bar.update, rebuild=args.rebuild)
     bar.close()
+    for n in stats.notices:
+        sys.stderr.write(f"note: {n.text}\n")
     sys.stdout.write(
         f"index ready: {stats.total} documents ({stats.added} added, {stats.updated} updated, "
         f"{stats.removed} removed, {stats.unchanged} unchanged) in {stats.seconds:.2f} s [{stats.embedding}]\n"

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-MOVE_NAMES: tuple[str, ...] = (
-    "empathy",
-    "plan_offer",
-    "defer_collaboration",
-    "accepts_cancellation",
-    "judgment",
-    "pressure",
-)
-GOOD_MOVES: tuple[str, ...] = ("empathy", "plan_offer", "defer_collaboration")
-FAULT_MOVES: tuple[str, ...] = ("accepts_cancellation", "judgment", "pressure")
+from coach.moves import FAULT_MOVES, GOOD_MOVES, MOVE_NAMES
+from coach.notices import Notice
+
+__all__ = ["MOVE_NAMES", "GOOD_MOVES", "FAULT_MOVES", "Notice"]
 
 Language = Literal["de", "en"]
 Address = Literal["Sie", "du", "mixed", "n/a"]
@@ -23,20 +17,18 @@ Scenario = Literal["shock", "long_standing", "unclear"]
 Severity = Literal["error", "warning", "info"]
 
 
-class Moves(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _MovesBase(BaseModel):
+    """The six moves as booleans; the fields come from knowledge/moves.toml."""
 
-    empathy: bool = False
-    plan_offer: bool = False
-    defer_collaboration: bool = False
-    accepts_cancellation: bool = False
-    judgment: bool = False
-    pressure: bool = False
+    model_config = ConfigDict(extra="forbid")
 
     @property
     def is_good(self) -> bool:
         """The method's good reply: all three good moves and none of the faults."""
         return all(getattr(self, m) for m in GOOD_MOVES) and not any(getattr(self, m) for m in FAULT_MOVES)
+
+
+Moves = create_model("Moves", __base__=_MovesBase, **{m: (bool, False) for m in MOVE_NAMES})  # type: ignore[call-overload]
 
 
 class Finding(BaseModel):
@@ -50,6 +42,7 @@ class Finding(BaseModel):
     text: str
     message: str
     suggestion: str
+    layer: Literal["rule", "model"] = "rule"
 
 
 class CheckReport(BaseModel):
@@ -72,6 +65,7 @@ class Source(BaseModel):
     text: str
     score: float
     lang: str
+    move: str | None = None  # for a phrasing: the move it makes
 
 
 class Usage(BaseModel):
@@ -79,6 +73,19 @@ class Usage(BaseModel):
 
     prompt_tokens: int
     completion_tokens: int
+
+
+class Change(BaseModel):
+    """One sentence-level change between the draft and the rewrite, in letter order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    kind: Literal["removed", "added", "edited"]
+    before: str
+    after: str
+    why: str
+    sources: list[str] = Field(default_factory=list)
 
 
 class RewriteResult(BaseModel):
@@ -89,5 +96,7 @@ class RewriteResult(BaseModel):
     before: CheckReport
     after: CheckReport
     sources: list[Source]
-    notices: list[str]
+    notices: list[Notice]
     usage: Usage | None
+    changed: bool = True
+    changes: list[Change] = Field(default_factory=list)

@@ -49,7 +49,7 @@ def format_check(report: CheckReport, draft: str) -> str:
 def format_rewrite(result: RewriteResult) -> str:
     out = [f"mode: {result.mode}   score {result.before.score} -> {result.after.score}", "", result.rewrite, ""]
     for n in result.notices:
-        out.append(f"note: {n}")
+        out.append(f"note: {n.text}")
     if result.sources:
         out.append("grounded in: " + ", ".join(s.id for s in result.sources))
     if result.usage:

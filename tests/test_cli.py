@@ -37,7 +37,7 @@ def test_check_json_has_the_spec_shape(draft_file: Path, tmp_path: Path) -> None
     assert data["moves"]["judgment"] and data["moves"]["accepts_cancellation"]
     assert (data["language"], data["address"], data["scenario"]) == ("en", "n/a", "shock")
     for f in data["findings"]:
-        assert set(f) == {"rule", "move", "severity", "start", "end", "text", "message", "suggestion"}
+        assert set(f) == {"rule", "move", "severity", "start", "end", "text", "message", "suggestion", "layer"}
         assert DRAFT[f["start"]:f["end"]] == f["text"]
 
 

@@ -27,7 +27,7 @@ def test_search_json_shape_and_filters() -> None:
     hits = json.loads(res.stdout)
     assert len(hits) == 3
     for h in hits:
-        assert set(h) == {"id", "kind", "title", "text", "score", "lang"}
+        assert set(h) == {"id", "kind", "title", "text", "score", "lang", "move"}
         assert h["kind"] in ("passage", "phrasing") and 0.0 <= h["score"] <= 1.0
     res = run("search", "plan offer", "--kind", "phrasing", "--lang", "en", "--json")
     assert all(h["kind"] == "phrasing" and h["lang"] == "en" for h in json.loads(res.stdout))

@@ -187,7 +187,7 @@ def test_embedding_mismatch_rebuilds(tmp_path: Path) -> None:
     first = sync_index(settings, embedding_function=E5EmbeddingFunction())
     other = sync_index(settings, embedding_function=HashEF("a"))
     assert other.rebuilt and other.added == other.total == first.total
-    assert any("built with" in n for n in other.notices)
+    assert any("built with" in n.text for n in other.notices)
     coll = store.get_collection(store.open_client(settings))
     assert coll.metadata["embedding"] == "coach_test_hash:a"
     got = coll.get(limit=1, include=["embeddings"])
@@ -210,7 +210,7 @@ def test_killed_mid_build_triggers_rebuild(tmp_path: Path) -> None:
     assert state is not None and state["complete"] is False
     stats = ensure_index(settings, embedding_function=ef)
     assert stats is not None and stats.rebuilt and stats.added == stats.total
-    assert any("did not finish" in n for n in stats.notices)
+    assert any("did not finish" in n.text for n in stats.notices)
     assert index_state(store.open_client(settings))["complete"] is True  # type: ignore[index]
 
 

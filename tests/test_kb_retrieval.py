@@ -77,7 +77,7 @@ def test_results_are_sources_best_first_with_scores_in_range(retriever: Retrieve
         assert all(0.0 <= s <= 1.0 for s in scores)
         assert len({h.id for h in hits}) == 6
         dumped = hits[0].model_dump(mode="json")
-        assert set(dumped) == {"id", "kind", "title", "text", "score", "lang"}
+        assert set(dumped) == {"id", "kind", "title", "text", "score", "lang", "move"}
 
 
 @pytest.mark.parametrize("hybrid", [False, True], ids=["dense", "hybrid"])

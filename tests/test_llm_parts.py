@@ -65,11 +65,11 @@ def test_prompt_budget_drops_the_lowest_ranked_sources_first(monkeypatch: pytest
     a = coach.checker.analyse("Hallo Herr Kern,\n\nkein Problem, ich storniere.\n\nGrüße\nTom")
     sources = [Source(id=f"s{i}", kind="passage", title="t", text="Wort " * 60, score=1 - i / 10, lang="de")
                for i in range(6)]
-    notices: list[str] = []
+    notices: list = []
     messages, kept, tokens = rw.build_messages(a, a.draft, None, sources, notices)
     assert [s.id for s in kept] == [f"s{i}" for i in range(len(kept))] and len(kept) < 6
-    assert tokens <= 1000 and any("dropped" in n for n in notices)
-    assert any("counted with" in n for n in notices)
+    assert tokens <= 1000 and any(n.code == "prompt_trimmed" for n in notices)
+    assert any(n.code == "prompt_tokens" for n in notices)
 
 
 def test_redaction_replaces_contact_data_and_names_and_restores_them() -> None:

@@ -116,7 +116,7 @@ def test_500_falls_back_to_the_rules_with_a_notice(server: FakeLLMServer) -> Non
     server.default = lambda request: Reply.status(500)
     r = make_coach().rewrite(DRAFT, CLIENT)
     assert r.mode == "rules" and r.usage is None
-    assert any("LLM rewrite failed" in n for n in r.notices)
+    assert any(n.code == "llm_fallback" for n in r.notices)
     assert r.after.moves.is_good
 
 
@@ -126,19 +126,19 @@ def test_timeout_falls_back_quickly(server: FakeLLMServer, monkeypatch: pytest.M
     t = time.monotonic()
     r = make_coach().rewrite(DRAFT, CLIENT)
     assert time.monotonic() - t < 4
-    assert r.mode == "rules" and any("within 1 s" in n for n in r.notices)
+    assert r.mode == "rules" and any("within 1 s" in n.text for n in r.notices)
 
 
 def test_malformed_body_falls_back(server: FakeLLMServer) -> None:
     server.enqueue(Reply.malformed())
     r = make_coach().rewrite(DRAFT, CLIENT)
-    assert r.mode == "rules" and any("unreadable" in n for n in r.notices)
+    assert r.mode == "rules" and any("unreadable" in n.text for n in r.notices)
 
 
 def test_refusal_falls_back(server: FakeLLMServer) -> None:
     server.enqueue(Reply.refusal("I can't help with that."))
     r = make_coach().rewrite(DRAFT, CLIENT)
-    assert r.mode == "rules" and any("refused" in n for n in r.notices)
+    assert r.mode == "rules" and any("refused" in n.text for n in r.notices)
 
 
 def test_a_failing_answer_gets_one_repair_round(server: FakeLLMServer) -> None:
@@ -148,7 +148,7 @@ def test_a_failing_answer_gets_one_repair_round(server: FakeLLMServer) -> None:
     server.default = good
     r = coach.rewrite(DRAFT, CLIENT)
     assert r.mode == "llm", r.notices
-    assert any("asked once more" in n for n in r.notices)
+    assert any(n.code == "llm_repair" for n in r.notices)
     repair = server.chat_requests()[1]["messages"][-1]["content"]
     assert "do not accept" in repair
 
@@ -157,7 +157,7 @@ def test_failing_twice_falls_back_with_the_reason(server: FakeLLMServer) -> None
     server.default = bad
     r = make_coach().rewrite(DRAFT, CLIENT)
     assert r.mode == "rules"
-    assert any("failed the checks twice" in n for n in r.notices)
+    assert any("failed the checks twice" in n.text for n in r.notices)
 
 
 def test_streamed_answer_that_fails_verification_ends_with_the_fallback(server: FakeLLMServer) -> None:
@@ -174,7 +174,7 @@ def test_redaction_keeps_contact_details_and_names_on_this_machine(server: FakeL
     for private in ("peter.kraus@example.com", "+49 30 1234 5678", "Kraus", "Vogt", "Miriam"):
         assert private not in sent
     assert "peter.kraus@example.com" in r.rewrite and "+49 30 1234 5678" in r.rewrite
-    assert any("redacted" in n for n in r.notices)
+    assert any(n.code == "redacted" for n in r.notices)
 
 
 def test_redaction_can_be_turned_off(server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:

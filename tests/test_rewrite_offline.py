@@ -76,7 +76,7 @@ def test_faults_and_their_follow_ups_go_the_rest_stays_verbatim_in_a_natural_ord
     assert ack < question < text.index("Viele Grüße")
     assert any("Kunde" in s.text for s in r.sources if s.kind == "phrasing" and ".empathy." in s.id) or \
         "Kunden" in text
-    assert any("removed" in n for n in r.notices)
+    assert any(n.code == "rewrite_removed" for n in r.notices)
 
 
 def test_du_drafts_stay_du_and_english_stays_english() -> None:
@@ -113,7 +113,7 @@ def test_rewrite_json_shape_and_cli(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
-    assert set(data) == {"mode", "rewrite", "before", "after", "sources", "notices", "usage"}
+    assert set(data) == {"mode", "rewrite", "before", "after", "sources", "notices", "usage", "changed", "changes"}
     assert data["mode"] == "rules" and data["usage"] is None
     assert data["after"]["moves"]["accepts_cancellation"] is False
     assert all(s["kind"] in ("passage", "phrasing") for s in data["sources"])

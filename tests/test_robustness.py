@@ -135,7 +135,7 @@ def test_an_answer_switched_to_english_is_rejected(hostile_server: FakeLLMServer
     r, srv = _rewrite_with(hostile_server, "Dear Ms Vogt,\n\nI'm so sorry. Let's talk about our collaboration "
                            "later, and let's sit down this week to build a plan together.\n\nBest,\nPeter Kraus")
     assert r.mode == "rules" and r.after.language == "de"
-    assert any("German" in n for n in r.notices)
+    assert any("German" in n.text for n in r.notices)
     sent = json.dumps(srv.chat_requests()[0])
     assert "<client_message>" in sent  # the client's words travel as delimited data
 
@@ -155,7 +155,7 @@ def test_an_answer_that_leaks_the_system_prompt_is_rejected(hostile_server: Fake
                          "beschäftigt. Über unsere Zusammenarbeit sprechen wir später. Lassen Sie uns gemeinsam einen "
                          "Plan erarbeiten.\n\n" + leaked + "\n\nMit freundlichen Grüßen\nPeter Kraus")
     assert r.mode == "rules" and "You are coach" not in r.rewrite
-    assert any("instructions" in n for n in r.notices)
+    assert any("instructions" in n.text for n in r.notices)
 
 
 # ------------------------------------------------------------------ secrets

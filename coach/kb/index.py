@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from coach.errors import ConfigError
+from coach.notices import Notice, notice
 
 SCHEMA_VERSION = 1
 EXTRA_PATHS_FILE = "extra_paths.json"
@@ -46,7 +47,7 @@ class IndexStats(BaseModel):
     rebuilt: bool = False
     store: str = ""
     extra_paths: list[str] = Field(default_factory=list)
-    notices: list[str] = Field(default_factory=list)
+    notices: list[Notice] = Field(default_factory=list)
 
     @property
     def embedded(self) -> int:
@@ -144,14 +145,14 @@ def collect_documents(extra_paths: Sequence[Path], knowledge: Path | None = None
 
     kb = load_knowledge(knowledge)
     docs = list(kb.documents())
-    notices: list[str] = []
+    notices: list[Notice] = []
     if extra_paths:
         res = ingest_paths(extra_paths)
         bundled = {d.id for d in docs}
         docs.extend(d for d in res.documents if d.id not in bundled)
         for path, why in res.skipped:
             if why not in ("empty", "not found"):  # a missing folder gets its own notice
-                notices.append(f"skipped {path}: {why}")
+                notices.append(notice("index_skipped", path=path, reason=why))
     return docs, notices
 
 
@@ -260,7 +261,7 @@ def sync_index(
             # A damaged embedded store: start over once from an empty folder.
             wipe_store(settings)
             stats = _sync_locked(settings, paths, progress, True, None, embedding_function, knowledge)
-            stats.notices.append("the index was damaged and has been rebuilt")
+            stats.notices.append(notice("index_rebuilt"))
     stats.seconds = round(time.perf_counter() - start, 3)
     stats.store = store_label(settings)
     stats.extra_paths = [str(p) for p in paths]
@@ -292,7 +293,7 @@ def _sync_locked(
     fp = fingerprint(paths, knowledge)
     for p in paths:
         if not p.exists():
-            notices.append(f"extra folder {p} is missing; its documents leave the index")
+            notices.append(notice("extra_missing", path=p))
 
     coll = get_collection(client)  # without an embedder: compare what it was built with
     rebuilt = False
@@ -308,7 +309,7 @@ def _sync_locked(
                     why = "an earlier build did not finish"
                 else:
                     why = "its contents do not match its record"
-                notices.append(f"rebuilding the index ({why})")
+                notices.append(notice("index_rebuilding", reason=why))
             client.delete_collection(COLLECTION_NAME)
             coll = None
             rebuilt = True

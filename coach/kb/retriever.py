@@ -303,6 +303,7 @@ class Retriever:
             text=hit.text,
             score=round(float(score), 4),
             lang=str(hit.meta.get("lang", "")),
+            move=(str(hit.meta.get("move") or "") or None) if kind == "phrasing" else None,
         )
 
     # --- public ----------------------------------------------------------------------

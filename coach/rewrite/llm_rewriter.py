@@ -15,7 +15,8 @@ from coach.llm.redact import Redaction, redact
 from coach.llm.tokens import counter_for
 from coach.kb.loader import SLOT_FILL
 from coach.llm.verify import Verdict, verify
-from coach.models import RewriteResult, Source, Usage
+from coach.models import GOOD_MOVES, RewriteResult, Source, Usage
+from coach.notices import Notice, notice
 from coach.rewrite.phrasings import situation_query
 from coach.secrets import scrub
 from coach.settings import Settings
@@ -65,12 +66,12 @@ class LLMRewriter:
         self.client = _client_for(settings)
 
     # ------------------------------------------------------------------ prompt
-    def _grounding(self, a: Analysis, client_message: str | None, notices: list[str]) -> list[Source]:
+    def _grounding(self, a: Analysis, client_message: str | None, notices: list[Notice]) -> list[Source]:
         retriever = self._retriever()
         if retriever is None:
-            notices.append("retrieval unavailable: the rewrite is not grounded in the knowledge base")
+            notices.append(notice("grounding_lost", a.language, reason="-"))
             return []
-        missing = [m for m in ("empathy", "plan_offer", "defer_collaboration") if not a.moves[m]]
+        missing = [m for m in GOOD_MOVES if not a.moves[m]]
         try:
             return list(retriever.grounding(
                 language=a.language, address=a.address, scenario=a.scenario, missing_moves=missing,
@@ -78,11 +79,11 @@ class LLMRewriter:
                 client_message=situation_query(client_message, a.draft) or None, draft="", k=self.settings.retrieval_k,
             ))
         except Exception as exc:  # retrieval is grounding, not a precondition
-            notices.append(f"retrieval failed ({scrub(str(exc))[:120]}): the rewrite is not grounded")
+            notices.append(notice("grounding_lost", a.language, reason=scrub(str(exc))[:120]))
             return []
 
     def build_messages(self, a: Analysis, draft: str, client_message: str | None,
-                       sources: list[Source], notices: list[str]) -> tuple[list[dict[str, str]], list[Source], int]:
+                       sources: list[Source], notices: list[Notice]) -> tuple[list[dict[str, str]], list[Source], int]:
         address = a.address if a.address in ("Sie", "du") else ("n/a" if a.language == "en" else "Sie")
         system = render("system.j2", language_name=_LANG_NAME[a.language], address=address)
         findings = [f for f in a.findings if f.severity != "info"]
@@ -98,26 +99,27 @@ class LLMRewriter:
                 break
             kept = kept[:-1]  # drop the lowest-ranked context first
         if len(kept) < len(sources):
-            notices.append(f"dropped {len(sources) - len(kept)} knowledge source(s) to fit the prompt budget of "
-                           f"{self.settings.prompt_token_budget} tokens")
+            notices.append(notice("prompt_trimmed", a.language, count=len(sources) - len(kept),
+                                  budget=self.settings.prompt_token_budget))
         if tokens > self.settings.prompt_token_budget:
-            notices.append(f"the prompt is {tokens} tokens, over the budget of {self.settings.prompt_token_budget}")
-        notices.append(f"prompt: {tokens} tokens counted with {counter.name}")
+            notices.append(notice("prompt_over_budget", a.language, tokens=tokens,
+                                  budget=self.settings.prompt_token_budget))
+        notices.append(notice("prompt_tokens", a.language, tokens=tokens, counter=counter.name))
         return messages, kept, tokens
 
     # ------------------------------------------------------------------ run
     def stream(self, a: Analysis, client_message: str | None, *, streaming: bool = True
                ) -> Iterator[str | RewriteResult]:
         """Yield the reply's text as it arrives (when streaming), then the verified RewriteResult."""
-        notices: list[str] = [f"LLM: {self.settings.model}"]
+        notices: list[Notice] = [notice("llm_model", a.language, model=self.settings.model)]
         texts = [a.draft, client_message]
         if self.settings.redact:
             (draft_r, client_r), redaction = redact(texts)
             if redaction.mapping:
-                notices.append(f"redacted before sending: {redaction.summary()}")
+                notices.append(notice("redacted", a.language, summary=redaction.summary()))
         else:
             draft_r, client_r, redaction = a.draft, client_message, Redaction()
-            notices.append("redaction is off (COACH_REDACT=0): names and contact details were sent")
+            notices.append(notice("redaction_off", a.language))
         sources = [s.model_copy(update={"text": s.text.replace("{situation}", SLOT_FILL.get(s.lang, "This situation"))})
                    for s in self._grounding(a, client_message, notices)]  # a template's slot, in plain words
         if self.settings.redact and sources:
@@ -146,22 +148,21 @@ class LLMRewriter:
             result = self._verified(a, client_message, answer, redaction, messages, used, usage, notices,
                                     deadline)
         except CoachError as exc:
-            yield self._fallback(a, client_message, f"the LLM rewrite failed: {scrub(str(exc))}", notices)
+            yield self._fallback(a, client_message, scrub(str(exc)), notices)
             return
         except Exception as exc:  # never stuck: any surprise falls back to the rules
-            yield self._fallback(a, client_message,
-                                 f"the LLM rewrite failed unexpectedly ({type(exc).__name__})", notices)
+            yield self._fallback(a, client_message, f"unexpected {type(exc).__name__}", notices)
             return
         yield result
 
     def _verified(self, a: Analysis, client_message: str | None, answer: LLMAnswer, redaction: Redaction,
-                  messages: list[dict[str, str]], used: list[Source], usage: Usage, notices: list[str],
+                  messages: list[dict[str, str]], used: list[Source], usage: Usage, notices: list[Notice],
                   deadline: Deadline) -> RewriteResult:
         system = messages[0]["content"]
         reply = self._finish(a, redaction.restore(answer.reply))
         verdict = verify(reply, a, self.checker, client_message, redaction, system)
         if not verdict.ok:
-            notices.append("the first answer failed the checks (" + "; ".join(verdict.problems) + "); asked once more")
+            notices.append(notice("llm_repair", a.language, problems="; ".join(verdict.problems)))
             repair = messages + [
                 {"role": "assistant", "content": answer.model_dump_json()},
                 {"role": "user", "content": render("repair.j2", problems=verdict.problems)},
@@ -186,12 +187,12 @@ class LLMRewriter:
             reply = reply.rstrip() + "\n\n" + a.draft[quote_start:].strip("\n")
         return reply.strip() + "\n"
 
-    def _result(self, a: Analysis, reply: str, verdict: Verdict, sources: list[Source], notices: list[str],
+    def _result(self, a: Analysis, reply: str, verdict: Verdict, sources: list[Source], notices: list[Notice],
                 usage: Usage) -> RewriteResult:
-        notices.append(f"tokens: {usage.prompt_tokens} prompt, {usage.completion_tokens} completion")
+        notices.append(notice("usage", a.language, prompt=usage.prompt_tokens, completion=usage.completion_tokens))
         return RewriteResult(mode="llm", rewrite=reply, before=a.report(), after=verdict.report, sources=sources,
                              notices=notices, usage=usage)
 
-    def _fallback(self, a: Analysis, client_message: str | None, why: str, notices: list[str]) -> RewriteResult:
-        keep = [n for n in notices if n.startswith(("redacted", "redaction is off"))]
-        return self._rules().rewrite(a, client_message, notices=[why + "; showing the rules rewrite instead", *keep])
+    def _fallback(self, a: Analysis, client_message: str | None, why: str, notices: list[Notice]) -> RewriteResult:
+        keep = [n for n in notices if n.code in ("redacted", "redaction_off")]
+        return self._rules().rewrite(a, client_message, notices=[notice("llm_fallback", a.language, reason=why), *keep])

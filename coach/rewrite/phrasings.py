@@ -29,7 +29,7 @@ class Choice:
 
     def as_source(self) -> Source:
         return Source(id=self.id, kind="phrasing", title=f"approved phrasing: {self.move}", text=self.text,
-                      score=round(self.score, 4), lang=self.id.split(".", 1)[0])
+                      score=round(self.score, 4), lang=self.id.split(".", 1)[0], move=self.move)
 
 
 SLOT = "{situation}"

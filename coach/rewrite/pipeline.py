@@ -9,6 +9,7 @@ from typing import Any
 from coach.checker import Analysis, Checker
 from coach.errors import CoachError
 from coach.models import RewriteResult
+from coach.notices import Notice, has, notice
 from coach.rewrite.phrasings import PhrasingPicker
 from coach.rewrite.rules_rewriter import RulesRewriter
 from coach.settings import Settings
@@ -95,7 +96,7 @@ class RewritePipeline:
     def _run(self, a: Analysis, client_message: str | None, *, offline: bool | None,
              streaming: bool) -> Iterator[str | RewriteResult]:
         use_llm = self.settings.llm_enabled and not offline
-        notices: list[str] = []
+        notices: list[Notice] = []
         if use_llm:
             from coach.rewrite.llm_rewriter import LLMRewriter
 
@@ -103,17 +104,15 @@ class RewritePipeline:
             yield from llm.stream(a, client_message, streaming=streaming)
             return
         if offline:
-            notices.append("offline: rules only (asked for)")
+            notices.append(notice("offline_requested", a.language))
         elif self.settings.offline:
-            notices.append("offline: rules only (offline mode is on: COACH_OFFLINE=1 or Coach(offline=True))")
+            notices.append(notice("offline_mode", a.language))
         else:
-            notices.append("offline: rules only (no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL)")
+            notices.append(notice("llm_not_configured", a.language))
         yield self.rules_result(a, client_message, notices)
 
-    def rules_result(self, a: Analysis, client_message: str | None, notices: list[str]) -> RewriteResult:
-        if self._retrieval_broken:
-            notices.append(f"retrieval unavailable, phrasings chosen without it: {self._retrieval_broken}")
+    def rules_result(self, a: Analysis, client_message: str | None, notices: list[Notice]) -> RewriteResult:
         result = self.rules_rewriter().rewrite(a, client_message, notices=notices)
-        if self._retrieval_broken and not any("retrieval unavailable" in n for n in result.notices):
-            result.notices.append(f"retrieval unavailable, phrasings chosen without it: {self._retrieval_broken}")
+        if self._retrieval_broken and not has(result.notices, "retrieval_unavailable"):
+            result.notices.append(notice("retrieval_unavailable", a.language, reason=self._retrieval_broken))
         return result

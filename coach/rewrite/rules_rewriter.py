@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from coach.checker import Analysis, Checker
 from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult, Source
+from coach.moves import move
+from coach.notices import Notice, notice
 from coach.rewrite.followups import is_followup
 from coach.rewrite.letter import Letter, Piece
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_phrase, situation_query
@@ -138,16 +140,17 @@ class RulesRewriter:
         idx = next((i for i, p in enumerate(pieces) if p.slot in ("offer", "next")), len(pieces))
         pieces.insert(idx, piece)
 
-    def rewrite(self, a: Analysis, client_message: str | None, notices: Sequence[str] = (),
+    def rewrite(self, a: Analysis, client_message: str | None, notices: Sequence[Notice] = (),
                 extra_sources: Sequence[Source] = ()) -> RewriteResult:
         outcome = self.compose(a, client_message)
         after = self.checker.check(outcome.text, client_message=client_message, lang=a.language)
         notes = list(notices)
         if outcome.removed:
-            notes.append(_removed_notice(len(outcome.removed), a.language))
+            notes.append(notice("rewrite_removed", a.language, count=len(outcome.removed)))
         missing = [m for m in GOOD_MOVES if not getattr(after.moves, m)]
         if missing:
-            notes.append("the offline rewrite could not add: " + ", ".join(missing))
+            notes.append(notice("rewrite_incomplete", a.language,
+                                moves=", ".join(move(m).label(a.language) for m in missing)))
         sources = [c.as_source() for c in outcome.choices] + list(extra_sources)
         return RewriteResult(mode="rules", rewrite=outcome.text, before=a.report(), after=after, sources=sources,
                              notices=notes, usage=None)
@@ -163,7 +166,3 @@ def _phrasing_address(a: Analysis) -> str:
         return "du"
     return "Sie"
 
-
-def _removed_notice(n: int, lang: str) -> str:
-    return (f"removed {n} sentence{'s' if n != 1 else ''} that accepted the cancellation, judged the reaction "
-            f"or put on pressure")

@@ -257,8 +257,7 @@ def _rewrite_streamed(coach: Coach, outcome: Outcome) -> None:
     status.update(label=f"Rewrite ready ({mode})", state="complete", expanded=False)
 
 
-_WARNING_WORDS = ("fail", "error", "timeout", "timed out", "unavailable", "instead", "took over",
-                  "fell back", "fallback", "could not", "refus", "invalid", "unparsable")
+_SHOWN_ELSEWHERE = frozenset({"offline_requested", "offline_mode", "llm_not_configured", "llm_model", "usage"})
 
 
 def _notices(outcome: Outcome, llm_on: bool) -> None:
@@ -272,11 +271,10 @@ def _notices(outcome: Outcome, llm_on: bool) -> None:
         return
     infos: list[str] = []
     for n in result.notices:
-        text = _scrub(n)
-        low = text.lower()
-        if low.startswith(("offline: rules only", "llm: ", "tokens: ")):
+        if n.code in _SHOWN_ELSEWHERE:
             continue  # the mode badge and the token line below say so already
-        if any(word in low for word in _WARNING_WORDS):  # the LLM failed, retrieval is down, ...
+        text = _scrub(n.text)
+        if n.level != "info":  # the LLM failed, retrieval is down, ...
             st.warning(text, icon=":material/warning:")
             warned = True
         else:
