@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="print the performance figures")
     b.add_argument("--json", action="store_true")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
-    b.add_argument("--drafts", metavar="FILE", help="labeled drafts to time (default: the shared dev set)")
+    b.add_argument("--drafts", metavar="FILE", help="a JSONL file of drafts to time (default: the bundled examples)")
 
     u = sub.add_parser("ui", help="start the Streamlit page")
     u.add_argument("--port", type=int, default=8501)
