@@ -267,6 +267,7 @@ class Retriever:
         if coll is None:
             raise ConfigError("the knowledge index is missing or was built with another model; run `coach index`")
         self.collection = coll
+        self._synced_at = (coll.metadata or {}).get("synced_at")
 
     def _store(self, what: str, call: Callable[[], Any]) -> Any:
         """One store call; a damaged embedded index is rebuilt once and the call repeated.
@@ -280,7 +281,7 @@ class Retriever:
                 return call()
         except StoreError as exc:
             if not (exc.damaged and self._own_client and not self.settings.chroma_host):
-                if exc.damaged:
+                if exc.damaged and "--rebuild" not in str(exc):
                     raise StoreError(f"{exc}; run `coach index --rebuild`", damaged=True) from None
                 raise
             first = exc
@@ -306,9 +307,36 @@ class Retriever:
         from coach.kb.index import repair_index
 
         logging.getLogger(__name__).warning("%s; rebuilding the index", cause)
-        repair_index(self.settings, embedding_function=self.ef, progress=self._progress)
+        repair_index(self.settings, seen=self._synced_at, embedding_function=self.ef, progress=self._progress)
         self.refresh()
         self._open()
+
+    # --- internals -------------------------------------------------------------------
+    def embed(self, query: str) -> Any:
+        vec = self._queries.get(query)
+        if vec is None:
+            vec = self.ef.embed_query([query])[0]
+            self._queries.put(query, vec)
+        return vec
+
+    def _dense(self, vec: Any, n: int, filters: Filters) -> list[_Hit]:
+        res = self._store(
+            "the knowledge index cannot be searched",
+            lambda: self.collection.query(
+                query_embeddings=[vec],
+                n_results=n,
+                where=filters.where(),
+                include=["documents", "metadatas", "distances"],
+            ),
+        )
+        ids = res["ids"][0] if res["ids"] else []
+        docs = res["documents"][0] if res.get("documents") else [""] * len(ids)
+        metas = res["metadatas"][0] if res.get("metadatas") else [{}] * len(ids)
+        dists = res["distances"][0] if res.get("distances") else [1.0] * len(ids)
+        return [
+            _Hit(i, d or "", dict(m or {}), max(0.0, min(1.0, 1.0 - float(dist))))
+            for i, d, m, dist in zip(ids, docs, metas, dists, strict=False)
+        ]
 
     def _ensure_bm25(self) -> BM25:
         if self._bm25 is None:

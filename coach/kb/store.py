@@ -158,20 +158,14 @@ def _probe_server(host: str, port: int, timeout: float = CONNECT_TIMEOUT) -> Non
 
 
 def _http_client(settings: Any) -> Any:
-    import chromadb
-
     from coach.kb import chroma_http
 
     host, port = str(settings.chroma_host), int(settings.chroma_port)
     read = float(getattr(settings, "chroma_timeout", 10.0))
     connect = min(CONNECT_TIMEOUT, read)
     _probe_server(host, port, connect)
-    chroma_http.set_timeouts(host, port, connect=connect, read=read)
-    # chromadb.HttpClient would pick its own FastAPI class (no timeouts); Client with the same
-    # settings and chroma_api_impl pointing at the timed subclass is the documented way round.
-    cs = chroma_settings(chroma_api_impl=chroma_http.IMPL, chroma_server_host=host, chroma_server_http_port=port)
-    with guarded(settings, f"cannot reach the Chroma server at {host}:{port}"):
-        client = chromadb.Client(settings=cs)
+    with guarded(settings, "cannot use the Chroma server"):
+        client = chroma_http.http_client(host, port, chroma_settings(), connect=connect, read=read)
         client.heartbeat()
     return client
 
