@@ -554,3 +554,34 @@ def forget_path(settings: Any, path: Path) -> Path:
             raise UsageError(f"{safe_name(path)} is not among the added paths (see `coach index --list`)")
         remember_paths(settings, [p for p in current if p not in match])
     return match[0]
+
+
+def preview_additions(settings: Any, paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """What ``coach index --add PATH --dry-run`` shows: per file what it would give, per phrasing the verdict.
+
+    Nothing is remembered, nothing is indexed.
+    """
+    from coach.kb.ingest import PHRASING_SUFFIXES, _iter_files, checked_phrasings, ingest_paths
+
+    out: list[dict[str, Any]] = []
+    for raw in paths:
+        res = ingest_paths([Path(raw)], max_bytes=max_file_bytes(settings))
+        for file, why in res.skipped:
+            out.append({"file": str(file), "status": "skipped", "reason": why, "passages": 0, "phrasings": []})
+        for file in res.files:
+            entry: dict[str, Any] = {"file": str(file), "status": "ok", "reason": "", "passages": 0, "phrasings": []}
+            if file.suffix.lower() in PHRASING_SUFFIXES:
+                root = next((r for r, f in _iter_files(Path(raw)) if f == file), file.parent)
+                ok, bad = checked_phrasings(file, file.relative_to(root).as_posix())
+                entry["phrasings"] = [{"id": p.id, "move": p.move, "ok": True, "problems": []} for p in ok] + [
+                    {"id": r.id, "move": "", "ok": False, "problems": list(r.problems)} for r in bad]
+            else:
+                entry["passages"] = sum(1 for d in res.documents if d.metadata.get("source") == str(file))
+            out.append(entry)
+        # files whose every phrasing was rejected are "skipped" above; show their verdicts too
+        for r in res.rejected:
+            if str(r.file) not in {e["file"] for e in out if e["phrasings"]}:
+                for e in out:
+                    if e["file"] == str(r.file):
+                        e["phrasings"].append({"id": r.id, "move": "", "ok": False, "problems": list(r.problems)})
+    return out
