@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -104,13 +105,25 @@ def _merge_paths(old: Iterable[Path], new: Iterable[Path], forget: Iterable[Path
 
 # ------------------------------------------------------------------------ locking
 
+_held = threading.local()
+
+
 @contextlib.contextmanager
 def index_lock(data_dir: Path, timeout: float | None = None) -> Iterator[None]:
-    """An exclusive lock on ``<data_dir>/index.lock`` (waits up to ``timeout`` seconds)."""
+    """An exclusive lock on ``<data_dir>/index.lock`` (waits up to ``timeout`` seconds).
+
+    Re-entrant within a thread (a repair inside a sync does not wait for itself).
+    """
     from coach.kb.store import ensure_data_dir
 
     timeout = LOCK_TIMEOUT if timeout is None else timeout
     data_dir = ensure_data_dir(Path(data_dir))
+    key = str(data_dir.resolve())
+    held: set[str] = getattr(_held, "dirs", None) or set()
+    _held.dirs = held
+    if key in held:
+        yield
+        return
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory lock, run unguarded
@@ -129,7 +142,11 @@ def index_lock(data_dir: Path, timeout: float | None = None) -> Iterator[None]:
                         f"another coach process is indexing into {data_dir}; try again when it is done"
                     ) from None
                 time.sleep(0.1)
-        yield
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
     finally:
         with contextlib.suppress(OSError):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
@@ -474,6 +491,12 @@ def ensure_index(
         if not exc.damaged or client is not None or settings.chroma_host:
             raise
         # a damaged embedded store, or one another process is writing: the sync below sorts it out
+    if client is None:
+        # Another process may be building it right now: the sync waits for its lock, and reads the
+        # store afresh after it (what this process saw so far may be a half-built index).
+        from coach.kb.store import reopen_embedded
+
+        reopen_embedded(settings)
     return sync_index(settings, progress=progress, client=client, embedding_function=ef, knowledge=knowledge)
 
 

@@ -170,14 +170,14 @@ def _http_client(settings: Any) -> Any:
     return client
 
 
-def _forget_system(path: Path) -> None:
+def _forget_system(path: Path, *, stop: bool = True) -> None:
     """Drop chromadb's cached in-process system for ``path`` so it can be opened afresh."""
     try:
         from chromadb.api.shared_system_client import SharedSystemClient
 
         system = SharedSystemClient._identifier_to_system.pop(str(path), None)
         SharedSystemClient._identifier_to_refcount.pop(str(path), None)
-        if system is not None:
+        if system is not None and stop:
             try:
                 system.stop()
             except Exception:  # noqa: BLE001 - best effort on a broken store
@@ -236,13 +236,45 @@ def open_client(settings: Any, *, fresh: bool = False) -> Any:
     except StoreError as exc:  # sqlite "file is not a database", malformed, a Rust panic, ...
         if not exc.damaged:
             raise
-        log.warning("the index at %s cannot be opened (%s); rebuilding it", path, exc)
-        wipe_store(settings)
-        with guarded(settings, f"cannot open the index at {path} even after removing it"):
-            client = _persistent_client(path)
+        client = _reopen_or_wipe(settings, path, exc)
     with _clients_lock:
         _clients[key] = client
     return client
+
+
+def reopen_embedded(settings: Any) -> None:
+    """Make the next ``open_client`` read the embedded store from disk afresh.
+
+    A client opened while another process was building the index keeps a stale view of it
+    (chromadb: "Nothing found on disk"). Clients already handed out keep working.
+    """
+    if settings.chroma_host:
+        return
+    path = (Path(settings.data_dir).expanduser() / CHROMA_SUBDIR).resolve()
+    with _clients_lock:
+        _clients.pop(f"path:{path}", None)
+    _forget_system(path, stop=False)
+
+
+def _reopen_or_wipe(settings: Any, path: Path, cause: Exception) -> Any:
+    """Under the index lock: open again (another process may have been creating the store at the
+    same moment); only a store that still fails is removed and created anew."""
+    from coach.kb.index import index_lock
+
+    with index_lock(Path(settings.data_dir)):
+        _forget_system(path, stop=False)
+        try:
+            with guarded(settings, "cannot open the index"):
+                client = _persistent_client(path)
+                client.heartbeat()
+            return client
+        except StoreError as exc:
+            if not exc.damaged:
+                raise
+        log.warning("the index at %s cannot be opened (%s); rebuilding it", path, cause)
+        wipe_store(settings)
+        with guarded(settings, f"cannot open the index at {path} even after removing it"):
+            return _persistent_client(path)
 
 
 def forget_clients() -> None:
