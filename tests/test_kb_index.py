@@ -314,9 +314,22 @@ def test_unreachable_server_is_a_config_error(tmp_path: Path) -> None:
 def test_concurrent_indexer_waits_for_the_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = settings_for(tmp_path / "data")
     monkeypatch.setattr(kb_index, "LOCK_TIMEOUT", 0.3)
-    with index_lock(Path(settings.data_dir)):
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:  # another indexer (the lock is re-entrant only within one thread)
+        with index_lock(Path(settings.data_dir)):
+            held.set()
+            release.wait(30)
+
+    other = threading.Thread(target=holder)
+    other.start()
+    held.wait(10)
+    try:
         with pytest.raises(ConfigError, match="another coach process is indexing"):
             sync_index(settings, embedding_function=HashEF())
+    finally:
+        release.set()
+        other.join(10)
     # Two indexers at once: one waits for the other, both succeed, nothing is doubled.
     monkeypatch.setattr(kb_index, "LOCK_TIMEOUT", 60)
     results: list[Any] = []
