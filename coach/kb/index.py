@@ -335,6 +335,35 @@ def sync_index(
     return stats
 
 
+def _nothing_changed(client: Any, emb: str, fp: str, paths: Sequence[Path],
+                     cache: dict[str, Any]) -> IndexStats | None:
+    """The nothing-changed sync: the index is complete and no source file's size, time or content
+    changed since it was made, so nothing is read, repaired or compared; the notices about bad
+    files come from the last sync's records."""
+    from coach.kb.ingest import Rejected, safe_name
+    from coach.kb.store import get_collection
+
+    coll = get_collection(client)
+    if coll is None:
+        return None
+    meta = dict(coll.metadata or {})
+    count = coll.count()
+    if not _is_usable(meta, emb, count) or meta.get("fingerprint") != fp:
+        return None
+    notices: list[Notice] = []
+    for key, rec in cache.items():
+        for pid, why in rec.rejected or []:
+            r = Rejected(Path(key), pid, "", (why,))
+            notices.append(notice("phrasing_rejected", id=safe_name(r.id), path=safe_name(r.file),
+                                  reason=safe_name(why)))
+        if rec.skip and rec.skip not in ("empty", "not found"):
+            notices.append(notice("index_skipped", path=safe_name(key), reason=safe_name(rec.skip)))
+    for p in paths:
+        if not p.exists():
+            notices.append(notice("extra_missing", path=safe_name(p)))
+    return IndexStats(unchanged=count, total=count, embedding=emb, notices=notices)
+
+
 def _sync_locked(
     settings: Any,
     paths: Sequence[Path],
@@ -351,8 +380,14 @@ def _sync_locked(
     ef = ef if ef is not None else embedding_function_for(settings)
     emb = model_id(ef)
     cache = _load_manifest(settings) if paths else {}
-    docs, notices, res = collect_documents(paths, knowledge, settings=settings, cache=cache)
     fp = fingerprint(paths, knowledge)
+    if not rebuild:
+        quick = _nothing_changed(client, emb, fp, paths, cache)
+        if quick is not None:
+            if progress:
+                progress(0, 0)
+            return quick
+    docs, notices, res = collect_documents(paths, knowledge, settings=settings, cache=cache)
     for p in paths:
         if not p.exists():
             notices.append(notice("extra_missing", path=p))

@@ -478,8 +478,9 @@ def ingest_paths(paths: Iterable[Path], *, max_bytes: int = MAX_FILE_BYTES,
             try:
                 st = file.stat()
                 if st.st_size > max_bytes:
-                    res.skipped.append((file, f"{_mb(st.st_size)}, larger than the limit of {_mb(max_bytes)} "
-                                              "(COACH_MAX_FILE_MB)"))
+                    why = f"{_mb(st.st_size)}, larger than the limit of {_mb(max_bytes)} (COACH_MAX_FILE_MB)"
+                    res.skipped.append((file, why))
+                    res.records[key] = FileRecord(st.st_size, st.st_mtime_ns, "", rel, {}, why)
                     continue
                 old = cache.get(key) if cache else None
                 if old is not None and old.rel == rel and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
