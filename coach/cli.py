@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--drafts", metavar="FILE", help="a JSONL file of drafts to time (default: the bundled examples)")
+    b.add_argument("--store", action="store_true",
+                   help="only the knowledge store: search and rewrite with two busy processes beside them, index at scale")
+    b.add_argument("--index-scale", type=int, metavar="N", default=None,
+                   help="added paragraphs for the index figures (default 1000, 100 with --quick, 0 skips)")
 
     u = sub.add_parser("ui", help="start the Streamlit page")
     u.add_argument("--port", type=int, default=8501)
@@ -248,7 +252,7 @@ def _is_queries_file(path: str) -> bool:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from coach.bench import format_bench, run_bench
 
-    data = run_bench(quick=args.quick, drafts=args.drafts)
+    data = run_bench(quick=args.quick, drafts=args.drafts, index_scale_n=args.index_scale, only_store=args.store)
     if args.json:
         _emit(data)
     else:
