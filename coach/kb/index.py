@@ -430,7 +430,11 @@ def _sync_locked(
         seen = {d.id for d in docs}
         for key, rec in res.records.items():
             if any(existing.get(i) != h for i, h in rec.docs.items()) and not rec.skip:
-                for d in reread(Path(key), rec):
+                try:
+                    again = reread(Path(key), rec)
+                except (OSError, ConfigError):  # changed or gone since a moment ago: the next sync sees it
+                    again = []
+                for d in again:
                     reused.pop(d.id, None)
                     if d.id not in seen:
                         docs.append(d)
