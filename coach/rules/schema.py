@@ -51,6 +51,7 @@ class Rule(BaseModel):
     unless: list[str] = Field(default_factory=list)
     negation: bool = False
     case_sensitive: bool = False
+    ambiguous: bool = False  # the semantic layer may drop a hit of this rule whose sentence it scores as not the move
     when_scenario: Literal["shock", "long_standing", "unclear"] | None = None
     message: str = Field(min_length=1)
     suggestion: str = Field(min_length=1)
