@@ -1,8 +1,8 @@
 """Merging the semantic layer with the rule hits.
 
 A rule hit stays authoritative for its span and message. The model adds a hit (its sentence as
-span, layer "model") for a move its threshold clears in a sentence where no rule found that
-move, and drops a hit only of a rule marked ``ambiguous`` whose sentence it scores below the
+span, layer "model") in a sentence where no rule found any move, for the sentence's most likely
+move when that clears its threshold and none of the rules' exceptions for the move apply; it drops a hit only of a rule marked ``ambiguous`` whose sentence it scores below the
 veto threshold. For the client's mail it can turn the rules' "unclear" into a scenario.
 """
 
@@ -12,8 +12,10 @@ import re
 import threading
 from collections.abc import Sequence
 
+from coach.moves import FAULT_MOVES
 from coach.rules.loader import CompiledRule, RuleSet
-from coach.rules.matcher import Hit, SentenceIndex
+from coach.rules.matcher import Hit, SentenceIndex, is_negated
+from coach.rules.patterns import lower_text
 from coach.rules.schema import Rule
 from coach.semantic.config import SemanticConfig, default_config
 from coach.semantic.model import SemanticModel, default_model, embed
@@ -60,12 +62,30 @@ class SemanticLayer:
         added = [
             Hit(self._rule(language, address, move), s, e, layer="model")
             for (s, e) in scored
-            for move, p in probs[(s, e)].items()
-            if p >= self.config.move[move].add and move not in by_sentence.get((s, e), ())
+            if (s, e) not in by_sentence  # a sentence where the rules found a move is theirs
+            for move in [self._candidate(text, (s, e), probs[(s, e)], language)] if move is not None
         ]
         if not added and len(kept) == len(hits):
             return hits
         return sorted(kept + added, key=lambda h: (h.start, h.layer != "rule"))
+
+    def _candidate(self, text: str, sent: Span, probs: dict[str, float], lang: str) -> str | None:
+        """The move the model adds for a sentence: its most likely move, if that clears its threshold and
+        none of the rules' own exceptions for that move (their `unless` patterns, and a negation where
+        the move's rules honour one) apply to the sentence."""
+        move = max(probs, key=lambda m: probs[m])
+        if probs[move] < self.config.move[move].add:
+            return None
+        low = lower_text(text)
+        for cr in self.rules.for_language(lang):
+            if cr.rule.move != move or cr.rule.kind != "presence":
+                continue
+            t = text if cr.rule.case_sensitive else low
+            if cr.unless is not None and cr.unless.search(t, sent[0], sent[1]):
+                return None
+            if cr.rule.negation and move in FAULT_MOVES and is_negated(t, sent, sent[0], sent[1]):
+                return None
+        return move
 
     def _rule(self, lang: str, address: str, move: str) -> CompiledRule:
         key = (lang, address, move)

@@ -58,7 +58,7 @@ class SemanticConfig(BaseModel):
 
     def text(self, lang: str, address: str, move: str) -> Message:
         """The message for a model finding in the draft's language and form of address (Sie when unknown)."""
-        forms = self.message[lang]
+        forms = self.message.get(lang) or self.message["en"]
         return (forms.get(address) or forms.get("any") or forms.get("Sie") or next(iter(forms.values())))[move]
 
 

@@ -27,7 +27,7 @@ class MoveSentence(BaseModel):
 
     text: str = Field(min_length=1, max_length=1000)
     moves: list[str]
-    lang: Literal["de", "en"]
+    lang: str = Field(pattern=r"^[a-z]{2,3}$")  # the folder it lives in
     address: Literal["Sie", "du", "n/a"]
     style: Register = Field(alias="register")  # letter, mail or chat ("register" is a pydantic name)
     note: str = Field(min_length=1)
@@ -48,7 +48,7 @@ class ScenarioSentence(BaseModel):
 
     text: str = Field(min_length=1, max_length=1000)
     scenario: Literal["shock", "long_standing", "unclear"]
-    lang: Literal["de", "en"]
+    lang: str = Field(pattern=r"^[a-z]{2,3}$")  # the folder it lives in
     style: Register = Field(alias="register")  # letter, mail or chat ("register" is a pydantic name)
     note: str = Field(min_length=1)
 
