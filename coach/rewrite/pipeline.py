@@ -60,7 +60,7 @@ class RewritePipeline:
             return []
 
     def _detects(self, text: str, move: str, lang: str) -> bool:
-        a = self.checker.analyse(text, lang=lang)
+        a = self.checker.analyse(text, lang=lang, rules_only=True)  # an approved phrasing must be one the rules know
         if move == "referral":
             return any(h.rule.rule.move == "referral" for h in a.hits)
         return bool(a.moves.get(move)) and not any(a.moves[m] for m in ("accepts_cancellation", "judgment", "pressure"))

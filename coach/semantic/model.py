@@ -58,9 +58,16 @@ class _VectorCache:
 _cache = _VectorCache()
 
 
+def prepare(text: str) -> str:
+    """What is embedded: white space folded, length bounded, the first letter upper case (a sentence
+    that starts "ganz ehrlich" in a chat and "Ganz ehrlich" after a rewrite is the same sentence)."""
+    t = " ".join(text.split())[:MAX_SENTENCE_CHARS]
+    return t[:1].upper() + t[1:] if t[:1].islower() else t
+
+
 def embed(texts: Sequence[str], *, use_cache: bool = True) -> np.ndarray:
-    """(n, 384) float32, L2-normalised e5 ``query:`` vectors of the texts."""
-    keys = [" ".join(t.split())[:MAX_SENTENCE_CHARS] for t in texts]
+    """(n, 384) float32, L2-normalised e5 ``query:`` vectors of the texts (see ``prepare``)."""
+    keys = [prepare(t) for t in texts]
     out: list[np.ndarray | None] = [_cache.get(k) if use_cache else None for k in keys]
     todo = [i for i, v in enumerate(out) if v is None]
     if todo:

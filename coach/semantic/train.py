@@ -17,7 +17,7 @@ import numpy as np
 
 from coach.paths import default_data_dir
 from coach.semantic.corpus import Corpus, load_corpus
-from coach.semantic.model import FORMAT, embed, weights_path
+from coach.semantic.model import FORMAT, embed, prepare, weights_path
 
 SCENARIOS = ("shock", "long_standing", "unclear")
 L2 = 8.0  # ridge on standardised features (5-fold CV on the corpus: precision over recall)
@@ -40,6 +40,7 @@ def embed_cached(texts: Sequence[str], progress: Callable[[int, int], None] | No
                 known = dict(zip(data["texts"].tolist(), data["vecs"], strict=True))
         except (OSError, ValueError, KeyError):
             known = {}
+    texts = [prepare(t) for t in texts]
     todo = list(dict.fromkeys(t for t in texts if t not in known))
     step = 32
     for i in range(0, len(todo), step):
