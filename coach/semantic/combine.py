@@ -116,7 +116,7 @@ class SemanticLayer:
 
         text = normalize(client_message)
         own = mask_spans(text, split_mail(text).masked_spans())
-        spans = [s for s in sentence_spans(own)[:MAX_SENTENCES] if len(_WORDS.findall(own, s[0], s[1])) >= 2]
+        spans = [s for s in sentence_spans(own)[:MAX_SENTENCES] if len(_WORDS.findall(own, s[0], s[1])) >= self.config.scenario_min_words]
         if not spans:
             return found
         probs = self.model.scenario_probs(embed([own[s:e] for s, e in spans]))

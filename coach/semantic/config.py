@@ -38,6 +38,7 @@ class SemanticConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_words: int = Field(default=3, ge=1, le=20)
+    scenario_min_words: int = Field(default=4, ge=1, le=20)
     move: dict[str, MoveThresholds]
     scenario: ScenarioThresholds
     message: dict[str, dict[str, dict[str, Message]]]  # lang -> address ("Sie", "du" or "any") -> move
