@@ -26,6 +26,7 @@ _GREETING = re.compile(
     r"""\A\s*(?P<g>(?:
         Hallo|Hi|Hey|Hallöchen|Liebe[rs]?|Sehr\s+geehrte[rs]?|Guten\s+(?:Tag|Morgen|Abend)|Moin(?:\s+moin)?|Servus
       | Gr(?:ü|ue)(?:ß|ss)\s+(?:Gott|dich|Sie|euch)|Grüezi|Dear|Hello|Good\s+(?:morning|afternoon|evening)|Greetings
+      | Hoi|Hej|Heya|Hiya|Salut|Ciao|Huhu
     )\b(?:[^\n,!:.]|\.(?=[ ]?\w))*(?:[,!:]|(?=\n)))""",
     re.VERBOSE | re.IGNORECASE,
 )
@@ -39,10 +40,22 @@ _SIGNOFF = re.compile(
       | Best(?:\s+(?:regards|wishes))?|Kind(?:est)?\s+regards|Warm(?:est)?\s+(?:regards|wishes)|Regards|Cheers|Thanks|Many\s+thanks
       | Thank\s+you|Take\s+care|Sincerely(?:\s+yours)?|Yours(?:\s+(?:sincerely|truly))?|All\s+the\s+best|Talk\s+soon|Speak\s+soon
       | With\s+(?:best|kind|warm)\s+(?:regards|wishes)|Best\s+wishes|Warmly|Hugs|Cordially|Respectfully
+      | Take\s+care(?:\s+of\s+yourself)?|Stay\s+(?:well|safe|strong)|Be\s+well|Love|Much\s+love|Talk\s+later
+      | Dr(?:ü|ue)ck\s+dich|F(?:ü|ue)hl\s+dich\s+(?:gedr(?:ü|ue)ckt|umarmt)|Pfiat\s+di(?:\s+Gott)?|Bussi|Umarmung
+      | (?:Ganz\s+)?(?:liebe|herzliche)\s+Gr(?:ü|ue)(?:ß|ss)e(?:\s+\w+){0,3}|LG\s+und\s+bis\s+bald|Bis\s+sp(?:ä|ae)ter
+      | (?:Danke|Vielen\s+Dank|Thanks|Thank\s+you)\s*(?:und|&|and|,)\s*(?:viele\s+|liebe\s+|beste\s+)?(?:Gr(?:ü|ue)(?:ß|ss)e|LG|VG|regards|best)(?:\s+\w+){0,2}
     )[ ]*[,.!]?[ ]*$""",
     re.MULTILINE | re.VERBOSE | re.IGNORECASE,
 )
 _SIGNATURE_DASHES = re.compile(r"^-- ?$", re.MULTILINE)
+_NAME_GREETING = re.compile(r"\A\s*(?P<g>[A-ZÄÖÜ][\w'\-]+(?:[ ]+[A-ZÄÖÜ][\w'\-]+){0,2}[ ]*[,!])[ ]*(?=\n)")
+PS_MARK = re.compile(r"^[ ]*(?:P\.?[ ]?P\.?[ ]?S|P\.?[ ]?S)\.?:?(?=\s)", re.MULTILINE)
+_FOOTER = re.compile(
+    r"""^[ ]*(?:Sent\s+from\s+my\s+[^\n]{1,40}|Sent\s+from\s+(?:Outlook|Mail|Yahoo\s+Mail|Gmail)\b[^\n]{0,40}
+      | Get\s+Outlook\s+for\s+[^\n]{1,20}|Von\s+meinem\s+[^\n]{1,40}\s+gesendet|Gesendet\s+von\s+[^\n]{1,40}
+      | Von\s+unterwegs\s+gesendet|Outlook\s+f(?:ü|ue)r\s+[^\n]{1,20}\s+beziehen)[ ]*$""",
+    re.MULTILINE | re.VERBOSE | re.IGNORECASE,
+)
 _MAX_SIGNATURE_LINES = 10
 
 
@@ -54,13 +67,16 @@ class MailParts:
     greeting: Span | None = None
     signoff: Span | None = None
     quoted: list[Span] = field(default_factory=list)
+    ps: Span | None = None  # a P.S. after the signature
+    footer: Span | None = None  # "Sent from my iPhone"
 
     @property
     def body_end(self) -> int:
-        """Where the letter's own text ends: at the sign-off, or at the first quoted part."""
+        """Where the letter's own text ends: at the sign-off, P.S. or footer, or at the first quoted part."""
         ends = [self.length]
-        if self.signoff:
-            ends.append(self.signoff[0])
+        for span in (self.signoff, self.ps, self.footer):
+            if span:
+                ends.append(span[0])
         if self.quoted:
             ends.append(self.quoted[0][0])
         return min(ends)
@@ -75,6 +91,8 @@ class MailParts:
             spans.append(self.greeting)
         if self.signoff:
             spans.append(self.signoff)
+        if self.footer:
+            spans.append(self.footer)
         return sorted(spans)
 
 
@@ -99,12 +117,27 @@ def split_mail(text: str) -> MailParts:
     own_end = _own_text_end(text, quoted, tail_start)
 
     greeting = None
-    g = _GREETING.match(text, 0, own_end)
-    if g:
+    g = _GREETING.match(text, 0, own_end) or _NAME_GREETING.match(text, 0, own_end)
+    if g and text[g.end("g"):own_end].strip():
         greeting = (g.start("g"), g.end("g"))
+    start = greeting[1] if greeting else 0
 
-    signoff = _find_signoff(text, greeting[1] if greeting else 0, own_end)
-    return MailParts(length=n, greeting=greeting, signoff=signoff, quoted=quoted)
+    limit = own_end
+    footer = None
+    for m in _FOOTER.finditer(text, start, own_end):
+        if not text[m.end():own_end].strip() and text[start:m.start()].strip():
+            footer = (m.start() + len(m.group()) - len(m.group().lstrip()), m.end())
+            limit = m.start()
+    ps = None
+    m = PS_MARK.search(text, start, limit)
+    if m and text[start:m.start()].strip() and not _SIGNOFF.search(text, m.start(), limit):
+        stop = limit
+        while stop > m.start() and text[stop - 1] in " \n":
+            stop -= 1
+        ps = (m.start() + len(m.group()) - len(m.group().lstrip()), stop)
+        limit = m.start()
+    signoff = _find_signoff(text, start, limit)
+    return MailParts(length=n, greeting=greeting, signoff=signoff, quoted=quoted, ps=ps, footer=footer)
 
 
 def _answered_inline(text: str, after: int) -> bool:
