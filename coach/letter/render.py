@@ -16,11 +16,19 @@ def part_text(p: Part) -> str:
         return ""
     if all(s.state == "kept" for s in p.sentences):
         return p.raw
-    last_sep = p.sentences[-1].sep  # white space at the end of the paragraph (usually none)
+    # white space at the end of the paragraph (usually none): after the draft's last sentence
+    last_sep = next((s.sep for s in reversed(p.sentences) if s.state != "added"), "")
     out = [p.lead]
     for i, s in enumerate(live):
         out.append(s.text)
-        out.append(s.sep if i < len(live) - 1 else last_sep if s.state != "added" or not last_sep.strip() else "")
+        if i == len(live) - 1:
+            out.append(last_sep if not last_sep.strip() else "")
+        else:
+            nxt = live[i + 1]
+            sep = s.sep if s.sep and not s.sep.strip() else " "
+            if nxt.state == "added" and "\n" in nxt.sep:
+                sep = nxt.sep  # a chat written line by line gets its new line on a line of its own
+            out.append(sep)
     return "".join(out)
 
 

@@ -72,8 +72,6 @@ class PhrasingPicker:
 
     def candidates(self, move: str, lang: str, address: str, scenario: str | None) -> list[PhrasingLike]:
         want_scen = {"any", scenario or "unclear"}
-        if scenario is None:
-            want_scen.add("shock")
         return [p for p in self._all if p.move == move and p.lang == lang and p.address == address
                 and p.scenario in want_scen]
 
@@ -88,31 +86,61 @@ class PhrasingPicker:
             return {}
 
     def pick(self, move: str, *, lang: str, address: str, scenario: str | None, situation: str | None,
-             scores: dict[str, float], seed: int) -> Choice | None:
+             scores: dict[str, float], seed: int, register: str = "mail", after_call: bool = False,
+             avoid: dict[str, set[str]] | None = None, crisis_ok: bool = True,
+             max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None) -> Choice | None:
+        """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
+        no marker word the letter already has, names no crisis the client did not describe; chosen by seed
+        among the fitting ones (variety), the same for the same input."""
         pool = self.candidates(move, lang, address, scenario)
         if not pool:
             return None
+        avoid = avoid or {}
+        openings = avoid.get("openings", set())
+        markers = avoid.get("markers", set())
+        if is_crisis is None:
+            from coach.rewrite.followups import style
+
+            is_crisis = style(lang).is_crisis
         exact = scenario or "unclear"
 
-        def key(p: PhrasingLike) -> tuple[float, float, str]:
-            slot_bonus = 0.0
-            if SLOT in p.text:
-                slot_bonus = 0.2 if situation else -10.0
-            scen_bonus = 0.1 if p.scenario == exact else 0.0
-            return (-(scores.get(p.id, 0.0) + slot_bonus + scen_bonus), 0.0, p.id)
+        def fits(p: PhrasingLike, text: str, strict: int) -> bool:
+            if SLOT in p.text and not situation:
+                return False
+            if not crisis_ok and is_crisis(text):
+                return False
+            if strict >= 1 and register not in getattr(p, "registers", ("letter", "mail")):
+                return False
+            if strict >= 1 and bool(getattr(p, "after_call", False)) != after_call and move == "plan_offer":
+                return False
+            first = re.findall(r"\w+", text.lower())[:1]
+            if strict >= 2 and first and first[0] in openings:
+                return False
+            if strict >= 3 and markers and any(m in text.lower() for m in markers):
+                return False
+            if strict >= 2 and max_words is not None and len(re.findall(r"\w+", text)) > max(max_words, 8):
+                return False
+            return True
 
-        ranked = [p for p in sorted(pool, key=key) if SLOT not in p.text or situation]
-        usable: list[tuple[PhrasingLike, str]] = []
-        for p in ranked:
-            text = p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text
-            if self._works(p, text):
-                usable.append((p, text))
-            if len(usable) >= 3:
-                break
-        if not usable:
-            return None
-        p, text = usable[seed % len(usable)]
-        return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
+        def key(p: PhrasingLike) -> tuple[float, str]:
+            bonus = 0.2 if SLOT in p.text else 0.0
+            bonus += 0.1 if p.scenario == exact else 0.0
+            return (-(scores.get(p.id, 0.0) + bonus), p.id)
+
+        ranked = sorted(pool, key=key)
+        for strict in (3, 2, 1, 0):
+            usable: list[tuple[PhrasingLike, str]] = []
+            for p in ranked:
+                text = p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text
+                if fits(p, text, strict) and self._works(p, text):
+                    usable.append((p, text))
+            if usable:
+                slotted = [u for u in usable if SLOT in u[0].text]
+                # a phrasing that names the client's event is best; keep some variety among those too
+                pool_ = slotted if slotted and seed % 3 else usable
+                p, text = pool_[seed % len(pool_)]
+                return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
+        return None
 
 
 def situation_query(client_message: str | None, draft: str, limit: int = 160) -> str:
