@@ -86,7 +86,7 @@ class PhrasingPicker:
             return {}
 
     def pick(self, move: str, *, lang: str, address: str, scenario: str | None, situation: str | None,
-             scores: dict[str, float], seed: int, register: str = "mail", after_call: bool = False,
+             scores: dict[str, float], seed: int, registers: set[str] | None = None, after_call: bool = False,
              avoid: dict[str, set[str]] | None = None, crisis_ok: bool = True,
              max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None) -> Choice | None:
         """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
@@ -109,7 +109,7 @@ class PhrasingPicker:
                 return False
             if not crisis_ok and is_crisis(text):
                 return False
-            if strict >= 1 and register not in getattr(p, "registers", ("letter", "mail")):
+            if strict >= 1 and registers and not registers & set(getattr(p, "registers", ("letter", "mail"))):
                 return False
             if strict >= 1 and bool(getattr(p, "after_call", False)) != after_call and move == "plan_offer":
                 return False

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from coach.checker import Analysis, Checker
 from coach.letter.model import Letter, Part, Sentence
 from coach.letter.render import render
+from coach.mail import _SIGNOFF
 from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult, Source
 from coach.moves import AID_MOVES, move
 from coach.notices import Notice, notice
@@ -26,7 +27,9 @@ _CONTINUES = re.compile(
     re.I,
 )
 _THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks|many\s+thanks)\b", re.I)
-_CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:]|\s[–-])\s+")
+# where a clause can be cut off: ";", ":", a dash, or a comma before a coordinating word
+_CLAUSE_SPLIT = re.compile(
+    r"\s*(?:[;:]|\s[–-])\s+|,\s+(?=(?:aber|und|doch|sondern|dann|also|denn|but|and|so|then|though|yet)\b)", re.I)
 _END = re.compile(r"[.!?…]+[\"')\]]*$")
 _REFERRAL = AID_MOVES[0] if AID_MOVES else "referral"
 _ADD_ORDER = ("empathy", _REFERRAL, "plan_offer", "defer_collaboration")
@@ -130,12 +133,15 @@ class RulesRewriter:
 
         situation = situation_phrase(client_message, self.situations, lang, address)
         query = situation_query(client_message, a.draft)
-        scores = self.picker.scores([m for m in needed if m != _REFERRAL], lang=lang, address=address,
-                                    scenario=a.scenario, query=query)
+        # no retrieval here: the offline rewrite stays fast and independent of the index's state
+        scores: dict[str, float] = {}
+        del query
         seed = seed_of(a.draft, client_message)
         choices: list[Choice] = []
         budget = max(voice.words, 30) if voice.words < 60 else 10_000
-        for m in needed:
+        registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
+        for k, m in enumerate(needed):
+            share = budget // max(1, len(needed) - k)
             if m == _REFERRAL and referral is not None:
                 texts = referral.texts.get(address) or referral.texts.get("n/a") or []
                 if texts:
@@ -147,13 +153,14 @@ class RulesRewriter:
                     continue
             part, index = self._position(letter, m, voice, st)
             neighbours = _neighbours(part, index)
-            call = m == "plan_offer" and index > 0 and bool(st.calls.search(part.sentences[index - 1].text)) \
-                and part.sentences[index - 1].live
+            prev = part.sentences[index - 1] if index > 0 else None
+            call = m == "plan_offer" and prev is not None and prev.live and prev.state != "added" \
+                and bool(st.calls.search(prev.text))
             choice = self.picker.pick(
                 m, lang=lang, address=address, scenario=a.scenario, situation=situation, scores=scores,
-                seed=seed_of(a.draft, client_message, m), register=voice.register, after_call=call,
+                seed=seed_of(a.draft, client_message, m), registers=registers, after_call=call,
                 avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
-                max_words=budget if voice.words < 60 else None,
+                max_words=share if voice.words < 60 else None,
             )
             if choice is None:
                 continue
@@ -285,8 +292,8 @@ class RulesRewriter:
             if closer or target is not last:
                 return target, len(target.sentences)
             k = len(target.sentences)
-            if live and len(live) > 1 and st.closers.search(target.sentences[live[-1]].text):
-                k = live[-1]
+            if live and _signs_off(target.sentences[live[-1]].text, st):
+                k = live[-1]  # "lg mia" at the end of a one-line chat stays last
             return target, k
         anchor = body[-2] if closer else last
         at = letter.parts.index(anchor) + 1
@@ -302,6 +309,8 @@ class RulesRewriter:
     def _fix_case(letter: Letter, voice: Voice, lang: str) -> None:
         first = True
         greeting = letter.part("greeting")
+        body = [s for p in letter.parts if p.kind == "paragraph" for s in p.sentences if s.state != "added"]
+        orig_first = body[0].id if body else ""
         for part in letter.parts:
             if not part.has_sentences:
                 continue
@@ -310,7 +319,7 @@ class RulesRewriter:
                 text = fit_case(s.text, first_after_greeting=after_greeting, voice=voice)
                 if s.state == "added":
                     s.text = text
-                elif text != s.text and (s.state == "edited" or after_greeting):
+                elif text != s.text and (s.state == "edited" or after_greeting or s.id == orig_first):
                     letter.edit(s.id, text, s.why or why(lang, "case"))
                 first = False
 
@@ -338,6 +347,10 @@ class RulesRewriter:
                                notices=notes, usage=None, changed=outcome.text != a.draft, changes=changes)
         result._letter = outcome.letter
         return result
+
+
+def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
+    return bool(_SIGNOFF.fullmatch(text.strip()) or (words(text) <= 4 and st.closers.search(text)))
 
 
 def _neighbours(part: Part, index: int) -> list[Sentence]:

@@ -53,7 +53,7 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
     lower_after = comma_greeting and bool(starts) and starts[0][0].islower()
     if _FORMAL.search(greeting + "\n" + closing) or sig_lines >= 3:
         register = "letter"
-    elif lowercase or n < 30 or (n < 50 and (not closing or _CHAT_CLOSING.match(closing))):
+    elif lowercase or (n < 50 and (not closing or _CHAT_CLOSING.match(closing))):
         register = "chat"
     else:
         register = "mail"
