@@ -15,7 +15,7 @@ def part_text(p: Part) -> str:
     if not live:
         return ""
     if all(s.state == "kept" for s in p.sentences):
-        return p.raw
+        return p.lead + "".join(s.text + s.sep for s in p.sentences)  # the draft's own spacing
     # white space at the end of the paragraph (usually none): after the draft's last sentence
     last_sep = next((s.sep for s in reversed(p.sentences) if s.state != "added"), "")
     out = [p.lead]

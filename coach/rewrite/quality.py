@@ -85,6 +85,8 @@ def layout_lines(a: Analysis) -> list[str]:
     """The draft's greeting, closing, signature, P.S., footer and quoted lines, in order."""
     out = []
     for p in a.letter.parts:
+        if p.kind == "greeting" and not p.trail.startswith("\n"):
+            continue  # "hey tim, puh ..." on one line: the greeting is not a line of its own
         if p.kind in ("greeting", "closing", "signature", "ps", "footer", "quote", "quoted"):
             out.extend(line.strip() for line in p.raw.split("\n") if line.strip())
     return out

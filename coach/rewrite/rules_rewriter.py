@@ -120,9 +120,13 @@ class RulesRewriter:
 
         address = _phrasing_address(a)
         voice = voice_of(a.letter, lang, address)
-        mid = self.checker.analyse(render(letter), client_message=client_message, lang=lang, own=True)
-        present = {m for m in GOOD_MOVES if mid.moves[m]}
-        has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits)
+        left = render(letter)
+        present: set[str] = set()
+        has_referral = False
+        if left.strip():
+            mid = self.checker.analyse(left, client_message=client_message, lang=lang, own=True)
+            present = {m for m in GOOD_MOVES if mid.moves[m]}
+            has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits)
         referral = referral_for(client_message, lang)
         needed = [m for m in _ADD_ORDER if m not in present and m != _REFERRAL]
         if not has_referral and (referral is not None or a.scenario == "long_standing") and a.scenario != "shock":
