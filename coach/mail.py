@@ -36,7 +36,7 @@ _SIGNOFF = re.compile(
         (?:Viele|Liebe|Herzliche|Beste|Freundliche|Sch(?:ö|oe)ne|Sonnige|Kollegiale|Hoffnungsvolle)\s+Gr(?:ü|ue)(?:ß|ss)e(?:\s+\w+){0,3}
       | Mit\s+(?:freundlichen|besten|herzlichen|lieben|vielen)\s+Gr(?:ü|ue)(?:ß|ss)en(?:\s+\w+){0,3}
       | Gr(?:ü|ue)(?:ß|ss)e(?:\s+\w+){0,3} | (?:Herzlichst|Herzlich|Beste|Alles\s+Liebe|Alles\s+Gute|Gute\s+Besserung|Bis\s+(?:dann|morgen|später)|Liebe\s+Gr(?:ü|ue)(?:ß|ss)e|Bis\s+bald|Ciao|Tschüss|Servus|Gruß)
-      | LG|VG|MfG|BG|Gru(?:ß|ss)(?:\s+\w+){0,2}
+      | (?:LG|VG|MfG|BG|Cheers|Thx|xx?)(?:[ ,]+[^\W\d_][\w'.-]*){0,2}|Gru(?:ß|ss)(?:\s+\w+){0,2}
       | Best(?:\s+(?:regards|wishes))?|Kind(?:est)?\s+regards|Warm(?:est)?\s+(?:regards|wishes)|Regards|Cheers|Thanks|Many\s+thanks
       | Thank\s+you|Take\s+care|Sincerely(?:\s+yours)?|Yours(?:\s+(?:sincerely|truly))?|All\s+the\s+best|Talk\s+soon|Speak\s+soon
       | With\s+(?:best|kind|warm)\s+(?:regards|wishes)|Best\s+wishes|Warmly|Hugs|Cordially|Respectfully
