@@ -29,6 +29,7 @@ class Style(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     calls: list[str] = Field(min_length=1)
+    proposals: list[str] = Field(min_length=1)  # a call word only counts when the sentence proposes it
     closers: list[str] = Field(min_length=1)
     crisis: list[str] = Field(min_length=1)
     markers: list[str]
@@ -86,7 +87,8 @@ class CompiledStyle:
     def __init__(self, s: Style):
         self.raw = s
         try:
-            self.calls = re.compile("|".join(s.calls), re.I)
+            self._calls = re.compile("|".join(s.calls), re.I)
+            self._proposals = re.compile("|".join(s.proposals), re.I)
             self.closers = re.compile("|".join(s.closers), re.I)
         except re.error as exc:
             raise KnowledgeError(f"rewrite.toml: invalid style pattern: {exc}") from None
@@ -96,6 +98,10 @@ class CompiledStyle:
         self.connector = re.compile(r"^(?:" + "|".join(re.escape(w) for w in words) + r")\b[,]?\s+", re.I)
         subs = sorted(s.subordinators, key=len, reverse=True)
         self.subordinator = re.compile(r"^\W*(?:" + "|".join(re.escape(w) for w in subs) + r")\b", re.I)
+
+    def proposes_call(self, text: str) -> bool:
+        """The sentence proposes a call or meeting ("Passt Ihnen ein Telefonat am Montag?", "Let's talk")."""
+        return bool(self._calls.search(text) and self._proposals.search(text))
 
     def is_crisis(self, text: str) -> bool:
         low = text.lower()

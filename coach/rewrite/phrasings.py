@@ -37,6 +37,16 @@ Ranker = Callable[[list[str], str, str, str | None, str], list[tuple[str, float]
 """(moves, lang, address, scenario, query) -> [(phrasing id, score)] best first, one retrieval for all moves."""
 
 
+def situation_of(client_message: str | None, situations: Sequence[Any]) -> Any | None:
+    """The first situation (knowledge/situations.yaml) whose pattern matches the client's message."""
+    if not client_message:
+        return None
+    for s in situations:
+        if re.search(s.pattern, client_message):
+            return s
+    return None
+
+
 def situation_phrase(client_message: str | None, situations: Sequence[Any], lang: str, address: str) -> str | None:
     """The noun phrase naming the client's event ("Der Verlust Ihres wichtigsten Kunden"), if recognisable."""
     if not client_message:

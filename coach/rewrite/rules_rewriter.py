@@ -17,7 +17,7 @@ from coach.moves import AID_MOVES, move
 from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
 from coach.rewrite.followups import fault_name, is_followup, style, why
-from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_phrase, situation_query
+from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase, situation_query
 from coach.rewrite.referrals import referral_for
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
@@ -127,7 +127,11 @@ class RulesRewriter:
             mid = self.checker.analyse(left, client_message=client_message, lang=lang, own=True)
             present = {m for m in GOOD_MOVES if mid.moves[m]}
             has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits)
+        situation_item = situation_of(client_message, self.situations)
         referral = referral_for(client_message, lang)
+        if referral is not None and situation_item is not None and getattr(situation_item, "scenario", "") == "shock" \
+                and a.scenario != "long_standing":
+            referral = None  # a client's customer going bust is a shock to the client, not their own insolvency
         needed = [m for m in _ADD_ORDER if m not in present and m != _REFERRAL]
         if not has_referral and (referral is not None or a.scenario == "long_standing") and a.scenario != "shock":
             needed.insert(1 if needed and needed[0] == "empathy" else 0, _REFERRAL)
@@ -142,7 +146,8 @@ class RulesRewriter:
         del query
         seed = seed_of(a.draft, client_message)
         choices: list[Choice] = []
-        budget = max(voice.words, 30) if voice.words < 60 else 10_000
+        # a short draft grows by at most its own length (or 30 words); what was removed makes room
+        budget = max(voice.words, 30) + sum(words(t) for t in removed) if voice.words < 60 else 10_000
         registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
         for k, m in enumerate(needed):
             share = budget // max(1, len(needed) - k)
@@ -159,7 +164,7 @@ class RulesRewriter:
             neighbours = _neighbours(part, index)
             prev = part.sentences[index - 1] if index > 0 else None
             call = m == "plan_offer" and prev is not None and prev.live and prev.state != "added" \
-                and bool(st.calls.search(prev.text))
+                and _proposes_call(prev.text, st)
             choice = self.picker.pick(
                 m, lang=lang, address=address, scenario=a.scenario, situation=situation, scores=scores,
                 seed=seed_of(a.draft, client_message, m), registers=registers, after_call=call,
@@ -254,12 +259,15 @@ class RulesRewriter:
     @staticmethod
     def _position(letter: Letter, m: str, voice: Voice, st) -> tuple[Part, int]:  # type: ignore[no-untyped-def]
         body = [p for p in letter.body() if p.live_sentences() or p.added]
+        if not body and letter.body():
+            body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
         if m == "empathy":
             if not body:
                 return _new_paragraph_after_greeting(letter), 0
             p = body[0]
             i = 0
-            while i < len(p.sentences) and (not p.sentences[i].live or _THANKS.match(p.sentences[i].text)):
+            while i < len(p.sentences) and (not p.sentences[i].live or _THANKS.match(p.sentences[i].text)
+                                            or (i == 0 and _short_reaction(p.sentences[i]))):
                 i += 1
             return p, i
         if m == _REFERRAL:
@@ -273,10 +281,14 @@ class RulesRewriter:
             if i < len(p.sentences):
                 i = len(p.sentences)
             return p, i
-        # plan and defer: after a call the draft proposes, else in an offer paragraph before the last closer
+        # plan and defer: next to each other; after a call the draft proposes; else in an offer paragraph
+        for p in reversed(body):
+            for i in range(len(p.sentences) - 1, -1, -1):
+                if p.sentences[i].state == "added" and p.sentences[i].move in ("plan_offer", "defer_collaboration"):
+                    return p, i + 1
         for p in body:
             for i, s in enumerate(p.sentences):
-                if s.live and s.state != "added" and st.calls.search(s.text):
+                if s.live and s.state != "added" and _proposes_call(s.text, st):
                     j = i + 1
                     while j < len(p.sentences) and p.sentences[j].state == "added":
                         j += 1
@@ -323,6 +335,8 @@ class RulesRewriter:
                 text = fit_case(s.text, first_after_greeting=after_greeting, voice=voice)
                 if s.state == "added":
                     s.text = text
+                elif voice.lowercase and s.state != "edited":
+                    pass  # a lower-case writer's own sentences stay as they are
                 elif text != s.text and (s.state == "edited" or after_greeting or s.id == orig_first):
                     letter.edit(s.id, text, s.why or why(lang, "case"))
                 first = False
@@ -353,8 +367,20 @@ class RulesRewriter:
         return result
 
 
+_LATER = re.compile(r"\b(?:später|spaeter|later)\b", re.I)
+
+
+def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
+    return st.proposes_call(text) and not _LATER.search(text)
+
+
 def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
     return bool(_SIGNOFF.fullmatch(text.strip()) or (words(text) <= 4 and st.closers.search(text)))
+
+
+def _short_reaction(s: Sentence) -> bool:
+    """"Okay, schade.", "Oh no!", "Das ist ja unglaublich.": a first reaction stays first."""
+    return s.state != "added" and len(s.text.split()) <= 5 and not _signs_off(s.text, style("de"))
 
 
 def _neighbours(part: Part, index: int) -> list[Sentence]:
@@ -371,7 +397,7 @@ def _avoid(letter: Letter, neighbours: list[Sentence], st) -> dict[str, set[str]
         if w:
             opening.add(w[0])
     markers: set[str] = set()
-    for s in letter.sentences():
+    for s in neighbours:  # "sprechen … sprechen" jars next door, not three sentences apart
         markers |= st.markers_in(s.text)
     return {"openings": opening, "markers": markers}
 
@@ -396,7 +422,11 @@ def _phrasing_address(a: Analysis) -> str:
         return "n/a"
     if a.address in ("Sie", "du"):
         return a.address
-    greeting = a.letter.greeting
-    if a.address == "mixed" and greeting and not re.search(r"\b(?:Herr|Frau|geehrte)", greeting):
+    greeting = a.letter.greeting or (a.letter.sentences()[0].text if a.letter.sentences() else "")
+    formal = re.search(r"\b(?:Herr|Frau|geehrte|Dr\.)", greeting)
+    if a.address == "mixed" and greeting and not formal:
         return "du"
+    if a.address == "n/a" and not formal and re.match(
+            r"\W*(?:hi|hey|hallo|hallöchen|liebe|lieber|moin|servus|hoi|huhu|na)\b", greeting, re.I):
+        return "du"  # "Hey Tim," with no pronoun to go by: a first-name chat is du
     return "Sie"
