@@ -37,6 +37,10 @@ Ranker = Callable[[list[str], str, str, str | None, str], list[tuple[str, float]
 """(moves, lang, address, scenario, query) -> [(phrasing id, score)] best first, one retrieval for all moves."""
 
 
+def _words(text: str) -> int:
+    return len(re.findall(r"\w+", text))
+
+
 def situation_of(client_message: str | None, situations: Sequence[Any]) -> Any | None:
     """The first situation (knowledge/situations.yaml) whose pattern matches the client's message."""
     if not client_message:
@@ -74,6 +78,12 @@ class PhrasingPicker:
         self._ranker = ranker
         self._verified: dict[tuple[str, str], bool] = {}
 
+    def _makes(self, text: str, move: str, lang: str) -> bool:
+        key = (f"{lang}:{move}", text)
+        if key not in self._verified:
+            self._verified[key] = self._detects(text, move, lang)
+        return self._verified[key]
+
     def _works(self, p: PhrasingLike, text: str) -> bool:
         key = (p.id, text)
         if key not in self._verified:
@@ -98,7 +108,8 @@ class PhrasingPicker:
     def pick(self, move: str, *, lang: str, address: str, scenario: str | None, situation: str | None,
              scores: dict[str, float], seed: int, registers: set[str] | None = None, after_call: bool = False,
              avoid: dict[str, set[str]] | None = None, crisis_ok: bool = True,
-             max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None) -> Choice | None:
+             max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None,
+             present: set[str] | None = None) -> Choice | None:
         """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
         no marker word the letter already has, names no crisis the client did not describe; chosen by seed
         among the fitting ones (variety), the same for the same input."""
@@ -128,8 +139,10 @@ class PhrasingPicker:
                 return False
             if strict >= 3 and markers and any(m in text.lower() for m in markers):
                 return False
-            if strict >= 2 and max_words is not None and len(re.findall(r"\w+", text)) > max(max_words, 8):
+            if strict >= 2 and max_words is not None and _words(text) > max(max_words, 8):
                 return False
+            if strict >= 2 and present and any(m != move and self._makes(text, m, lang) for m in present):
+                return False  # it would make a move the letter already makes ("After a blow like this" + empathy)
             return True
 
         def key(p: PhrasingLike) -> tuple[float, str]:
@@ -144,6 +157,11 @@ class PhrasingPicker:
                 text = p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text
                 if fits(p, text, strict) and self._works(p, text):
                     usable.append((p, text))
+            other = [u for u in usable if (re.findall(r"\w+", u[1].lower())[:1] or [""])[0] not in openings]
+            usable = other or usable  # neighbouring sentences should not open alike, at any strictness
+            if usable and max_words is not None and strict <= 1:
+                shortest = min(_words(t) for _, t in usable)
+                usable = [u for u in usable if _words(u[1]) <= shortest + 3]  # a short draft gets short lines
             if usable:
                 slotted = [u for u in usable if SLOT in u[0].text]
                 # a phrasing that names the client's event is best; keep some variety among those too

@@ -104,12 +104,14 @@ def _layout_in_place(a: Analysis, text: str) -> bool:
     return True
 
 
-def _openings_alike(text: str, checker: Checker, lang: str) -> int:
-    a = checker.analyse(text, lang=lang, own=True)
+def _openings_alike(result: RewriteResult, checker: Checker, lang: str) -> int:
+    """Neighbouring sentences that open with the same word, where the rewrite made one of them."""
+    a = checker.analyse(result.rewrite, lang=lang, own=True)
+    made = {c.after for c in result.changes if c.kind in ("added", "edited")}
     n = 0
     for p in a.letter.parts:
-        firsts = [(_WORD1.findall(s.text.lower()) or [""])[0] for s in p.sentences]
-        n += sum(1 for x, y in zip(firsts, firsts[1:], strict=False) if x and x == y)
+        firsts = [((_WORD1.findall(s.text.lower()) or [""])[0], s.text in made) for s in p.sentences]
+        n += sum(1 for x, y in zip(firsts, firsts[1:], strict=False) if x[0] and x[0] == y[0] and (x[1] or y[1]))
     return n
 
 
@@ -166,7 +168,7 @@ def measure(rows: list[dict[str, Any]], coach: Any | None = None) -> dict[str, A
             "crisis_for_unclear": crisis,
             "short": dw < 60,
             "growth_ok": dw >= 60 or growth <= max(dw, 30),
-            "openings_alike": _openings_alike(text, checker, a.language) if r.changed else 0,
+            "openings_alike": _openings_alike(r, checker, a.language) if r.changed else 0,
             "after_good": r.after.moves.is_good,
         })
     n = len(per_row) or 1

@@ -26,6 +26,7 @@ class Referral(BaseModel):
     help: str
     pattern: str
     texts: dict[str, list[str]]  # address (Sie, du, n/a) -> sentences
+    short: dict[str, list[str]] = Field(default_factory=dict)  # one short line each, for a draft of a few lines
     examples: ReferralExamples
 
     @field_validator("pattern")

@@ -30,6 +30,8 @@ _THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks
 # where a clause can be cut off: ";", ":", a dash, or a comma before a coordinating word
 _CLAUSE_SPLIT = re.compile(
     r"\s*(?:[;:]|\s[–-])\s+|,\s+(?=(?:aber|und|doch|sondern|dann|also|denn|but|and|so|then|though|yet)\b)", re.I)
+# what follows a fault can stay only after a contrast ("…, but I understand"), not after a consequence ("…, so I'll invoice")
+_CONSEQUENCE = re.compile(r"^\W*(?:so|then|dann|also|und|and|deshalb|daher|therefore)\b", re.I)
 _END = re.compile(r"[.!?…]+[\"')\]]*$")
 _REFERRAL = AID_MOVES[0] if AID_MOVES else "referral"
 _ADD_ORDER = ("empathy", _REFERRAL, "plan_offer", "defer_collaboration")
@@ -147,12 +149,14 @@ class RulesRewriter:
         seed = seed_of(a.draft, client_message)
         choices: list[Choice] = []
         # a short draft grows by at most its own length (or 30 words); what was removed makes room
-        budget = max(voice.words, 30) + sum(words(t) for t in removed) if voice.words < 60 else 10_000
+        budget = max(voice.words, 30) - 2 + sum(words(t) for t in removed) if voice.words < 60 else 10_000
         registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
         for k, m in enumerate(needed):
             share = budget // max(1, len(needed) - k)
             if m == _REFERRAL and referral is not None:
                 texts = referral.texts.get(address) or referral.texts.get("n/a") or []
+                if voice.words < 60:
+                    texts = referral.short.get(address) or referral.short.get("n/a") or texts
                 if texts:
                     text = texts[seed % len(texts)]
                     choice = Choice(id=f"{referral.id}.{seed % len(texts) + 1}", move=m, text=text, score=0.0)
@@ -169,7 +173,7 @@ class RulesRewriter:
                 m, lang=lang, address=address, scenario=a.scenario, situation=situation, scores=scores,
                 seed=seed_of(a.draft, client_message, m), registers=registers, after_call=call,
                 avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
-                max_words=share if voice.words < 60 else None,
+                max_words=share if voice.words < 60 else None, present=present | {c.move for c in choices},
             )
             if choice is None:
                 continue
@@ -218,15 +222,19 @@ class RulesRewriter:
         if not bad[0]:
             k = bad.index(True)
             keep = chunks[:k]
+            if re.match(r"\s*(?:[:]|\s[–-])", text[keep[-1][1]:]):
+                return None  # "I do have to remind you: …" introduces the fault; it goes with it
         else:
             k = len(bad) - 1 - bad[::-1].index(True)
             keep = chunks[k + 1:]
+            if keep and _CONSEQUENCE.match(text[keep[0][0]:]):
+                return None
         if not keep:
             return None
         piece = text[keep[0][0]:keep[-1][1]].strip()
         piece = _END.sub("", piece).rstrip(" ,;:–-")
         piece = st.connector.sub("", piece)
-        if words(piece) < 4 or st.subordinator.match(piece):
+        if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang):
             return None
         end = _END.search(text.rstrip())
         punct = end.group() if end and keep[-1][1] == len(text) else "."
