@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: install install-test run test index clean
+.PHONY: install install-test run test test-slow check-shared bench index clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,23 @@ run: install index
 	$(VENV)/bin/streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
+# The whole suite on a fresh clone of this repository alone (no ../shared needed; a missing
+# Chromium skips the browser test with its reason).
 test: install-test
 	$(PY) -m pytest -q
+
+# Tests marked slow (the bench runs, many processes at once).
+test-slow: install-test
+	$(PY) -m pytest -q -m slow
+
+# Acceptance figures on the shared evaluation folder (../shared, or COACH_SHARED_DIR); CI runs this.
+check-shared: install-test
+	$(PY) -m pytest -q checks
+
+SHARED ?= ../shared
+bench: install-test
+	$(VENV)/bin/coach bench $(if $(wildcard $(SHARED)/eval/dev.jsonl),--drafts $(SHARED)/eval/dev.jsonl,)
+	$(PY) tools/bench_llm.py $(if $(wildcard $(SHARED)/eval/dev.jsonl),--drafts $(SHARED)/eval/dev.jsonl,)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -15,9 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from coach.paths import knowledge_dir
-
-_REPO = knowledge_dir().parent
 
 
 def _pcts(samples_ms: list[float]) -> dict[str, float]:
@@ -33,17 +30,19 @@ def _time(fn: Callable[[], Any]) -> float:
 
 
 def bench_rows(path: str | None = None) -> tuple[list[dict[str, Any]], str]:
-    """Labeled drafts to time: the given file, the shared dev set, the project's own drafts, or examples."""
-    candidates = [Path(path)] if path else [
-        _REPO.parent / "shared" / "eval" / "dev.jsonl", _REPO / "tests" / "data" / "own_drafts.jsonl",
-    ]
-    for c in candidates:
-        if c.is_file():
-            rows = [json.loads(line) for line in c.read_text(encoding="utf-8").splitlines() if line.strip()]
-            return rows, str(c)
+    """Drafts to time: the JSONL file given (`coach bench --drafts FILE`), else the page's bundled examples."""
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            from coach.errors import UsageError
+
+            raise UsageError(f"no such drafts file: {path}")
+        rows = [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return rows, str(p)
     from coach.web.examples import EXAMPLES
 
-    return [{"draft": e.draft, "client_message": e.client_message, "lang": e.lang} for e in EXAMPLES], "examples"
+    return [{"draft": e.draft, "client_message": e.client_message, "lang": e.lang} for e in EXAMPLES], \
+        "the bundled examples (pass --drafts FILE for others)"
 
 
 # ---------------------------------------------------------------------------- figures
@@ -155,52 +154,6 @@ def offline_rewrite(rows: list[dict[str, Any]], reps: int, data_dir: Path) -> di
     return _pcts(samples)
 
 
-def llm_pipeline(rows: list[dict[str, Any]], reps: int, data_dir: Path) -> dict[str, Any]:
-    """Pipeline time minus a bare SDK call with the same messages and answer = coach's own overhead."""
-    import openai
-
-    from coach.api import Coach
-    from coach.devtools.fake_llm import FakeLLMServer, Reply
-    from coach.llm.redact import redact
-    from coach.rewrite.llm_rewriter import LLMRewriter
-    from coach.settings import load_settings
-
-    offline = Coach(settings=load_settings(data_dir=data_dir, offline=True, chroma_host=None))
-    with FakeLLMServer() as srv:
-        settings = load_settings(data_dir=data_dir, chroma_host=None, openai_base_url=srv.base_url,
-                                 openai_api_key="sk-bench", offline=False, llm_timeout=30)
-        coach = Coach(settings=settings)
-        bare = openai.OpenAI(base_url=srv.base_url, api_key="sk-bench", max_retries=0)
-        pipe, sdk, tokens, modes = [], [], [], []
-        encoding = ""
-        for r in rows:
-            (d_red, c_red), _ = redact([r["draft"], r.get("client_message")])
-            canned = json.dumps({"reply": offline.rewrite(d_red or "", client_message=c_red).rewrite,
-                                 "changes": []}, ensure_ascii=False)
-            a = coach.checker.analyse(r["draft"], client_message=r.get("client_message"))
-            rw = LLMRewriter(settings, coach.checker, lambda: coach.retriever, coach.rewriter.rules_rewriter)
-            notes: list[str] = []
-            sources = rw._grounding(a, r.get("client_message"), notes)
-            messages, _, n_tokens = rw.build_messages(a, d_red or "", c_red, sources, notes)
-            tokens.append(n_tokens)
-            encoding = next((n.rsplit(" ", 1)[-1] for n in notes if n.startswith("prompt:")), encoding)
-            for i in range(reps + 1):
-                srv.enqueue(Reply.content(canned))
-                t_pipe = _time(lambda r=r: modes.append(coach.rewrite(r["draft"], client_message=r.get("client_message")).mode))
-                srv.enqueue(Reply.content(canned))
-                t_sdk = _time(lambda m=messages: bare.chat.completions.create(model=settings.model, messages=m))
-                if i:  # the first round warms up
-                    pipe.append(t_pipe)
-                    sdk.append(t_sdk)
-    p, b = _pcts(pipe), _pcts(sdk)
-    return {
-        "pipeline": p, "bare_sdk_call": b, "overhead_p50_ms": round(p["p50_ms"] - b["p50_ms"], 3),
-        "llm_mode_share": round(modes.count("llm") / len(modes), 3) if modes else None,
-        "prompt_tokens": {"p50": statistics.median(tokens), "max": max(tokens), "budget": settings.prompt_token_budget,
-                          "k": settings.retrieval_k, "encoding": encoding},
-    }
-
-
 def run_bench(*, quick: bool = False, drafts: str | None = None) -> dict[str, Any]:
     reps = 3 if quick else 20
     rows, source = bench_rows(drafts)
@@ -218,14 +171,13 @@ def run_bench(*, quick: bool = False, drafts: str | None = None) -> dict[str, An
 
         sync_index(load_settings(data_dir=Path(tmp), chroma_host=None))
         out["offline_rewrite"] = offline_rewrite(rows, 2 if quick else 5, Path(tmp))
-        out["llm"] = llm_pipeline(rows, 1 if quick else 3, Path(tmp))
     out["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["bench_seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
 
 def format_bench(d: dict[str, Any]) -> str:
-    c, cs, r, llm = d["check"], d["cold_start"], d["retrieval"], d["llm"]
+    c, cs, r = d["check"], d["cold_start"], d["retrieval"]
     pl = c["proselint"]
     lines = [
         f"machine: {d['machine']['platform']}, {d['machine']['cpus']} cpus, Python {d['machine']['python']}",
@@ -246,14 +198,9 @@ def format_bench(d: dict[str, Any]) -> str:
         f"{'search (k=4)':<42}{r['search']['p50_ms']:>10.3f}ms{r['search']['p95_ms']:>10.3f}ms   "
         f"({r['search_over_embed_p50']}x embedding)",
         f"{'offline rewrite (warm)':<42}{d['offline_rewrite']['p50_ms']:>10.3f}ms{d['offline_rewrite']['p95_ms']:>10.3f}ms",
-        f"{'LLM pipeline, local server':<42}{llm['pipeline']['p50_ms']:>10.3f}ms{llm['pipeline']['p95_ms']:>10.3f}ms",
-        f"{'bare SDK call, same server':<42}{llm['bare_sdk_call']['p50_ms']:>10.3f}ms{llm['bare_sdk_call']['p95_ms']:>10.3f}ms",
-        f"{'pipeline overhead (p50 difference)':<42}{llm['overhead_p50_ms']:>10.3f}ms",
         "",
         f"index build from scratch: {r['index_build_s']} s ({r['index_documents']} documents, {r['embedding']})",
         f"index sync, nothing changed: {r['index_unchanged_sync_s']} s ({r['index_unchanged_sync_embedded']} embedded)",
-        f"prompt tokens per rewrite: p50 {llm['prompt_tokens']['p50']}, max {llm['prompt_tokens']['max']} "
-        f"(budget {llm['prompt_tokens']['budget']}, k={llm['prompt_tokens']['k']}, {llm['prompt_tokens']['encoding']})",
         f"peak memory: {d['peak_memory_mb']} MB",
         f"bench took {d['bench_seconds']} s",
     ]

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("COACH_SHARED_DIR", REPO.parent / "shared"))
 TESTS = Path(__file__).resolve().parent
 
 # the suite runs servers, a browser and subprocesses on two cores: embedding threads should sleep, not spin
@@ -36,18 +35,6 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch, session_data_dir: Path, tmp_p
     monkeypatch.setenv("COACH_DATA_DIR", str(session_data_dir))
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's folder
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not (SHARED / "eval" / "dev.jsonl").is_file():
-        pytest.fail(f"shared/ not found at {SHARED} (set COACH_SHARED_DIR)")
-    return SHARED
-
-
-@pytest.fixture(scope="session")
-def dev_file(shared_dir: Path) -> Path:
-    return shared_dir / "eval" / "dev.jsonl"
 
 
 @pytest.fixture(scope="session")
