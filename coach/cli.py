@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--misses", action="store_true", help="list the drafts judged wrongly")
     e.add_argument("--k", type=int, default=4, help="for a queries file: results that count (default 4)")
+    e.add_argument("--rewrites", action="store_true",
+                   help="measure the offline rewrites of the file's drafts (layout, good drafts, fault_phrases, "
+                        "must_keep, repeated moves, crisis wording, growth, variety)")
 
     b = sub.add_parser("bench", help="print the performance figures")
     b.add_argument("--json", action="store_true")
@@ -171,6 +174,11 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from coach.report_text import format_eval
+
+    if args.rewrites:
+        from coach.rewrite.quality import main as rewrite_quality
+
+        return rewrite_quality([args.file] + (["--json"] if args.json else []))
 
     if _is_queries_file(args.file):
         from coach.api import Coach

@@ -202,7 +202,9 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise SystemExit(f"{path}:{i}: not JSON: {exc}") from None
+                from coach.errors import InputError
+
+                raise InputError(f"{path}:{i}: not JSON: {exc}") from None
     return rows
 
 
@@ -213,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         print("usage: python -m coach.rewrite.quality FILE.jsonl [--json]", file=sys.stderr)
         return 2
-    rows = [r for f in files for r in load_rows(Path(f))]
+    try:
+        rows = [r for f in files for r in load_rows(Path(f))]
+    except OSError as exc:
+        print(f"cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
     out = measure(rows)
     if as_json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
