@@ -148,6 +148,8 @@ def measure(rows: list[dict[str, Any]], coach: Any | None = None) -> dict[str, A
         good = a.report().moves.is_good
         faults = row.get("fault_phrases") or []
         keep = row.get("must_keep") or []
+        flagged_text = " ".join(p.text for p in plan_sentences(a) if p.verdict != "keep")
+        flagged = [f for f in faults if f in flagged_text]
         dw = words(" ".join(s.text for s in a.letter.sentences()))
         growth = words(text) - words(draft)
         added = [c.after for c in r.changes if c.kind == "added"]
@@ -162,6 +164,8 @@ def measure(rows: list[dict[str, Any]], coach: Any | None = None) -> dict[str, A
             "layout_kept": _layout_in_place(a, text),
             "faults_total": len(faults),
             "faults_gone": sum(1 for f in faults if f not in text),
+            "flagged_total": len(flagged),
+            "flagged_gone": sum(1 for f in flagged if f not in text),
             "keep_total": len(keep),
             "keep_kept": sum(1 for k in keep if k in text),
             "no_move_twice": not _moves_added_twice(r, checker, a.language),
@@ -182,6 +186,9 @@ def measure(rows: list[dict[str, Any]], coach: Any | None = None) -> dict[str, A
         "good_drafts": sum(x["good"] for x in per_row),
         "good_unchanged": sum(x["good_unchanged"] for x in per_row if x["good"]) / max(1, sum(x["good"] for x in per_row)),
         "fault_phrases_gone": sum(x["faults_gone"] for x in per_row) / faults_total if faults_total else 1.0,
+        # of the fault phrases the checker flagged: what the rewrite itself is answerable for
+        "flagged_fault_phrases_gone": (sum(x["flagged_gone"] for x in per_row) / sum(x["flagged_total"] for x in per_row)
+                                       if sum(x["flagged_total"] for x in per_row) else 1.0),
         "must_keep_kept": sum(x["keep_kept"] for x in per_row) / keep_total if keep_total else 1.0,
         "no_move_added_twice": sum(x["no_move_twice"] for x in per_row) / n,
         "crisis_for_unclear": sum(x["crisis_for_unclear"] for x in per_row),
@@ -226,12 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for k, v in out.items():
             if k != "rows":
-                print(f"{k:22} {v}")
+                print(f"{k:27} {v}")
         bad = [r["id"] for r in out["rows"] if not (r["layout_kept"] and r["good_unchanged"] and r["no_move_twice"]
                                                      and r["growth_ok"] and not r["crisis_for_unclear"]
                                                      and r["faults_gone"] == r["faults_total"]
                                                      and r["keep_kept"] == r["keep_total"])]
-        print(f"{'rows with a miss':22} {', '.join(bad) or '-'}")
+        print(f"{'rows with a miss':27} {', '.join(bad) or '-'}")
     return 0
 
 
