@@ -126,6 +126,7 @@ class PhrasingPicker:
         exact = scenario or "unclear"
 
         def fits(p: PhrasingLike, text: str, strict: int) -> bool:
+            """strict 3: register, openings, marker words, length; 2: without length; 1: register only."""
             if SLOT in p.text and not situation:
                 return False
             if not crisis_ok and is_crisis(text):
@@ -137,9 +138,9 @@ class PhrasingPicker:
             first = re.findall(r"\w+", text.lower())[:1]
             if strict >= 2 and first and first[0] in openings:
                 return False
-            if strict >= 3 and markers and any(m in text.lower() for m in markers):
+            if strict >= 2 and markers and any(m in text.lower() for m in markers):
                 return False
-            if strict >= 2 and max_words is not None and _words(text) > max(max_words, 8):
+            if strict >= 3 and max_words is not None and _words(text) > max(max_words, 8):
                 return False
             if strict >= 2 and present and any(m != move and self._makes(text, m, lang) for m in present):
                 return False  # it would make a move the letter already makes ("After a blow like this" + empathy)
@@ -159,13 +160,13 @@ class PhrasingPicker:
                     usable.append((p, text))
             other = [u for u in usable if (re.findall(r"\w+", u[1].lower())[:1] or [""])[0] not in openings]
             usable = other or usable  # neighbouring sentences should not open alike, at any strictness
-            if usable and max_words is not None and strict <= 1:
+            if usable and max_words is not None and strict <= 2:
                 shortest = min(_words(t) for _, t in usable)
-                usable = [u for u in usable if _words(u[1]) <= shortest + 3]  # a short draft gets short lines
+                usable = [u for u in usable if _words(u[1]) <= shortest + 2]  # a short draft gets short lines
             if usable:
                 slotted = [u for u in usable if SLOT in u[0].text]
-                # a phrasing that names the client's event is best; keep some variety among those too
-                pool_ = slotted if slotted and seed % 3 else usable
+                # a phrasing that names the client's event is best
+                pool_ = slotted or usable
                 p, text = pool_[seed % len(pool_)]
                 return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
         return None

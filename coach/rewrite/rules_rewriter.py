@@ -149,7 +149,7 @@ class RulesRewriter:
         seed = seed_of(a.draft, client_message)
         choices: list[Choice] = []
         # a short draft grows by at most its own length (or 30 words); what was removed makes room
-        budget = max(voice.words, 30) - 2 + sum(words(t) for t in removed) if voice.words < 60 else 10_000
+        budget = max(voice.words, 30) - 5 + sum(words(t) for t in removed) if voice.words < 60 else 10_000
         registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
         for k, m in enumerate(needed):
             share = budget // max(1, len(needed) - k)

@@ -50,7 +50,11 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
     counted = starts[1:] if comma_greeting else starts
     lower = sum(1 for t in counted if t[0].islower())
     lowercase = (len(counted) >= 2 and lower * 10 >= len(counted) * 6) or bool(greeting and greeting.strip()[0].islower())
-    lower_after = comma_greeting and bool(starts) and starts[0][0].islower()
+    # German letters start lower case after "Hallo Anna,"; a writer who capitalises a small word there
+    # ("Vielen Dank") does not; "Ihre Kündigung …" says nothing either way (the default holds)
+    first_word = re.match(r"[\w']+", starts[0]).group() if starts and re.match(r"[\w']+", starts[0]) else ""
+    lower_after = comma_greeting and not (first_word[:1].isupper() and first_word.lower() in _DE_LOWER_FIRST
+                                          and first_word not in _FORMAL_PRONOUNS)
     if _FORMAL.search(greeting + "\n" + closing) or sig_lines >= 3:
         register = "letter"
     elif lowercase or (n < 50 and (not closing or _CHAT_CLOSING.match(closing))):
