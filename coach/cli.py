@@ -176,9 +176,21 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from coach.report_text import format_eval
 
     if args.rewrites:
-        from coach.rewrite.quality import main as rewrite_quality
+        from pathlib import Path
 
-        return rewrite_quality([args.file] + (["--json"] if args.json else []))
+        from coach.api import Coach
+        from coach.rewrite.quality import format_measure, load_rows, measure
+
+        try:
+            rows = load_rows(Path(args.file))
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        out = measure(rows, Coach(offline=True))
+        if args.json:
+            _emit(out)
+        else:
+            sys.stdout.write(format_measure(out))
+        return 0
 
     if _is_queries_file(args.file):
         from coach.api import Coach

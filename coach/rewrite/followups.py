@@ -8,7 +8,7 @@ import tomllib
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from coach.errors import KnowledgeError
 from coach.paths import knowledge_dir
@@ -48,12 +48,37 @@ class Why(BaseModel):
     fault_names: dict[str, str]
 
 
+class Roles(BaseModel):
+    """The part each move plays in the offline rewrite; the names come from knowledge/moves.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    acknowledge: str
+    refer: str
+    plan: str
+    later: str
+
+    @model_validator(mode="after")
+    def _known(self) -> Roles:
+        from coach.moves import names
+
+        unknown = [v for v in self.model_dump().values() if v not in names()]
+        if unknown:
+            raise ValueError(f"roles name unknown moves: {unknown}")
+        return self
+
+
 class RewriteFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     followup: list[Followup]
     style: dict[Literal["de", "en"], Style]
     why: dict[Literal["de", "en"], Why]
+    roles: Roles
+
+
+def roles() -> Roles:
+    return _file().roles
 
 
 @cache

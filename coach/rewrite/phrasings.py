@@ -133,7 +133,7 @@ class PhrasingPicker:
                 return False
             if strict >= 1 and registers and not registers & set(getattr(p, "registers", ("letter", "mail"))):
                 return False
-            if strict >= 1 and bool(getattr(p, "after_call", False)) != after_call and move == "plan_offer":
+            if strict >= 1 and bool(getattr(p, "after_call", False)) != after_call:
                 return False
             first = re.findall(r"\w+", text.lower())[:1]
             if strict >= 2 and first and first[0] in openings:

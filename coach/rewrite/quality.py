@@ -1,6 +1,6 @@
 """Measuring rewrites against what issues #4 and #13 promise a user (used by tests, eval and bench).
 
-`python -m coach.rewrite.quality FILE.jsonl [--json]` runs the offline rewrite on every row
+`coach eval FILE.jsonl --rewrites [--json]` runs the offline rewrite on every row
 ({"id", "draft", "client_message", "fault_phrases": [...], "must_keep": [...]}) and reports:
 layout kept (greeting, closing, signature lines, P.S., quoted lines as their own lines, in place), good drafts
 byte-identical, fault phrases gone, must-keep facts kept, no move added twice, no crisis wording for an unclear
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -129,10 +128,8 @@ def _moves_added_twice(result: RewriteResult, checker: Checker, lang: str) -> bo
     return any(m in others for m in added_moves)
 
 
-def measure(rows: list[dict[str, Any]], coach: Any | None = None) -> dict[str, Any]:
-    from coach.api import Coach
-
-    coach = coach or Coach(offline=True)
+def measure(rows: list[dict[str, Any]], coach: Any) -> dict[str, Any]:
+    """`coach`: a coach.api.Coach (offline); passed in, since the API sits above this layer."""
     checker: Checker = coach.checker
     per_row = []
     phrasing_use: Counter[str] = Counter()
@@ -215,32 +212,11 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    as_json = "--json" in args
-    files = [a for a in args if a != "--json"]
-    if not files:
-        print("usage: python -m coach.rewrite.quality FILE.jsonl [--json]", file=sys.stderr)
-        return 2
-    try:
-        rows = [r for f in files for r in load_rows(Path(f))]
-    except OSError as exc:
-        print(f"cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
-        return 2
-    out = measure(rows)
-    if as_json:
-        print(json.dumps(out, indent=2, ensure_ascii=False))
-    else:
-        for k, v in out.items():
-            if k != "rows":
-                print(f"{k:27} {v}")
-        bad = [r["id"] for r in out["rows"] if not (r["layout_kept"] and r["good_unchanged"] and r["no_move_twice"]
-                                                     and r["growth_ok"] and not r["crisis_for_unclear"]
-                                                     and r["faults_gone"] == r["faults_total"]
-                                                     and r["keep_kept"] == r["keep_total"])]
-        print(f"{'rows with a miss':27} {', '.join(bad) or '-'}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def format_measure(out: dict[str, Any]) -> str:
+    lines = [f"{k:27} {v}" for k, v in out.items() if k != "rows"]
+    bad = [r["id"] for r in out["rows"] if not (r["layout_kept"] and r["good_unchanged"] and r["no_move_twice"]
+                                                 and r["growth_ok"] and not r["crisis_for_unclear"]
+                                                 and r["faults_gone"] == r["faults_total"]
+                                                 and r["keep_kept"] == r["keep_total"])]
+    lines.append(f"{'rows with a miss':27} {', '.join(bad) or '-'}")
+    return "\n".join(lines) + "\n"

@@ -13,10 +13,10 @@ from coach.letter.model import Letter, Part, Sentence
 from coach.letter.render import render
 from coach.mail import _SIGNOFF
 from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult, Source
-from coach.moves import AID_MOVES, move
+from coach.moves import move
 from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
-from coach.rewrite.followups import fault_name, is_followup, style, why
+from coach.rewrite.followups import fault_name, is_followup, roles, style, why
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase, situation_query
 from coach.rewrite.referrals import referral_for
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
@@ -33,8 +33,9 @@ _CLAUSE_SPLIT = re.compile(
 # what follows a fault can stay only after a contrast ("…, but I understand"), not after a consequence ("…, so I'll invoice")
 _CONSEQUENCE = re.compile(r"^\W*(?:so|then|dann|also|und|and|deshalb|daher|therefore)\b", re.I)
 _END = re.compile(r"[.!?…]+[\"')\]]*$")
-_REFERRAL = AID_MOVES[0] if AID_MOVES else "referral"
-_ADD_ORDER = ("empathy", _REFERRAL, "plan_offer", "defer_collaboration")
+_ROLES = roles()
+_ACK, _REFERRAL, _PLAN, _LATER = _ROLES.acknowledge, _ROLES.refer, _ROLES.plan, _ROLES.later
+_ADD_ORDER = (_ACK, _REFERRAL, _PLAN, _LATER)
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,10 @@ class RulesRewriter:
             referral = None  # a client's customer going bust is a shock to the client, not their own insolvency
         needed = [m for m in _ADD_ORDER if m not in present and m != _REFERRAL]
         if not has_referral and (referral is not None or a.scenario == "long_standing") and a.scenario != "shock":
-            needed.insert(1 if needed and needed[0] == "empathy" else 0, _REFERRAL)
+            needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
         elif not has_referral and referral is not None and a.scenario == "shock" and referral.id.split(".")[-1] in (
                 "insolvency", "eviction"):
-            needed.insert(1 if needed and needed[0] == "empathy" else 0, _REFERRAL)
+            needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
 
         situation = situation_phrase(client_message, self.situations, lang, address)
         query = situation_query(client_message, a.draft)
@@ -167,7 +168,7 @@ class RulesRewriter:
             part, index = self._position(letter, m, voice, st)
             neighbours = _neighbours(part, index)
             prev = part.sentences[index - 1] if index > 0 else None
-            call = m == "plan_offer" and prev is not None and prev.live and prev.state != "added" \
+            call = m == _PLAN and prev is not None and prev.live and prev.state != "added" \
                 and _proposes_call(prev.text, st)
             choice = self.picker.pick(
                 m, lang=lang, address=address, scenario=a.scenario, situation=situation, scores=scores,
@@ -269,7 +270,7 @@ class RulesRewriter:
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
-        if m == "empathy":
+        if m == _ACK:
             if not body:
                 return _new_paragraph_after_greeting(letter), 0
             p = body[0]
@@ -283,7 +284,7 @@ class RulesRewriter:
                 return _new_paragraph_after_greeting(letter), 0
             p = body[0]
             i = 0
-            while i < len(p.sentences) and (not p.sentences[i].live or p.sentences[i].move == "empathy"
+            while i < len(p.sentences) and (not p.sentences[i].live or p.sentences[i].move == _ACK
                                             or _THANKS.match(p.sentences[i].text) or p.sentences[i].state == "added"):
                 i += 1
             if i < len(p.sentences):
@@ -292,7 +293,7 @@ class RulesRewriter:
         # plan and defer: next to each other; after a call the draft proposes; else in an offer paragraph
         for p in reversed(body):
             for i in range(len(p.sentences) - 1, -1, -1):
-                if p.sentences[i].state == "added" and p.sentences[i].move in ("plan_offer", "defer_collaboration"):
+                if p.sentences[i].state == "added" and p.sentences[i].move in (_PLAN, _LATER):
                     return p, i + 1
         for p in body:
             for i, s in enumerate(p.sentences):
@@ -301,7 +302,7 @@ class RulesRewriter:
                     while j < len(p.sentences) and p.sentences[j].state == "added":
                         j += 1
                     return p, j
-        offer = next((p for p in body if p.added and any(s.move in ("defer_collaboration", "plan_offer")
+        offer = next((p for p in body if p.added and any(s.move in (_PLAN, _LATER)
                                                         for s in p.sentences)), None)
         if offer is not None:
             return offer, len(offer.sentences)
