@@ -35,6 +35,7 @@ class Style(BaseModel):
     markers: list[str]
     connectors: list[str]
     subordinators: list[str]
+    services: list[str] = Field(default_factory=list)
 
 
 class Why(BaseModel):
@@ -123,6 +124,11 @@ class CompiledStyle:
         self.connector = re.compile(r"^(?:" + "|".join(re.escape(w) for w in words) + r")\b[,]?\s+", re.I)
         subs = sorted(s.subordinators, key=len, reverse=True)
         self.subordinator = re.compile(r"^\W*(?:" + "|".join(re.escape(w) for w in subs) + r")\b", re.I)
+
+    def foreign_service(self, text: str, context: str) -> bool:
+        """The phrasing names a kind of work ("Coaching") that the draft and client mail never mention."""
+        low = text.lower()
+        return any(w in low and w not in context for w in self.raw.services)
 
     def proposes_call(self, text: str) -> bool:
         """The sentence proposes a call or meeting ("Passt Ihnen ein Telefonat am Montag?", "Let's talk")."""

@@ -78,6 +78,9 @@ class PhrasingPicker:
         self._ranker = ranker
         self._verified: dict[tuple[str, str], bool] = {}
 
+    def phrasing(self, phrasing_id: str) -> PhrasingLike | None:
+        return self._by_id.get(phrasing_id)
+
     def _makes(self, text: str, move: str, lang: str) -> bool:
         key = (f"{lang}:{move}", text)
         if key not in self._verified:
@@ -109,7 +112,8 @@ class PhrasingPicker:
              scores: dict[str, float], seed: int, registers: set[str] | None = None, after_call: bool = False,
              avoid: dict[str, set[str]] | None = None, crisis_ok: bool = True,
              max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None,
-             present: set[str] | None = None) -> Choice | None:
+             present: set[str] | None = None, tones: set[str] | None = None,
+             fits_context: Callable[[str], bool] | None = None, shortest: int = 0) -> Choice | None:
         """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
         no marker word the letter already has, names no crisis the client did not describe; chosen by seed
         among the fitting ones (variety), the same for the same input."""
@@ -135,6 +139,10 @@ class PhrasingPicker:
                 return False
             if strict >= 1 and bool(getattr(p, "after_call", False)) != after_call:
                 return False
+            if strict >= 1 and tones and getattr(p, "tone", "") not in tones:
+                return False
+            if strict >= 1 and fits_context is not None and not fits_context(text):
+                return False
             first = re.findall(r"\w+", text.lower())[:1]
             if strict >= 2 and first and first[0] in openings:
                 return False
@@ -152,6 +160,21 @@ class PhrasingPicker:
             return (-(scores.get(p.id, 0.0) + bonus), p.id)
 
         ranked = sorted(pool, key=key)
+        if shortest:  # a line under `shortest` words that fits register and context, not opening alike if possible
+            def opens_apart(t: str) -> bool:
+                return (re.findall(r"\w+", t.lower())[:1] or [""])[0] not in openings
+
+            for level, apart in ((2, True),):  # never at the price of "danke … Danke" or alike openings
+                fitting = [(p, p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text)
+                           for p in ranked]
+                fitting = [(p, t) for p, t in fitting if _words(t) < shortest and fits(p, t, level)
+                           and (opens_apart(t) or not apart) and self._works(p, t)]
+                if fitting:
+                    least = min(_words(t) for _, t in fitting)
+                    near = [u for u in fitting if _words(u[1]) <= least + 1]
+                    p, text = near[seed % len(near)]
+                    return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
+            return None
         for strict in (3, 2, 1, 0):
             usable: list[tuple[PhrasingLike, str]] = []
             for p in ranked:

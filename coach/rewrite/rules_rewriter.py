@@ -148,6 +148,7 @@ class RulesRewriter:
         scores: dict[str, float] = {}
         del query
         seed = seed_of(a.draft, client_message)
+        context = (a.draft + "\n" + (client_message or "")).lower()
         choices: list[Choice] = []
         # a short draft grows by at most its own length (or 30 words); what was removed makes room
         budget = max(voice.words, 30) - 5 + sum(words(t) for t in removed) if voice.words < 60 else 10_000
@@ -175,6 +176,8 @@ class RulesRewriter:
                 seed=seed_of(a.draft, client_message, m), registers=registers, after_call=call,
                 avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
                 max_words=share if voice.words < 60 else None, present=present | {c.move for c in choices},
+                tones={"neutral"} if m == _ACK and a.scenario in (None, "unclear") else None,
+                fits_context=lambda t: not st.foreign_service(t, context),
             )
             if choice is None:
                 continue
@@ -183,8 +186,41 @@ class RulesRewriter:
             help_name = referral.help if referral else ""
             self._place(letter, choice, m, voice, lang, st, why(lang, m, help=help_name) if m == _REFERRAL
                         else why(lang, m), at=(part, index))
+        if voice.words < 60:
+            self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
+                          allowed=max(voice.words, 30) + sum(words(t) for t in removed))
         self._fix_case(letter, voice, lang)
         return RulesOutcome(text=render(letter), letter=letter, choices=choices, removed=removed)
+
+    def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
+                 address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int) -> None:  # type: ignore[no-untyped-def]
+        """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
+        for _ in range(len(choices)):
+            added = sum(words(c.text) for c in choices)
+            if added <= allowed:
+                return
+            i = max(range(len(choices)), key=lambda k: words(choices[k].text))
+            old = choices[i]
+            if old.move == _REFERRAL:
+                return
+            at = next(((p, k) for p in letter.parts for k, s in enumerate(p.sentences)
+                       if s.state == "added" and s.sources == [old.id]), None)
+            avoid = _avoid(letter, [s for s in _neighbours(at[0], at[1]) if s.sources != [old.id]]
+                           + _neighbours(at[0], at[1] + 1)[1:], st) if at else None
+            new = self.picker.pick(
+                old.move, lang=a.language, address=address, scenario=a.scenario, situation=situation, scores={},
+                seed=seed_of(a.draft, client_message, old.move), avoid=avoid, registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
+                tones={"neutral"} if old.move == _ACK and a.scenario in (None, "unclear") else None,
+                fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
+                after_call=any(s.move == old.move and s.sources == [old.id] for s in letter.sentences())
+                and bool(getattr(self.picker.phrasing(old.id), "after_call", False)),
+            )
+            if new is None or words(new.text) >= words(old.text):
+                return
+            for s in letter.sentences():
+                if s.state == "added" and s.sources == [old.id]:
+                    s.text, s.sources = new.text, [new.id]
+            choices[i] = new
 
     # ------------------------------------------------------------------ faults
     @staticmethod
@@ -225,6 +261,9 @@ class RulesRewriter:
             keep = chunks[:k]
             if re.match(r"\s*(?:[:]|\s[–-])", text[keep[-1][1]:]):
                 return None  # "I do have to remind you: …" introduces the fault; it goes with it
+            rest = re.sub(r"^[\W]*(?:(?:though|yet|but|aber|doch|jedoch)\W+)*", "", text[chunks[k][0]:])
+            if st.subordinator.match(rest):
+                return None  # "I do have to remind you, though, that …": the fault completes the clause
         else:
             k = len(bad) - 1 - bad[::-1].index(True)
             keep = chunks[k + 1:]
