@@ -58,6 +58,7 @@ class Roles(BaseModel):
     refer: str
     plan: str
     later: str
+    accepts: str
 
     @model_validator(mode="after")
     def _known(self) -> Roles:

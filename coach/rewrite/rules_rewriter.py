@@ -60,7 +60,7 @@ def plan_sentences(a: Analysis) -> list[SentencePlan]:
             moves = frozenset(per_sentence.get((s.start, s.end), set()))
             if moves & faults:
                 verdict = "fault"
-            elif is_followup(s.text, a.language) and (after_fault or a.moves[FAULT_MOVES[0]]):
+            elif is_followup(s.text, a.language) and (after_fault or a.moves[_ROLES.accepts]):
                 verdict = "followup"
             elif after_fault and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
@@ -148,6 +148,8 @@ class RulesRewriter:
         scores: dict[str, float] = {}
         del query
         seed = seed_of(a.draft, client_message)
+        per_span = a.sentence_moves()
+        moves_of = {s.id: per_span.get((s.start, s.end), set()) for s in letter.sentences() if s.start >= 0}
         context = (a.draft + "\n" + (client_message or "")).lower()
         choices: list[Choice] = []
         # a short draft grows by at most its own length (or 30 words); what was removed makes room
@@ -166,7 +168,7 @@ class RulesRewriter:
                     choices.append(choice)
                     budget -= words(text)
                     continue
-            part, index = self._position(letter, m, voice, st)
+            part, index = self._position(letter, m, voice, st, moves_of)
             neighbours = _neighbours(part, index)
             prev = part.sentences[index - 1] if index > 0 else None
             call = m == _PLAN and prev is not None and prev.live and prev.state != "added" \
@@ -305,7 +307,8 @@ class RulesRewriter:
 
     # ------------------------------------------------------------------ adding
     @staticmethod
-    def _position(letter: Letter, m: str, voice: Voice, st) -> tuple[Part, int]:  # type: ignore[no-untyped-def]
+    def _position(letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
+                  moves_of: dict[str, set[str]]) -> tuple[Part, int]:
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
@@ -334,13 +337,26 @@ class RulesRewriter:
             for i in range(len(p.sentences) - 1, -1, -1):
                 if p.sentences[i].state == "added" and p.sentences[i].move in (_PLAN, _LATER):
                     return p, i + 1
-        for p in body:
+        partner = _LATER if m == _PLAN else _PLAN
+
+        def after_call() -> tuple[Part, int] | None:
+            for p in body:
+                for i, s in enumerate(p.sentences):
+                    if s.live and s.state != "added" and _proposes_call(s.text, st):
+                        j = i + 1
+                        while j < len(p.sentences) and p.sentences[j].state == "added":
+                            j += 1
+                        return p, j
+            return None
+
+        if m == _PLAN and (found := after_call()):
+            return found  # the plan offer builds on the call the draft proposes
+        for p in body:  # next to the draft's own sentence making the partner move
             for i, s in enumerate(p.sentences):
-                if s.live and s.state != "added" and _proposes_call(s.text, st):
-                    j = i + 1
-                    while j < len(p.sentences) and p.sentences[j].state == "added":
-                        j += 1
-                    return p, j
+                if s.live and s.state != "added" and partner in moves_of.get(s.id, ()):
+                    return p, i + 1
+        if found := after_call():
+            return found
         offer = next((p for p in body if p.added and any(s.move in (_PLAN, _LATER)
                                                         for s in p.sentences)), None)
         if offer is not None:
@@ -365,7 +381,7 @@ class RulesRewriter:
 
     def _place(self, letter: Letter, choice: Choice, m: str, voice: Voice, lang: str, st, reason: str,  # type: ignore[no-untyped-def]
                at: tuple[Part, int] | None = None) -> None:
-        part, index = at or self._position(letter, m, voice, st)
+        part, index = at or self._position(letter, m, voice, st, {})
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
         letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
 
