@@ -148,7 +148,7 @@ class PhrasingPicker:
                 return False
             if strict >= 2 and markers and any(m in text.lower() for m in markers):
                 return False
-            if strict >= 3 and max_words is not None and _words(text) > max(max_words, 8):
+            if strict >= 3 and max_words is not None and _words(text) > max(max_words, 8) + (6 if SLOT in p.text else 0):
                 return False
             if strict >= 2 and present and any(m != move and self._makes(text, m, lang) for m in present):
                 return False  # it would make a move the letter already makes ("After a blow like this" + empathy)

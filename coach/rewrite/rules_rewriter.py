@@ -197,28 +197,28 @@ class RulesRewriter:
     def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
                  address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int) -> None:  # type: ignore[no-untyped-def]
         """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
-        for _ in range(len(choices)):
-            added = sum(words(c.text) for c in choices)
-            if added <= allowed:
+        order = sorted(range(len(choices)), key=lambda k: -words(choices[k].text))
+        for i in order:
+            if sum(words(c.text) for c in choices) <= allowed:
                 return
-            i = max(range(len(choices)), key=lambda k: words(choices[k].text))
             old = choices[i]
-            if old.move == _REFERRAL:
-                return
+            phrasing = self.picker.phrasing(old.id)
+            if phrasing is None or "{situation}" in phrasing.text:
+                continue  # a referral for the client's trouble, or a line naming their event, is worth its words
             at = next(((p, k) for p in letter.parts for k, s in enumerate(p.sentences)
                        if s.state == "added" and s.sources == [old.id]), None)
             avoid = _avoid(letter, [s for s in _neighbours(at[0], at[1]) if s.sources != [old.id]]
                            + _neighbours(at[0], at[1] + 1)[1:], st) if at else None
             new = self.picker.pick(
                 old.move, lang=a.language, address=address, scenario=a.scenario, situation=situation, scores={},
-                seed=seed_of(a.draft, client_message, old.move), avoid=avoid, registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
+                seed=seed_of(a.draft, client_message, old.move), avoid=avoid,
+                registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
                 tones={"neutral"} if old.move == _ACK and a.scenario in (None, "unclear") else None,
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
-                after_call=any(s.move == old.move and s.sources == [old.id] for s in letter.sentences())
-                and bool(getattr(self.picker.phrasing(old.id), "after_call", False)),
+                after_call=bool(getattr(phrasing, "after_call", False)),
             )
-            if new is None or words(new.text) >= words(old.text):
-                return
+            if new is None:
+                continue
             for s in letter.sentences():
                 if s.state == "added" and s.sources == [old.id]:
                     s.text, s.sources = new.text, [new.id]
