@@ -69,3 +69,19 @@ def test_diff_of_two_letters_marks_added_edited_and_removed_sentences() -> None:
     kinds_ = [c.kind for c in changes_of(marked)]
     assert "added" in kinds_ and "removed" in kinds_ and "edited" in kinds_
     assert render(undo(marked, [c.id for c in changes_of(marked)])) == render(before)
+
+
+def test_diff_texts_gives_a_letter_that_apply_can_undo() -> None:
+    from coach.api import Coach
+    from coach.rewrite.diff import diff_texts
+
+    draft = "Hallo Anna,\n\nkein Problem, ich storniere alles.\n\nLG Ben"
+    reply = "Hallo Anna,\n\ndas tut mir leid. Lass uns einen Plan machen.\n\nLG Ben"
+    letter, changes = diff_texts(draft, reply)
+    assert [c.kind for c in changes].count("added") == 2 and [c.kind for c in changes].count("removed") == 1
+    coach = Coach(offline=True)
+    result = coach.rewrite(draft, "Unser Laden ist abgebrannt.")
+    result = result.model_copy(update={"rewrite": reply, "changes": changes})
+    result._letter = letter
+    back = coach.apply(result, rejected=[c.id for c in changes])
+    assert back.rewrite == draft

@@ -107,3 +107,12 @@ def undo(letter: Letter, rejected: Iterable[str]) -> Letter:
         else:
             s.text, s.state, s.why, s.sources = s.orig or s.text, "kept", "", []
     return out
+
+
+def diff_texts(draft: str, reply: str, why: Callable[[Sentence], str] | None = None) -> tuple[Letter, list[Change]]:
+    """The reply as a Letter marked against the draft, and its changes: what an LLM rewrite hands to
+    RewriteResult (`changes`, and `_letter` so that Coach.apply can take changes back)."""
+    from coach.letter.parse import parse_letter
+
+    marked = annotate(parse_letter(draft), parse_letter(reply))
+    return marked, changes_of(marked, why)

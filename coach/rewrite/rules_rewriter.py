@@ -64,8 +64,9 @@ def plan_sentences(a: Analysis) -> list[SentencePlan]:
                 verdict = "followup"
             elif after_fault and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
-            elif after_fault and not moves and words(s.text) <= 4 and s.text.rstrip().endswith(("?", "!")):
-                verdict = "followup"  # "Echt jetzt?" after a removed judgment
+            elif after_fault and not moves and len(s.text.split()) <= 3 and s.text.rstrip().endswith(("?", "!")) \
+                    and not style(a.language).proposes_call(s.text):
+                verdict = "followup"  # "Echt jetzt?" after a removed judgment (not "Wollen wir Donnerstag telefonieren?")
             else:
                 verdict = "keep"
             after_fault = verdict in ("fault", "followup")
