@@ -31,7 +31,8 @@ _THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks
 _CLAUSE_SPLIT = re.compile(
     r"\s*(?:[;:]|\s[–-])\s+|,\s+(?=(?:aber|und|doch|sondern|dann|also|denn|but|and|so|then|though|yet)\b)", re.I)
 # what follows a fault can stay only after a contrast ("…, but I understand"), not after a consequence ("…, so I'll invoice")
-_CONSEQUENCE = re.compile(r"^\W*(?:so|then|dann|also|und|and|deshalb|daher|therefore)\b", re.I)
+# or a dash ("… Kündigungsfrist – die Sessions werden berechnet")
+_CONTRAST = re.compile(r"^[\s,;:–-]*(?:aber|doch|jedoch|sondern|but|though|yet|however)\b", re.I)
 _END = re.compile(r"[.!?…]+[\"')\]]*$")
 _ROLES = roles()
 _ACK, _REFERRAL, _PLAN, _LATER = _ROLES.acknowledge, _ROLES.refer, _ROLES.plan, _ROLES.later
@@ -270,8 +271,8 @@ class RulesRewriter:
         else:
             k = len(bad) - 1 - bad[::-1].index(True)
             keep = chunks[k + 1:]
-            if keep and _CONSEQUENCE.match(text[keep[0][0]:]):
-                return None
+            if keep and not _CONTRAST.match(text[chunks[k][1]:keep[0][0]] + text[keep[0][0]:]):
+                return None  # only a contrast survives its fault ("…, aber ich verstehe Sie"), not "– die Sessions …"
         if not keep:
             return None
         piece = text[keep[0][0]:keep[-1][1]].strip()
