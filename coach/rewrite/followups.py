@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import tomllib
 from functools import cache
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -20,7 +19,7 @@ class Followup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    lang: Literal["de", "en"]
+    lang: str
     patterns: list[str] = Field(min_length=1)
     examples: Examples
 
@@ -74,8 +73,8 @@ class RewriteFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     followup: list[Followup]
-    style: dict[Literal["de", "en"], Style]
-    why: dict[Literal["de", "en"], Why]
+    style: dict[str, Style]  # per language code; a language without its own falls back to English
+    why: dict[str, Why]
     roles: Roles
 
 
@@ -146,11 +145,12 @@ class CompiledStyle:
 
 @cache
 def style(lang: str) -> CompiledStyle:
-    return CompiledStyle(_file().style[lang])  # type: ignore[index]
+    styles = _file().style
+    return CompiledStyle(styles.get(lang) or styles["en"])
 
 
 def why(lang: str, key: str, **params: str) -> str:
-    w = _file().why[lang]  # type: ignore[index]
+    w = _file().why.get(lang) or _file().why["en"]
     text = getattr(w, key, None)
     if text is None:
         text = (w.model_extra or {}).get(key, "")
@@ -158,4 +158,5 @@ def why(lang: str, key: str, **params: str) -> str:
 
 
 def fault_name(lang: str, move_name: str) -> str:
-    return _file().why[lang].fault_names.get(move_name, move_name)  # type: ignore[index]
+    w = _file().why.get(lang) or _file().why["en"]
+    return w.fault_names.get(move_name, move_name)

@@ -27,6 +27,7 @@ class Referral(BaseModel):
     pattern: str
     texts: dict[str, list[str]]  # address (Sie, du, n/a) -> sentences
     short: dict[str, list[str]] = Field(default_factory=dict)  # one short line each, for a draft of a few lines
+    even_in_shock: bool = False  # the client's own insolvency or eviction needs this help even as a sudden shock
     examples: ReferralExamples
 
     @field_validator("pattern")

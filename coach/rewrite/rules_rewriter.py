@@ -17,7 +17,7 @@ from coach.moves import move
 from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
 from coach.rewrite.followups import fault_name, is_followup, roles, style, why
-from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase, situation_query
+from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
 from coach.rewrite.referrals import referral_for
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
@@ -140,15 +140,12 @@ class RulesRewriter:
         needed = [m for m in _ADD_ORDER if m not in present and m != _REFERRAL]
         if not has_referral and (referral is not None or a.scenario == "long_standing") and a.scenario != "shock":
             needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
-        elif not has_referral and referral is not None and a.scenario == "shock" and referral.id.split(".")[-1] in (
-                "insolvency", "eviction"):
+        elif not has_referral and referral is not None and a.scenario == "shock" and referral.even_in_shock:
             needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
 
         situation = situation_phrase(client_message, self.situations, lang, address)
-        query = situation_query(client_message, a.draft)
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
-        del query
         seed = seed_of(a.draft, client_message)
         per_span = a.sentence_moves()
         moves_of = {s.id: per_span.get((s.start, s.end), set()) for s in letter.sentences() if s.start >= 0}
