@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coach.api import Coach
 from coach.evaluation import load_labeled
@@ -298,3 +300,36 @@ def test_changes_give_their_reason_in_the_drafts_language() -> None:
     assert any(c.why.startswith("Entfernt") for c in r.changes if c.kind == "removed")
     assert any(c.why.startswith("Ergänzt") for c in r.changes if c.kind == "added")
     assert all(c.sources for c in r.changes if c.kind == "added")
+
+
+GREETINGS = ["Hallo Frau Roth,", "Steve,", "Hoi Andrea", "Sehr geehrter Herr Albers,", "Hi Tom,", ""]
+BODIES = [
+    "Kein Problem, ich habe alle Termine storniert.", "Das tut mir sehr leid.", "Ich melde mich im Januar wieder.",
+    "No worries, I've cancelled the rest.", "That's a real blow, I'm sorry.", "You should have told me earlier.",
+    "Die Stornogebühr von 30 % wird fällig.", "Passt Ihnen ein Telefonat am Montag?", "Echt jetzt?",
+]
+CLOSINGS = ["Viele Grüße\nJan Ott\nTel. +49 30 1234567\nwww.ott.de", "Take care of yourself,\nRachel", "Drück dich\nSabine",
+            "LG Mia", "Best,\nMark\n--\nMark Hill | Coaching\nhttps://calendly.com/mhill", ""]
+TAILS = ["", "\n\nP.S. Die Unterlagen sind unterwegs.", "\n\nSent from my iPhone",
+         "\n\nAm 3. März 2025 um 10:00 schrieb Eva <e@x.de>:\n> Wir müssen leider absagen."]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(GREETINGS), st.lists(st.sampled_from(BODIES), min_size=1, max_size=4),
+       st.sampled_from(CLOSINGS), st.sampled_from(TAILS))
+def test_layout_lines_survive_in_place_and_nothing_is_added_after_the_closing(
+        greeting: str, body: list[str], closing: str, tail: str) -> None:
+    from coach.errors import InputError
+    from coach.rewrite.quality import _layout_in_place
+
+    draft = "\n\n".join(x for x in (greeting, " ".join(body), closing) if x) + tail
+    try:
+        a = COACH.checker.analyse(draft, client_message="Wir müssen das Coaching leider absagen.")
+    except InputError:
+        return
+    r = COACH.rewrite(draft, client_message="Wir müssen das Coaching leider absagen.")
+    assert _layout_in_place(a, r.rewrite), r.rewrite
+    closing_part = a.letter.part("closing") or a.letter.part("signature")
+    if closing_part is not None:
+        after_closing = r.rewrite[r.rewrite.rindex(closing_part.raw):]
+        assert not any(c.after and c.after in after_closing for c in r.changes if c.kind == "added"), r.rewrite
