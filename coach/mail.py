@@ -48,7 +48,10 @@ _SIGNOFF = re.compile(
     re.MULTILINE | re.VERBOSE | re.IGNORECASE,
 )
 _SIGNATURE_DASHES = re.compile(r"^-- ?$", re.MULTILINE)
-_NAME_GREETING = re.compile(r"\A\s*(?P<g>[A-ZÄÖÜ][\w'\-]+(?:[ ]+[A-ZÄÖÜ][\w'\-]+){0,2}[ ]*[,!])[ ]*(?=\n)")
+_NAME_GREETING = re.compile(
+    r"\A\s*(?P<g>[A-ZÄÖÜ][\w'\-]+(?:[ ]+[A-ZÄÖÜ][\w'\-]+){0,2}[ ]*[,!](?=[ ]*\n)"
+    r"|[A-ZÄÖÜ][\w'\-]+[ ]+[-–—](?=[ ]+\w))"  # "Steve," on its own line; "Kim - got it, …"
+)
 PS_MARK = re.compile(r"^[ ]*(?:P\.?[ ]?P\.?[ ]?S|P\.?[ ]?S)\.?:?(?=\s)", re.MULTILINE)
 _FOOTER = re.compile(
     r"""^[ ]*(?:Sent\s+from\s+my\s+[^\n]{1,40}|Sent\s+from\s+(?:Outlook|Mail|Yahoo\s+Mail|Gmail)\b[^\n]{0,40}

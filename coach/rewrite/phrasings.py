@@ -181,8 +181,11 @@ class PhrasingPicker:
                 text = p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text
                 if fits(p, text, strict) and self._works(p, text):
                     usable.append((p, text))
+            # at any strictness: no word the neighbours have ("danke … Danke"), then no alike opening
+            fresh = [u for u in usable if not any(m in u[1].lower() for m in markers)]
+            usable = fresh or usable
             other = [u for u in usable if (re.findall(r"\w+", u[1].lower())[:1] or [""])[0] not in openings]
-            usable = other or usable  # neighbouring sentences should not open alike, at any strictness
+            usable = other or usable
             if usable and max_words is not None and strict <= 2:
                 shortest = min(_words(t) for _, t in usable)
                 usable = [u for u in usable if _words(u[1]) <= shortest + 2]  # a short draft gets short lines
