@@ -333,3 +333,17 @@ def test_layout_lines_survive_in_place_and_nothing_is_added_after_the_closing(
     if closing_part is not None:
         after_closing = r.rewrite[r.rewrite.rindex(closing_part.raw):]
         assert not any(c.after and c.after in after_closing for c in r.changes if c.kind == "added"), r.rewrite
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(GREETINGS), st.lists(st.sampled_from(BODIES), min_size=1, max_size=4),
+       st.sampled_from(CLOSINGS), st.data())
+def test_apply_takes_back_any_subset_of_changes(greeting: str, body: list[str], closing: str, data) -> None:  # type: ignore[no-untyped-def]
+    draft = "\n\n".join(x for x in (greeting, " ".join(body), closing) if x)
+    r = COACH.rewrite(draft, client_message="Wir müssen das Coaching leider absagen.")
+    rejected = data.draw(st.lists(st.sampled_from([c.id for c in r.changes]), unique=True)) if r.changes else []
+    partial = COACH.apply(r, rejected=rejected)
+    kept_added = [c.after for c in r.changes if c.kind == "added" and c.id not in rejected]
+    assert all(a in partial.rewrite for a in kept_added)
+    assert all(c.before in partial.rewrite for c in r.changes if c.kind == "removed" and c.id in rejected)
+    assert COACH.apply(r, rejected=[c.id for c in r.changes]).rewrite == draft
