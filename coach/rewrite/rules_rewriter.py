@@ -32,6 +32,7 @@ _CLAUSE_SPLIT = re.compile(
     r"\s*(?:[;:]|\s[–-])\s+|,\s+(?=(?:aber|und|doch|sondern|dann|also|denn|but|and|so|then|though|yet)\b)", re.I)
 # what follows a fault can stay only after a contrast ("…, but I understand"), not after a consequence ("…, so I'll invoice")
 # or a dash ("… Kündigungsfrist – die Sessions werden berechnet")
+_CONSEQUENCE = re.compile(r"^\W*(?:so|then|dann|also|deshalb|daher|therefore)\b", re.I)
 _CONTRAST = re.compile(r"^[\s,;:–-]*(?:aber|doch|jedoch|sondern|but|though|yet|however)\b", re.I)
 _END = re.compile(r"[.!?…]+[\"')\]]*$")
 _ROLES = roles()
@@ -265,6 +266,8 @@ class RulesRewriter:
             rest = re.sub(r"^[\W]*(?:(?:though|yet|but|aber|doch|jedoch)\W+)*", "", text[chunks[k][0]:])
             if st.subordinator.match(rest):
                 return None  # "I do have to remind you, though, that …": the fault completes the clause
+            if _CONSEQUENCE.match(text[chunks[k][0]:]):
+                return None  # "Das respektiere ich natürlich, dann beenden wir …": the premise goes with its fault
         else:
             k = len(bad) - 1 - bad[::-1].index(True)
             keep = chunks[k + 1:]
