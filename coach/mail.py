@@ -1,4 +1,9 @@
-"""The parts of an e-mail draft: greeting, body, sign-off/signature and quoted mail, as spans."""
+"""The parts of an e-mail draft: greeting, body, sign-off/signature, P.S., footer and quoted mail, as spans.
+
+The quote headers follow what mail clients write and what mail-parser-reply and talon look for: Apple Mail
+and Gmail "On … wrote:" / "Am … schrieb …:", Outlook's "From: … Sent: …" block (also with *bold* labels
+from HTML mail), "-----Original Message-----" and long separator lines of underscores or dashes.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,9 @@ _QUOTE_HEADERS = re.compile(
       | Le\b[^\n]{3,200}\ba\s+[ée]crit\s*:[ ]*$
       | -{2,}[ ]*(?:Original\s+Message|Urspr(?:ü|ue)ngliche\s+Nachricht|Forwarded\s+message|Weitergeleitete\s+Nachricht|Begin\s+forwarded\s+message)[^\n]*$
       | (?:Begin\s+forwarded\s+message|Anfang\s+der\s+weitergeleiteten\s+Nachricht):[ ]*$
-      | (?:Von|From):[ ][^\n]+\n(?:[^\n]*\n){0,3}?[ ]*(?:Gesendet|Sent|Datum|Date):[^\n]*$
+      | \*?(?:Von|From):\*?[ ][^\n]+\n(?:[^\n]*\n){0,3}?[ ]*\*?(?:Gesendet|Sent|Datum|Date):\*?[^\n]*$
       | _{8,}[ ]*$
+      | (?:-{20,}|[–—]{20,})[ ]*$
     )""",
     re.MULTILINE | re.VERBOSE | re.IGNORECASE,
 )

@@ -85,3 +85,9 @@ def test_diff_texts_gives_a_letter_that_apply_can_undo() -> None:
     result._letter = letter
     back = coach.apply(result, rejected=[c.id for c in changes])
     assert back.rewrite == draft
+
+
+def test_outlook_bold_labels_and_separator_lines_start_the_quoted_mail() -> None:
+    assert kinds("Thanks.\n\nBest,\nAl\n\n*From:* Olivia Park\n*Sent:* Tuesday\n*To:* Al\n\nHi")[-1] == "quoted"
+    assert kinds("Danke.\n\nLG\nAl\n\n________________________________\nVon: X\nGesendet: Montag")[-1] == "quoted"
+    assert kinds("Ok.\n\n--------------------------------\nold text") == ["paragraph", "quoted"]
