@@ -195,6 +195,9 @@ def _find_signoff(text: str, start: int, end: int) -> Span | None:
             while stop > m.start() and text[stop - 1] in " \n":
                 stop -= 1
             return (m.start(), stop)
+    block = _contact_block(text, start, end)
+    if block is not None:
+        return block
     name = _trailing_name_line(text, start, end)
     if name is not None:
         return name
@@ -209,6 +212,32 @@ def _find_signoff(text: str, start: int, end: int) -> Span | None:
 _NAME_LINE = re.compile(
     r"^[ ]*(?:[-–—~][ ]*)?(?:Dr\.\s|Prof\.\s)?[A-ZÄÖÜ][\w'.\-]*(?:[ ]+[A-ZÄÖÜ][\w'.\-]*){0,3}[ ]*$"
 )
+
+
+_CONTACT = re.compile(
+    r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?:Tel|Telefon|Fon|Mobil|Mob|Handy|Phone|Fax|T|M|F)\.?:?\s*\+?\d[\d\s()/.-]{5,}"
+    r"|^\s*\+?\d[\d\s()/.-]{7,}\s*$",
+    re.IGNORECASE,
+)
+
+
+def _contact_block(text: str, start: int, end: int) -> Span | None:
+    """A signature without a closing line: the last lines hold a name, a company and a phone, web or mail line."""
+    stop = end
+    while stop > start and text[stop - 1] in " \n":
+        stop -= 1
+    block_start = text.rfind("\n\n", start, stop)
+    if block_start == -1:
+        return None
+    block_start += 2
+    lines = text[block_start:stop].split("\n")
+    if not 2 <= len(lines) <= _MAX_SIGNATURE_LINES or not text[start:block_start].strip():
+        return None
+    if not any(_CONTACT.search(line) for line in lines):
+        return None
+    if any(len(line.split()) > 8 or re.search(r"[.!?]\s*$", line) and not _CONTACT.search(line) for line in lines):
+        return None  # a sentence: prose, not a signature
+    return (block_start, stop)
 
 
 def _trailing_name_line(text: str, start: int, end: int) -> Span | None:

@@ -91,3 +91,9 @@ def test_outlook_bold_labels_and_separator_lines_start_the_quoted_mail() -> None
     assert kinds("Thanks.\n\nBest,\nAl\n\n*From:* Olivia Park\n*Sent:* Tuesday\n*To:* Al\n\nHi")[-1] == "quoted"
     assert kinds("Danke.\n\nLG\nAl\n\n________________________________\nVon: X\nGesendet: Montag")[-1] == "quoted"
     assert kinds("Ok.\n\n--------------------------------\nold text") == ["paragraph", "quoted"]
+
+
+def test_a_contact_block_without_a_closing_is_the_signature() -> None:
+    text = "Hallo X,\n\nDas tut mir leid.\n\nAnna Berger\nBerger Consulting\nTel. 030 123456\nwww.berger.de"
+    assert kinds(text) == ["greeting", "paragraph", "signature"]
+    assert kinds("Hi,\n\nSorry.\n\nCall me at +44 20 7946 0000 any time.")[-1] == "paragraph"
