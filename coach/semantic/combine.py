@@ -43,15 +43,20 @@ class SemanticLayer:
         return scored, {s: dict(zip(self.model.moves, map(float, row), strict=True)) for s, row in zip(scored, probs, strict=True)}
 
     def apply(self, text: str, sentences: Sequence[Span], hits: list[Hit], language: str, address: str) -> list[Hit]:
-        """The rule hits minus vetoed ambiguous ones, plus the model's own hits, in text order."""
-        scored, probs = self.sentence_probs(text, sentences)
+        """The rule hits minus vetoed ambiguous ones, plus the model's own hits, in text order.
+
+        Only sentences the model can change are embedded: those without a rule hit, and those with a
+        hit of an ambiguous rule."""
+        index = SentenceIndex(sentences)
+        located = [(h, index.around(h.start)) for h in hits]
+        with_hits = {sent for _, sent in located}
+        doubtful = {sent for h, sent in located if h.rule.rule.ambiguous}
+        scored, probs = self.sentence_probs(text, [s for s in sentences if s not in with_hits or s in doubtful])
         if not scored:
             return hits
-        index = SentenceIndex(sentences)
         kept: list[Hit] = []
         by_sentence: dict[Span, set[str]] = {}
-        for h in hits:
-            sent = index.around(h.start)
+        for h, sent in located:
             move = h.rule.rule.move
             p = probs.get(sent, {}).get(move) if sent is not None else None
             if p is not None and h.rule.rule.ambiguous and p < self.config.move[move].veto:
