@@ -41,6 +41,8 @@ FORBIDDEN = [
     ("mail", "plan_offer", "Lassen Sie uns gemeinsam einen Plan machen, schreiben Sie an hilfe@example.com."),
     ("date", "plan_offer", "Lassen Sie uns am Montag gemeinsam einen Plan für die nächsten Wochen machen."),
     ("wrongmove", "plan_offer", "Das Wetter ist heute schön."),
+    ("judge", "defer_collaboration",
+     "Ihre Reaktion ist völlig überzogen und unprofessionell. Über unsere Zusammenarbeit reden wir später."),
 ]
 
 
