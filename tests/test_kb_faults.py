@@ -162,22 +162,42 @@ def test_a_silent_server_is_a_clear_error_within_the_timeout(silent_server: int,
 
 
 @pytest.mark.parametrize("fault", ["silent", "stopped"])
-def test_offline_rewrite_goes_on_without_grounding_and_says_so(fault: str, silent_server: int,
-                                                               tmp_path: Path) -> None:
+def test_llm_rewrite_goes_on_without_grounding_and_says_so(fault: str, silent_server: int, tmp_path: Path) -> None:
+    from helpers import letter_from
+    from llm_server import FakeLLMServer, Reply
+
+    body = ("Ich verstehe gut, wie belastend dieser Einschnitt für Sie ist. Über unsere Zusammenarbeit können wir "
+            "später in Ruhe sprechen. Lassen Sie uns gemeinsam einen Plan machen, wie Sie gut durch die nächsten "
+            "Wochen kommen.")
+
+    def good(request: dict) -> Reply:
+        import json
+
+        return Reply.content(json.dumps({"reply": letter_from(request, body), "changes": []}, ensure_ascii=False))
+
     port = silent_server if fault == "silent" else _closed_port()
-    settings = settings_for(tmp_path / "data", CHROMA_HOST="127.0.0.1", CHROMA_PORT=port, COACH_CHROMA_TIMEOUT=1,
-                            COACH_OFFLINE="1")
-    coach = Coach(settings=settings)
+    with FakeLLMServer(default=good) as srv:
+        settings = settings_for(tmp_path / "data", CHROMA_HOST="127.0.0.1", CHROMA_PORT=port, COACH_CHROMA_TIMEOUT=1,
+                                OPENAI_BASE_URL=srv.base_url, OPENAI_API_KEY="sk-test", COACH_LLM_TIMEOUT=20)
+        coach = Coach(settings=settings)
+        t = time.perf_counter()
+        r = coach.rewrite(DRAFT, client_message=CLIENT)
+        lost = [n for n in r.notices if n.code == "grounding_lost"]
+        assert lost and f"127.0.0.1:{port}" in lost[0].text and "--rebuild" not in lost[0].text
+        assert r.after.score > r.before.score
+        # the next call does not wait for the server again (retry-after), but still says so
+        t2 = time.perf_counter()
+        r2 = coach.rewrite(DRAFT, client_message=CLIENT)
+        assert has(r2.notices, "grounding_lost") and time.perf_counter() - t2 < 5
+        assert time.perf_counter() - t < 20
+
+
+def test_offline_rewrite_needs_no_store(silent_server: int, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "data", CHROMA_HOST="127.0.0.1", CHROMA_PORT=silent_server,
+                            COACH_CHROMA_TIMEOUT=1, COACH_OFFLINE="1")
     t = time.perf_counter()
-    r = coach.rewrite(DRAFT, client_message=CLIENT)
-    assert r.mode == "rules" and r.after.score > r.before.score
-    lost = [n for n in r.notices if n.code == "retrieval_unavailable"]
-    assert lost and f"127.0.0.1:{port}" in lost[0].text and "--rebuild" not in lost[0].text
-    # the next call does not wait for the server again (retry-after), but still says so
-    t2 = time.perf_counter()
-    r2 = coach.rewrite(DRAFT, client_message=CLIENT)
-    assert has(r2.notices, "retrieval_unavailable") and time.perf_counter() - t2 < 1.0
-    assert r2.rewrite == r.rewrite and time.perf_counter() - t < 10
+    r = Coach(settings=settings).rewrite(DRAFT, client_message=CLIENT)
+    assert r.mode == "rules" and r.after.score > r.before.score and time.perf_counter() - t < 10
 
 
 def test_retrieval_is_tried_again_after_the_retry_after(tmp_path: Path, good_index: Path) -> None:
@@ -195,10 +215,11 @@ def test_retrieval_is_tried_again_after_the_retry_after(tmp_path: Path, good_ind
 
     coach = Coach(settings=settings)
     pipe = RewritePipeline(settings, coach.checker, factory)
-    a = pipe.analyse(DRAFT, CLIENT, None)
-    assert has(pipe.rules_result(a, CLIENT, []).notices, "retrieval_unavailable")
+    guarded = pipe._llm_retriever()
+    with pytest.raises(ConfigError, match="the server is down"):
+        guarded.search("Plan", k=2)
     state["fail"] = False  # one hiccup does not switch retrieval off for good
-    assert not has(pipe.rules_result(a, CLIENT, []).notices, "retrieval_unavailable")
+    assert len(guarded.search("Plan", k=2)) == 2
 
 
 def test_a_hanging_retrieval_is_cut_at_the_deadline(tmp_path: Path) -> None:
@@ -212,11 +233,11 @@ def test_a_hanging_retrieval_is_cut_at_the_deadline(tmp_path: Path) -> None:
 
     coach = Coach(settings=settings)
     pipe = RewritePipeline(settings, coach.checker, Stuck)
-    a = pipe.analyse(DRAFT, CLIENT, None)
     t = time.perf_counter()
-    r = pipe.rules_result(a, CLIENT, [])
+    with pytest.raises(ConfigError, match="no answer within 0.5 s"):
+        pipe._llm_retriever().search("Plan", k=2)
     assert time.perf_counter() - t < 5
-    assert any(n.code == "retrieval_unavailable" and "0.5 s" in n.text for n in r.notices)
+    assert pipe._rank_phrasings(["plan_offer"], "de", "Sie", None, "Plan") == []  # the ranker gives up too
 
 
 def test_cli_search_and_index_against_a_silent_server_exit_3(silent_server: int, tmp_path: Path) -> None:
