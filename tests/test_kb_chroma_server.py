@@ -154,8 +154,10 @@ def test_a_stopped_server_is_a_clear_error_and_the_offline_rewrite_goes_on(
         remote.search("Plan für die Krise", k=3)  # a retriever made while the server was up
     assert "--rebuild" not in str(exc.value) and exc.value.exit_code == 3
     settings = _settings(tmp_path / "after", CHROMA_HOST=host, CHROMA_PORT=port, COACH_OFFLINE="1")
+    with pytest.raises(ConfigError, match=f"Chroma server at {host}:{port} cannot be reached") as exc:
+        Retriever(settings)
+    assert "--rebuild" not in str(exc.value)
     r = Coach(settings=settings).rewrite("Hallo Frau Vogt,\n\nkein Problem, ich storniere den Auftrag.\n\nGruß\nPeter",
                                          client_message="Wir müssen den Auftrag leider kündigen. Miriam Vogt")
-    lost = [n for n in r.notices if n.code == "retrieval_unavailable"]
-    assert lost and f"{host}:{port}" in lost[0].text and "--rebuild" not in lost[0].text
+    assert r.mode == "rules" and r.after.score > r.before.score  # the offline rewrite needs no store
     assert time.perf_counter() - t < 30
