@@ -100,3 +100,11 @@ class RewriteResult(BaseModel):
     usage: Usage | None
     changed: bool = True
     changes: list[Change] = Field(default_factory=list)
+
+
+class StreamReset(BaseModel):
+    """Yielded by `rewrite_stream` when the text streamed so far will not be the reply (see its docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["repair", "fallback"]

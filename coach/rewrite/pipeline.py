@@ -8,7 +8,7 @@ from typing import Any
 
 from coach.checker import Analysis, Checker
 from coach.errors import CoachError
-from coach.models import RewriteResult
+from coach.models import RewriteResult, StreamReset
 from coach.notices import Notice, has, notice
 from coach.rewrite.phrasings import PhrasingPicker
 from coach.rewrite.rules_rewriter import RulesRewriter
@@ -89,12 +89,12 @@ class RewritePipeline:
         return result
 
     def rewrite_stream(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
-                       lang: str | None = None) -> Iterator[str | RewriteResult]:
+                       lang: str | None = None) -> Iterator[str | StreamReset | RewriteResult]:
         a = self.analyse(draft, client_message, lang)  # InputError reaches the caller before anything streams
         return self._run(a, client_message, offline=offline, streaming=True)
 
     def _run(self, a: Analysis, client_message: str | None, *, offline: bool | None,
-             streaming: bool) -> Iterator[str | RewriteResult]:
+             streaming: bool) -> Iterator[str | StreamReset | RewriteResult]:
         use_llm = self.settings.llm_enabled and not offline
         notices: list[Notice] = []
         if use_llm:
