@@ -113,6 +113,10 @@ class LLMClient:
                                           max_retries=SDK_RETRIES, timeout=self.settings.llm_timeout)
             return self._sdk
 
+    def prepare(self) -> None:
+        """Import the SDK and build its client before the deadline starts (the first import takes a while)."""
+        self._client()
+
     def close(self) -> None:
         """Close the HTTP client: a worker still reading from the endpoint gets its connection closed."""
         with self._lock:
@@ -134,10 +138,10 @@ class LLMClient:
         return {}
 
     def _timeout(self, deadline: Deadline) -> Any:
-        import httpx
+        import openai  # its Timeout is the one of the HTTP library the SDK uses
 
         left = max(0.05, deadline.left())
-        return httpx.Timeout(left, connect=min(left, 5.0))
+        return openai.Timeout(left, connect=min(left, 5.0))
 
     def _msg(self, exc: BaseException) -> str:
         text = getattr(exc, "message", None) or str(exc)
@@ -295,13 +299,12 @@ def _about_format(exc: Exception) -> bool:
 
 def _never_connected(exc: BaseException) -> bool:
     """True when the error shows that no connection was made, so nothing left the machine."""
-    import httpx
-
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(cur, (httpx.ConnectError, httpx.ConnectTimeout)):
+        # httpx's and httpcore's ConnectError/ConnectTimeout (by name: the SDK may use httpx or a fork of it)
+        if isinstance(cur, ConnectionRefusedError) or type(cur).__name__ in ("ConnectError", "ConnectTimeout"):
             return True
         cur = cur.__cause__ or cur.__context__
     return False

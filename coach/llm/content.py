@@ -149,7 +149,10 @@ def _frame_problems(reply: str, draft: str) -> list[Problem]:
                                       f'"{d_sign}"'))
     own_reply = reply[:min((s for s, _ in r.quoted), default=len(reply))]
     own_draft = draft[:min((s for s, _ in d.quoted), default=len(draft))]
-    if len(_SIGNOFF.findall(own_reply)) > max(1, len(_SIGNOFF.findall(own_draft))):
+    sign_lines = [line for line in d_sign.split("\n")[1:] if line.strip()]
+    signer = sign_lines[0] if sign_lines else ""  # the line under the sign-off: the consultant's name
+    if len(_SIGNOFF.findall(own_reply)) > max(1, len(_SIGNOFF.findall(own_draft))) or (
+            signer and own_reply.count(signer) > own_draft.count(signer)):
         out.append(Problem("second_signoff", "end the letter with one sign-off only, the draft's"))
     # names swapped: the signature's names in the greeting, or the greeting's names in the signature
     sign_names = _words(d_sign) - _words(d_greet)

@@ -250,4 +250,4 @@ def redact(texts: list[str | None], red: Redaction | None = None) -> tuple[list[
 
 def redact_text(text: str) -> str:
     """One text redacted on its own (for remote embeddings: nothing is restored)."""
-    return redact([text])[0] or ""
+    return redact([text])[0][0] or ""

@@ -106,6 +106,7 @@ class LLMRewriter:
         streamed = False
         try:
             messages, used, _ = self.build_messages(a, draft_r or "", client_r, sources, notices)
+            client.prepare()
             deadline = Deadline(self.settings.llm_timeout)  # the whole LLM part: connect, stream, repair
             if streaming:
                 state = StreamState()
@@ -189,5 +190,6 @@ class LLMRewriter:
 
     def _fallback(self, a: Analysis, client_message: str | None, why: str, notices: list[Notice],
                   redaction: Redaction, client: LLMClient) -> RewriteResult:
-        first = [notice("llm_fallback", a.language, reason=why), *self._sent_notices(a, redaction, client)]
+        repairs = [n for n in notices if n.code == "llm_repair"]
+        first = [notice("llm_fallback", a.language, reason=why), *repairs, *self._sent_notices(a, redaction, client)]
         return self._rules().rewrite(a, client_message, notices=first)
