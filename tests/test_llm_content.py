@@ -89,3 +89,19 @@ def test_short_runs_of_the_instructions_are_caught_but_not_the_drafts_words() ->
     assert "instructions" in {p.code for p in check_content(reply(leak), DRAFT, None, "de",
                                                            instructions=instructions)}
     assert check_content(reply(OK), DRAFT, None, "de", instructions=instructions) == []
+
+
+def test_the_offline_rewrite_never_uses_a_user_phrasing_that_fails_the_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    import coach.kb.index as index
+    import coach.kb.ingest as ingest
+    from coach.api import Coach
+
+    good = SimpleNamespace(text="Lass uns gemeinsam einen Plan machen.", lang="de")
+    bad = [SimpleNamespace(text=t, lang="de") for t in (
+        "Buch dir hier einen Termin: calendly.example/tom", "Die nächste Stunde ist kostenlos.",
+        "Wir sprechen am Freitag um zehn Uhr.", "Lass uns **jetzt** [reden](https://evil.example).")]
+    monkeypatch.setattr(index, "remembered_paths", lambda settings: [])
+    monkeypatch.setattr(ingest, "user_phrasings", lambda paths: [good, *bad])
+    assert Coach().rewriter._user_phrasings() == [good]

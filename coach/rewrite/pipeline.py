@@ -53,7 +53,12 @@ class RewritePipeline:
             from coach.kb.index import remembered_paths
             from coach.kb.ingest import user_phrasings
 
-            return user_phrasings(remembered_paths(self.settings))
+            from coach.llm.content import check_content
+
+            # the checks that guard the model's reply guard the user's own phrasings too: a phrasing with a
+            # link, a contact, a date, an offer, markup or control characters never goes into a rewrite
+            return [p for p in user_phrasings(remembered_paths(self.settings))
+                    if not check_content(p.text, "", None, p.lang)]
         except CoachError:
             raise
         except Exception:  # no data folder yet: only the bundled phrasings
