@@ -286,3 +286,18 @@ def test_when_something_was_sent_the_redaction_notice_says_what(server: FakeLLMS
     server.default = lambda r: Reply.status(500)
     r, _, _ = run()
     assert r.mode == "rules" and "redacted" in codes(r) and "llm_nothing_sent" not in codes(r)
+
+
+def test_an_endpoint_that_refuses_max_tokens_is_asked_without_it(server: FakeLLMServer) -> None:
+    def refuse(request: dict) -> Reply:
+        if "max_tokens" in request:
+            return Reply.status(400, message="Unsupported parameter: 'max_tokens' is not supported with this "
+                                             "model. Use 'max_completion_tokens' instead.")
+        return letter(request, BODY)
+
+    server.default = refuse
+    r, _, _ = run()
+    assert r.mode == "llm", r.notices
+    sent = server.chat_requests()
+    assert [("max_tokens" in b, b["response_format"]["type"]) for b in sent] == [
+        (True, "json_schema"), (False, "json_schema")]

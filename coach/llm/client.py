@@ -28,12 +28,14 @@ from coach.settings import Settings
 
 FORMATS = ("json_schema", "json_object", "plain")
 SDK_RETRIES = 2
+MAX_ANSWER_TOKENS = 2000  # a letter and its change list fit easily; a model that rambles stops here
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "json mode", "schema", "grammar",
                  "not supported", "unsupported")
 
 # what each endpoint (base URL, model) was found to support, for this process
 _known_formats: dict[tuple[str | None, str], int] = {}
 _confirmed: set[tuple[str | None, str]] = set()  # endpoints that have answered once in their format
+_no_max_tokens: set[tuple[str | None, str]] = set()  # endpoints that refuse `max_tokens` (newer reasoning models)
 _known_lock = threading.Lock()
 
 
@@ -131,11 +133,13 @@ class LLMClient:
         return self.settings.openai_api_key.get_secret_value() if self.settings.openai_api_key else None
 
     def _format_args(self, fmt: str) -> dict[str, Any]:
+        with _known_lock:
+            args: dict[str, Any] = {} if self._endpoint in _no_max_tokens else {"max_tokens": MAX_ANSWER_TOKENS}
         if fmt == "json_schema":
-            return {"response_format": {"type": "json_schema", "json_schema": self.schema}}
-        if fmt == "json_object":
-            return {"response_format": {"type": "json_object"}}
-        return {}
+            args["response_format"] = {"type": "json_schema", "json_schema": self.schema}
+        elif fmt == "json_object":
+            args["response_format"] = {"type": "json_object"}
+        return args
 
     def _timeout(self, deadline: Deadline) -> Any:
         import openai  # its Timeout is the one of the HTTP library the SDK uses
@@ -201,6 +205,11 @@ class LLMClient:
                 return fmt, result
             except openai.APIStatusError as exc:
                 self.sent = True
+                if exc.status_code in (400, 422) and "max_tokens" in _body_text(exc):
+                    with _known_lock:
+                        if self._endpoint not in _no_max_tokens:
+                            _no_max_tokens.add(self._endpoint)
+                            continue
                 if exc.status_code in (400, 422, 500) and _about_format(exc) and self._next_format(fmt):
                     continue
                 if not retried and retries == 0 and (exc.status_code in (408, 409, 429) or exc.status_code >= 500):
@@ -290,11 +299,18 @@ class LLMClient:
             raise LLMError(f"the model refused: {scrub(refusal)[:200]}")
 
 
+def _body_text(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    try:
+        dumped = json.dumps(body) if body is not None else ""
+    except (TypeError, ValueError):
+        dumped = str(body)
+    return f"{getattr(exc, 'message', '')} {dumped}".lower()
+
+
 def _about_format(exc: Exception) -> bool:
     """Does the error body blame the response format? (400/422 from OpenAI-like servers, 500 from llama.cpp)"""
-    body = getattr(exc, "body", None)
-    text = f"{getattr(exc, 'message', '')} {json.dumps(body) if body is not None else ''}".lower()
-    return any(w in text for w in _FORMAT_WORDS)
+    return any(w in _body_text(exc) for w in _FORMAT_WORDS)
 
 
 def _never_connected(exc: BaseException) -> bool:
@@ -315,3 +331,4 @@ def forget_formats() -> None:
     with _known_lock:
         _known_formats.clear()
         _confirmed.clear()
+        _no_max_tokens.clear()
