@@ -16,6 +16,7 @@ def examples() -> list[tuple[str, str, str, bool]]:
     out = []
     for lang in LANGS:
         checks = content_checks(lang)
+        assert checks is not None
         for name in ContentChecks.model_fields:
             group = getattr(checks, name)
             out += [(lang, name, text, True) for text in group.hits]
@@ -25,7 +26,7 @@ def examples() -> list[tuple[str, str, str, bool]]:
 
 @pytest.mark.parametrize(("lang", "group", "text", "hits"), examples())
 def test_every_word_list_example(lang: str, group: str, text: str, hits: bool) -> None:
-    found = getattr(content_checks(lang), group).finds(text)
+    found = getattr(content_checks(lang), group).finds(text)  # type: ignore[union-attr]
     assert bool(found) == hits, (text, found)
 
 

@@ -64,8 +64,11 @@ def _compile(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
 
 
 @cache
-def content_checks(lang: str) -> ContentChecks:
+def content_checks(lang: str) -> ContentChecks | None:
+    """The word lists of a language (None for a language folder without content_checks.toml)."""
     path = knowledge_dir() / "lang" / lang / "content_checks.toml"
+    if not path.exists():
+        return None
     try:
         return ContentChecks.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
     except OSError as exc:
@@ -207,8 +210,10 @@ def check_content(reply: str, draft: str, client_message: str | None, lang: str,
         problems.append(Problem("contact", "add no link, email address, phone number or IBAN that is not in the "
                                 "draft (" + ", ".join(f"{k} {v!r}" for k, v in new[:3]) + ")"))
     checks = content_checks(lang)
-    for code, group, what in (("date_time", checks.date_time, "dates, days or times"),
-                              ("offer", checks.offer, "prices, discounts, refunds or anything for free")):
+    groups = [] if checks is None else [
+        ("date_time", checks.date_time, "dates, days or times"),
+        ("offer", checks.offer, "prices, discounts, refunds or anything for free")]
+    for code, group, what in groups:
         hits = sorted({h for h in group.finds(reply) if " ".join(h.lower().split()) not in known_lower})
         if hits:
             problems.append(Problem(code, f"add no {what} that the draft does not mention ("

@@ -9,6 +9,7 @@ from coach.checker import Analysis, Checker
 from coach.llm.content import check_content
 from coach.llm.redact import Redaction
 from coach.models import CheckReport
+from coach.lang.load import language
 from coach.moves import AID_MOVES, FAULT_MOVES, GOOD_MOVES, move
 
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
@@ -17,7 +18,6 @@ _WORDY_FACTS = re.compile(
     r"Saturday|Sunday|Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|January|"
     r"February|March|May|June|July|October|December)\b"
 )
-_LANGUAGE_NAMES = {"de": "German", "en": "English"}
 
 
 @dataclass
@@ -52,7 +52,7 @@ def verify(reply: str, a: Analysis, checker: Checker, client_message: str | None
         if getattr(report.moves, m):
             problems.append(move(m).instruction)
     if report.language != a.language:
-        problems.append(f"write in {_LANGUAGE_NAMES.get(a.language, a.language)}, like the draft")
+        problems.append(f"write in {language(a.language).name}, like the draft")
     if a.address in ("Sie", "du") and report.address != a.address:
         problems.append(f"address the client with \"{a.address}\" throughout, like the draft")
     if a.scenario == "long_standing":

@@ -7,7 +7,7 @@ from typing import Any
 
 from coach.checker import Analysis, Checker
 from coach.errors import CoachError, LLMError
-from coach.kb.loader import SLOT_FILL
+from coach.lang.load import language
 from coach.llm.answer import LLMAnswer, ReplyReader, answer_schema, parse_answer
 from coach.llm.client import Deadline, LLMClient, StreamState
 from coach.llm.prompts import render
@@ -21,7 +21,6 @@ from coach.rewrite.rules_rewriter import plan_sentences
 from coach.secrets import scrub
 from coach.settings import Settings
 
-_LANG_NAME = {"de": "German", "en": "English"}
 
 
 def kept_parts(a: Analysis) -> str:
@@ -64,7 +63,7 @@ class LLMRewriter:
     def build_messages(self, a: Analysis, draft: str, client_message: str | None,
                        sources: list[Source], notices: list[Notice]) -> tuple[list[dict[str, str]], list[Source], int]:
         address = a.address if a.address in ("Sie", "du") else ("n/a" if a.language == "en" else "Sie")
-        system = render("system.j2", language_name=_LANG_NAME[a.language], address=address)
+        system = render("system.j2", language_name=language(a.language).name, address=address)
         findings = [f for f in a.findings if f.severity != "info"]
         counter = counter_for(self.settings.model)
         kept = list(sources)
@@ -98,7 +97,7 @@ class LLMRewriter:
             (draft_r, client_r), redaction = redact([a.draft, client_message])
         else:
             draft_r, client_r, redaction = a.draft, client_message, Redaction()
-        sources = [s.model_copy(update={"text": s.text.replace("{situation}", SLOT_FILL.get(s.lang, "This situation"))})
+        sources = [s.model_copy(update={"text": s.text.replace("{situation}", language(s.lang).slot_fill)})
                    for s in self._grounding(a, client_message, notices)]  # a template's slot, in plain words
         if self.settings.redact and sources:
             sources = [s.model_copy(update={"text": redact([s.text], redaction)[0][0] or s.text}) for s in sources]
