@@ -301,3 +301,11 @@ def test_an_endpoint_that_refuses_max_tokens_is_asked_without_it(server: FakeLLM
     sent = server.chat_requests()
     assert [("max_tokens" in b, b["response_format"]["type"]) for b in sent] == [
         (True, "json_schema"), (False, "json_schema")]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+def test_an_answer_cut_off_at_the_token_cap_says_so(server: FakeLLMServer, stream: bool) -> None:
+    server.default = lambda r: Reply.content(answer(letter_from(r, BODY))[:200], finish_reason="length")
+    r, _, _ = run(stream=stream)
+    assert r.mode == "rules"
+    assert any(n.code == "llm_fallback" and "cut off" in n.text for n in r.notices)

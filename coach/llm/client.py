@@ -28,7 +28,7 @@ from coach.settings import Settings
 
 FORMATS = ("json_schema", "json_object", "plain")
 SDK_RETRIES = 2
-MAX_ANSWER_TOKENS = 2000  # a letter and its change list fit easily; a model that rambles stops here
+MAX_ANSWER_TOKENS = 1200  # a letter and its change list fit easily; a model that rambles stops here
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "json mode", "schema", "grammar",
                  "not supported", "unsupported")
 
@@ -45,6 +45,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     fmt: str
+    finish_reason: str | None = None
 
 
 @dataclass
@@ -55,6 +56,7 @@ class StreamState:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     fmt: str = "json_schema"
+    finish_reason: str | None = None
 
 
 class Deadline:
@@ -249,8 +251,12 @@ class LLMClient:
         if getattr(msg, "refusal", None):
             raise LLMError(f"the model refused: {scrub(str(msg.refusal))[:200]}")
         usage = getattr(resp, "usage", None)
+        finish = getattr(resp.choices[0], "finish_reason", None)
+        if finish == "length":
+            raise LLMError(f"the model's answer was cut off at {MAX_ANSWER_TOKENS} tokens")
         return Completion(content=msg.content or "", prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                          completion_tokens=getattr(usage, "completion_tokens", 0) or 0, fmt=fmt)
+                          completion_tokens=getattr(usage, "completion_tokens", 0) or 0, fmt=fmt,
+                          finish_reason=finish)
 
     def stream(self, messages: list[dict[str, str]], deadline: Deadline, state: StreamState) -> Iterator[str]:
         """Yield content deltas until the answer is complete; fills `state` (content, usage, format)."""
@@ -281,6 +287,7 @@ class LLMClient:
                     state.prompt_tokens = usage.prompt_tokens or 0
                     state.completion_tokens = usage.completion_tokens or 0
                 for choice in getattr(chunk, "choices", None) or []:
+                    state.finish_reason = getattr(choice, "finish_reason", None) or state.finish_reason
                     delta = choice.delta
                     if getattr(delta, "refusal", None):
                         refusal += delta.refusal
@@ -297,6 +304,8 @@ class LLMClient:
             raise LLMError(f"the LLM endpoint sent an unreadable stream ({type(exc).__name__})") from None
         if refusal and not state.content:
             raise LLMError(f"the model refused: {scrub(refusal)[:200]}")
+        if state.finish_reason == "length":
+            raise LLMError(f"the model's answer was cut off at {MAX_ANSWER_TOKENS} tokens")
 
 
 def _body_text(exc: Exception) -> str:
