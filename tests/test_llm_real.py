@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from coach.api import Coach
+import coach.llm.client as client_module
 from coach.llm.client import FORMATS, _known_formats, forget_formats
 from coach.models import RewriteResult, StreamReset
 
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.llm_real
 SERVER_PYTHON = os.environ.get("COACH_LLM_SERVER_PYTHON", "")
 TIMEOUT = float(os.environ.get("COACH_LLM_REAL_TIMEOUT", "60"))
 MODEL = "smollm2"
+ANSWER_TOKENS = int(os.environ.get("COACH_LLM_REAL_TOKENS", "256"))
 
 DRAFT = (
     "Sehr geehrte Frau Vogt,\n\n"
@@ -96,6 +98,9 @@ def real(llama_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
     monkeypatch.setenv("COACH_MODEL", MODEL)
     monkeypatch.setenv("COACH_LLM_TIMEOUT", str(TIMEOUT))
+    # a 135M model on a shared CPU writes ~10 tokens/s and often rambles to the cap: a short cap keeps each
+    # answer (and any answer abandoned at a deadline, which the one-slot server still finishes) short
+    monkeypatch.setattr(client_module, "MAX_ANSWER_TOKENS", ANSWER_TOKENS)
     yield llama_server
     forget_formats()
 

@@ -95,10 +95,14 @@ def parse_answer(content: str | None, *, plain_ok: bool) -> LLMAnswer:
     text = _json_part(content)
     if text.startswith("{"):
         try:
-            return LLMAnswer.model_validate(pydantic_core.from_json(escape_raw_controls(text)))
-        except (ValueError, ValidationError):
+            data = pydantic_core.from_json(escape_raw_controls(text))
+        except ValueError:
             # a JSON-looking answer that does not parse is garbled, in any mode
-            raise LLMError("the model's answer was not the JSON asked for") from None
+            raise LLMError("the model's answer was not the JSON asked for (it does not parse)") from None
+        try:
+            return LLMAnswer.model_validate(data)
+        except ValidationError:
+            raise LLMError("the model's answer was not the JSON asked for (no reply text in it)") from None
     if not plain_ok:
         raise LLMError("the model's answer was not the JSON asked for")
     return LLMAnswer(reply=text)
