@@ -4,6 +4,7 @@ that says what the draft does not, nothing waits past COACH_LLM_TIMEOUT + 2 s, e
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 
@@ -46,26 +47,41 @@ def letter(request: dict, body: str) -> Reply:
     return Reply.content(answer(letter_from(request, body)), chunk_size=16)
 
 
-@pytest.fixture()
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    forget_formats()
-    with FakeLLMServer(default=lambda r: letter(r, BODY)) as srv:
-        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("COACH_LLM_TIMEOUT", str(TIMEOUT))
+@pytest.fixture(scope="module")
+def _server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as srv:
         yield srv
+
+
+@pytest.fixture()
+def server(_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
     forget_formats()
+    _server.reset()
+    _server.default = lambda r: letter(r, BODY)
+    monkeypatch.setenv("OPENAI_BASE_URL", _server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("COACH_LLM_TIMEOUT", str(TIMEOUT))
+    yield _server
+    assert _server.errors == []
+    forget_formats()
+
+
+_coaches: dict[tuple[str | None, ...], Coach] = {}
 
 
 def make_coach() -> Coach:
-    coach = Coach()
-    coach.rewriter._retrieval_broken = "not needed here"
-    return coach
+    """One Coach per endpoint and timeout (settings are read once per Coach), shared by the tests."""
+    key = (os.environ.get("OPENAI_BASE_URL"), os.environ.get("COACH_LLM_TIMEOUT"))
+    if key not in _coaches:
+        coach = Coach()
+        coach.rewriter._retrieval_broken = "not needed here"
+        coach.rewriter.rules_rewriter()
+        _coaches[key] = coach
+    return _coaches[key]
 
 
 def run(draft: str = DRAFT, client: str = CLIENT, *, stream: bool = False) -> tuple[RewriteResult, float, list]:
-    coach = make_coach()
-    coach.rewriter.rules_rewriter()  # warm: the time measured is the LLM part and the fallback
+    coach = make_coach()  # warm: the time measured is the LLM part and the fallback
     t = time.monotonic()
     if stream:
         items = list(coach.rewrite_stream(draft, client))
