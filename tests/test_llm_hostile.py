@@ -108,7 +108,7 @@ SLOW = {
     "silence": lambda r: Reply.delay(30, letter(r, BODY)),
     "half_then_stall": lambda r: Reply.stream_then_hang(answer(letter_from(r, BODY)), 30),
     "half_then_keepalive": lambda r: Reply.keepalive(answer(letter_from(r, BODY)), 30, interval=0.2),
-    "trickle": lambda r: Reply.trickle(letter(r, BODY), interval=0.3),
+    "trickle": lambda r: Reply.trickle(letter(r, BODY), interval=2.0),  # one byte every two seconds
 }
 
 

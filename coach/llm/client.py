@@ -122,14 +122,15 @@ class LLMClient:
         self._client()
 
     def close(self) -> None:
-        """Close the HTTP client: a worker still reading from the endpoint gets its connection closed."""
+        """Close the HTTP client: a worker still reading from the endpoint gets its connection closed.
+
+        Closing can wait on the connection a worker is reading from (until its next byte), so it runs
+        in a daemon thread of its own: the caller never waits for it.
+        """
         with self._lock:
             sdk, self._sdk = self._sdk, None
         if sdk is not None:
-            try:
-                sdk.close()
-            except Exception:  # closing is best effort; the worker thread is a daemon
-                pass
+            threading.Thread(target=_close_quietly, args=(sdk,), name="coach-llm-close", daemon=True).start()
 
     def _secret(self) -> str | None:
         return self.settings.openai_api_key.get_secret_value() if self.settings.openai_api_key else None
@@ -315,6 +316,13 @@ def _body_text(exc: Exception) -> str:
     except (TypeError, ValueError):
         dumped = str(body)
     return f"{getattr(exc, 'message', '')} {dumped}".lower()
+
+
+def _close_quietly(sdk: Any) -> None:
+    try:
+        sdk.close()
+    except Exception:  # closing is best effort; the worker threads are daemons
+        pass
 
 
 def _about_format(exc: Exception) -> bool:
