@@ -57,8 +57,8 @@ def test_bad_passages(change: dict, fragment: str) -> None:
 @pytest.mark.parametrize(
     "change,fragment",
     [
-        ({"address": "n/a"}, "German phrasing needs address Sie or du"),
-        ({"lang": "en", "address": "Sie"}, "English phrasing needs address n/a"),
+        ({"address": "n/a"}, "phrasing in de needs address Sie or du"),
+        ({"lang": "en", "address": "Sie"}, "phrasing in en needs address n/a"),
         ({"address": "Ihr"}, "address"),
         ({"move": "judgment"}, "move"),
         ({"scenario": "sometimes"}, "scenario"),

@@ -16,28 +16,12 @@ from pydantic import BaseModel, ValidationError
 
 from coach.errors import KnowledgeError
 from coach.kb.schema import Document, Passage, Phrasing, Situation, make_document
+from coach.lang.load import language
+from coach.moves import GOOD_MOVES, move
 
 PASSAGE_FILES = ("passages/de.yaml", "passages/en.yaml")
 PHRASING_FILES = ("phrasings/de.yaml", "phrasings/en.yaml")
 SITUATION_FILE = "situations.yaml"
-
-# Words that tell the embedding model (and BM25) what a phrasing is for. They are also the
-# phrasing's title in search results.
-PHRASING_TITLES: dict[str, dict[str, str]] = {
-    "de": {
-        "empathy": "Formulierung: Verständnis und Empathie für die Lage zeigen",
-        "plan_offer": "Formulierung: anbieten, gemeinsam einen Plan zu erarbeiten",
-        "defer_collaboration": "Formulierung: über die Zusammenarbeit später sprechen",
-        "referral": "Formulierung: auf Steuerberatung, Schuldnerberatung oder Bank verweisen",
-    },
-    "en": {
-        "empathy": "Phrasing: show empathy and acknowledge the situation",
-        "plan_offer": "Phrasing: offer to work out a plan together",
-        "defer_collaboration": "Phrasing: talk about the collaboration later",
-        "referral": "Phrasing: refer to a tax adviser, debt counselling or the bank",
-    },
-}
-SLOT_FILL = {"de": "Diese Lage", "en": "This situation"}
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -97,12 +81,19 @@ def parse_items(model: type[M], data: list[Any], rel: str, *, lang: str | None =
 
 
 def phrasing_title(p: Phrasing) -> str:
-    title = PHRASING_TITLES[p.lang][p.move]
-    return f"{title} ({p.address})" if p.lang == "de" else title
+    """Words that tell the embedding model what a phrasing is for (knowledge/moves.toml); also its title."""
+    titles = move(p.move).phrasing
+    title = titles.get(p.lang) or titles["en"]
+    return f"{title} ({p.address})" if p.address != "n/a" else title
+
+
+def slot_fill(lang: str) -> str:
+    """What fills a phrasing's {situation} slot when the client's event is not named."""
+    return language(lang).slot_fill
 
 
 def phrasing_embed_text(p: Phrasing) -> str:
-    text = p.text.replace("{situation}", SLOT_FILL[p.lang])
+    text = p.text.replace("{situation}", slot_fill(p.lang))
     return f"{phrasing_title(p)}\n{text}"
 
 
@@ -118,7 +109,7 @@ class KnowledgeBase:
 
     def documents(self) -> Iterator[Document]:
         for p in self.passages:
-            move = p.topic if p.topic in ("empathy", "plan_offer", "defer_collaboration") else ""
+            topic_move = p.topic if p.topic in GOOD_MOVES else ""
             scenario = p.topic if p.topic in ("shock", "long_standing") else "any"
             yield make_document(
                 p.id,
@@ -127,7 +118,7 @@ class KnowledgeBase:
                 kind="passage",
                 lang=p.lang,
                 title=p.title,
-                move=move,
+                move=topic_move,
                 address="any",
                 scenario=scenario,
                 tone="",

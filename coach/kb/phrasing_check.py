@@ -69,9 +69,9 @@ def content_problems(text: str) -> list[str]:
 
 def check_phrasing(p: Any) -> PhrasingVerdict:
     """The verdict on one phrasing (a ``coach.kb.schema.Phrasing``)."""
-    from coach.kb.loader import SLOT_FILL
+    from coach.kb.loader import slot_fill
 
-    text = p.text.replace("{situation}", SLOT_FILL.get(p.lang, "This situation"))
+    text = p.text.replace("{situation}", slot_fill(p.lang))
     problems = [f"contains {what}" for what in content_problems(text)]
     checker = _get_checker()
     # the move must be one the rules know (the offline rewrite verifies phrasings the same way);

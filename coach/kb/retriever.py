@@ -21,9 +21,10 @@ from typing import Any
 
 from coach.errors import ConfigError, InputError
 from coach.models import Source
+from coach.moves import AID_MOVES, GOOD_MOVES
 
 KINDS = frozenset({"passage", "phrasing"})
-MOVES = frozenset({"empathy", "plan_offer", "defer_collaboration", "referral"})
+MOVES = frozenset(GOOD_MOVES + AID_MOVES)  # what a phrasing can be for
 ADDRESSES = frozenset({"Sie", "du", "n/a", "mixed", "any"})
 SCENARIOS = frozenset({"shock", "long_standing", "unclear", "any"})
 MAX_K = 50
@@ -444,9 +445,9 @@ class Retriever:
         hybrid = self.hybrid
 
         out = self._ranked(query, vec, k, Filters.build(lang=lang, kinds={"passage"}), hybrid)
-        wanted = [m for m in dict.fromkeys(missing_moves) if m in ("empathy", "plan_offer", "defer_collaboration")]
-        if scen == "long_standing" and "referral" not in wanted:
-            wanted.append("referral")
+        wanted = [m for m in dict.fromkeys(missing_moves) if m in GOOD_MOVES]
+        if scen == "long_standing":
+            wanted += [m for m in AID_MOVES if m not in wanted]  # the referral: help a coach cannot give
         if wanted:
             pf = Filters.build(
                 lang=lang, kinds={"phrasing"}, moves=set(wanted), address=addr, scenario=scen or "unclear"

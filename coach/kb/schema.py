@@ -13,20 +13,28 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
 
-Lang = Literal["de", "en"]
+from coach.lang.load import language, language_codes
+from coach.moves import AID_MOVES, GOOD_MOVES
+
+def _known_language(code: str) -> str:
+    if code not in language_codes():
+        raise ValueError(f"unknown language {code!r}: no folder knowledge/lang/{code}/")
+    return code
+
+
+Lang = Annotated[str, AfterValidator(_known_language)]  # a code with a folder under knowledge/lang/
 PhrasingAddress = Literal["Sie", "du", "n/a"]
-PhrasingMove = Literal["empathy", "plan_offer", "defer_collaboration", "referral"]
 PhrasingScenario = Literal["any", "shock", "long_standing", "unclear"]
 SituationScenario = Literal["shock", "long_standing", "unclear"]
 Tone = Literal["warm", "neutral", "formal"]
 Register = Literal["letter", "mail", "chat"]
 Kind = Literal["passage", "phrasing"]
 
-PHRASING_MOVES: tuple[str, ...] = ("empathy", "plan_offer", "defer_collaboration", "referral")
+PHRASING_MOVES: tuple[str, ...] = GOOD_MOVES + AID_MOVES  # what a phrasing can do (knowledge/moves.toml)
 ALLOWED_PLACEHOLDERS: frozenset[str] = frozenset({"situation"})
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
@@ -98,13 +106,20 @@ class Phrasing(_Identified):
 
     lang: Lang
     address: PhrasingAddress
-    move: PhrasingMove
+    move: str
     scenario: PhrasingScenario
     tone: Tone
     text: str
     registers: tuple[Register, ...] = ("letter", "mail")  # the drafts whose voice it fits
     after_call: bool = False  # a plan offer that builds on a call or meeting the draft already proposes
 
+
+    @field_validator("move")
+    @classmethod
+    def _move(cls, v: str) -> str:
+        if v not in PHRASING_MOVES:
+            raise ValueError(f"move must be one of {', '.join(PHRASING_MOVES)}")
+        return v
 
     @field_validator("text")
     @classmethod
@@ -121,10 +136,9 @@ class Phrasing(_Identified):
 
     @model_validator(mode="after")
     def _address_fits_language(self) -> Phrasing:
-        if self.lang == "de" and self.address not in ("Sie", "du"):
-            raise ValueError(f"a German phrasing needs address Sie or du, not {self.address!r}")
-        if self.lang == "en" and self.address != "n/a":
-            raise ValueError(f"an English phrasing needs address n/a, not {self.address!r}")
+        forms = language(self.lang).address.forms or ("n/a",)
+        if self.address not in forms:
+            raise ValueError(f"a phrasing in {self.lang} needs address {' or '.join(forms)}, not {self.address!r}")
         return self
 
 
