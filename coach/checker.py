@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from coach.context import detect_address, detect_scenario
+from coach.context import detect_address, detect_scenario, reply_address
 from coach.errors import InputError
 from coach.html_text import html_to_text, looks_like_html
 from coach.inputs import validate_text
@@ -42,6 +42,13 @@ class Analysis:
         """The spans of greeting, sign-off, quotes, P.S. and footer (the letter's mail layer)."""
         assert self.letter.mail is not None
         return self.letter.mail
+
+    @property
+    def reply_address(self) -> str:
+        """The form of address a reply to this draft uses (see coach.context.reply_address)."""
+        sentences = self.letter.sentences()
+        greeting = self.letter.greeting or (sentences[0].text if sentences else "")
+        return reply_address(self.language, self.address, greeting)
 
     def report(self) -> CheckReport:
         return CheckReport(

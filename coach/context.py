@@ -62,6 +62,26 @@ def detect_address(text: str, sentences: Sequence[Span], greeting: str | None = 
     return "n/a"
 
 
+def reply_address(lang: str, address: str, greeting: str) -> str:
+    """The form of address a reply should use: the draft's own, or for a mixed or undecided draft the one
+    its greeting suggests (a first-name greeting: informal; otherwise the formal form). The one place
+    that decides it; both rewriters ask here."""
+    spec = language(lang).address
+    if not spec.distinguishes:
+        return "n/a"
+    if address in spec.forms:
+        return address
+    formal_form, informal_form = spec.forms[0], spec.forms[1]
+    _, _, formal_re = _address_patterns(lang)
+    formal = bool(formal_re and formal_re.search(greeting))
+    if address == "mixed" and greeting and not formal:
+        return informal_form
+    if (address == "n/a" and not formal and spec.greeting_informal
+            and re.search(spec.greeting_informal, greeting, re.I)):
+        return informal_form
+    return formal_form
+
+
 def detect_scenario(client_message: str | None, rules: RuleSet) -> str | None:
     """'long_standing' or 'shock' from the client's message signals; 'unclear' otherwise; None without one."""
     if client_message is None:

@@ -27,13 +27,14 @@ class AddressSpec(BaseModel):
     formal_pronouns: tuple[str, ...] = ()
     always_formal: tuple[str, ...] = ()
     greeting_formal: str | None = None
+    greeting_informal: str | None = None
 
     @field_validator("informal_words", "informal_imperatives", "imperative_objects", mode="before")
     @classmethod
     def _words(cls, value: object) -> object:
         return frozenset(value.split()) if isinstance(value, str) else value
 
-    @field_validator("greeting_formal")
+    @field_validator("greeting_formal", "greeting_informal")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:

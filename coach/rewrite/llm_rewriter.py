@@ -62,7 +62,7 @@ class LLMRewriter:
 
     def build_messages(self, a: Analysis, draft: str, client_message: str | None,
                        sources: list[Source], notices: list[Notice]) -> tuple[list[dict[str, str]], list[Source], int]:
-        address = a.address if a.address in ("Sie", "du") else ("n/a" if a.language == "en" else "Sie")
+        address = a.reply_address
         system = render("system.j2", language_name=language(a.language).name, address=address)
         findings = [f for f in a.findings if f.severity != "info"]
         counter = counter_for(self.settings.model)

@@ -124,7 +124,7 @@ class RulesRewriter:
                 removed.append(plan.text)
         self._smooth(letter, lang)
 
-        address = _phrasing_address(a)
+        address = a.reply_address
         voice = voice_of(a.letter, lang, address)
         left = render(letter)
         present: set[str] = set()
@@ -482,17 +482,3 @@ def _new_paragraph_after_greeting(letter: Letter) -> Part:
             break
     return letter.new_paragraph(at)
 
-
-def _phrasing_address(a: Analysis) -> str:
-    if a.language == "en":
-        return "n/a"
-    if a.address in ("Sie", "du"):
-        return a.address
-    greeting = a.letter.greeting or (a.letter.sentences()[0].text if a.letter.sentences() else "")
-    formal = re.search(r"\b(?:Herr|Frau|geehrte|Dr\.)", greeting)
-    if a.address == "mixed" and greeting and not formal:
-        return "du"
-    if a.address == "n/a" and not formal and re.match(
-            r"\W*(?:hi|hey|hallo|hallöchen|liebe|lieber|moin|servus|hoi|huhu|na)\b", greeting, re.I):
-        return "du"  # "Hey Tim," with no pronoun to go by: a first-name chat is du
-    return "Sie"
