@@ -73,7 +73,7 @@ class RulesRewriter:
         self.picker = picker
         self.situations = situations
 
-    def compose(self, a: Analysis, client_message: str | None) -> RulesOutcome:
+    def compose(self, a: Analysis, client_message: str | None, variant: int = 0) -> RulesOutcome:
         draft = a.draft
         lang = a.language
         address = _phrasing_address(a)
@@ -107,7 +107,7 @@ class RulesRewriter:
         # one short query for all moves: the client's words say most about the situation
         query = situation_query(client_message, draft)
         scores = self.picker.scores(needed, lang=lang, address=address, scenario=a.scenario, query=query)
-        seed = seed_of(draft, client_message)
+        seed = seed_of(draft, client_message) + variant  # variant: another choice among the approved phrasings
         choices: list[Choice] = []
         for move in needed:
             choice = self.picker.pick(move, lang=lang, address=address, scenario=a.scenario, situation=situation,
@@ -141,8 +141,8 @@ class RulesRewriter:
         pieces.insert(idx, piece)
 
     def rewrite(self, a: Analysis, client_message: str | None, notices: Sequence[Notice] = (),
-                extra_sources: Sequence[Source] = ()) -> RewriteResult:
-        outcome = self.compose(a, client_message)
+                extra_sources: Sequence[Source] = (), variant: int = 0) -> RewriteResult:
+        outcome = self.compose(a, client_message, variant=variant)
         after = self.checker.check(outcome.text, client_message=client_message, lang=a.language)
         notes = list(notices)
         if outcome.removed:
