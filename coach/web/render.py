@@ -4,7 +4,7 @@ Everything that comes from the user or a model (draft, client message, rewrite, 
 finding quotes, a change's reason) is escaped before it goes into HTML. The HTML is built on one
 line (newlines become ``<br>``) and characters Markdown or Streamlit give a meaning to (``*``,
 ``_``, ``$``, ``:``, ...) are written as numeric entities, so it stays inert wherever it lands.
-Explanations open on a tap (``<details>``), not on hover, so they work on a phone.
+Explanations open on a tap (a focusable mark, CSS ``:focus``), not on hover, so they work on a phone.
 """
 
 from __future__ import annotations
@@ -51,10 +51,11 @@ PAGE_CSS = """<style>
 mark.coach-error{background:#ffd9d6;color:#5c0b05;border-bottom:2px solid #d93025;}
 mark.coach-warning{background:#fff0c2;color:#4d3800;border-bottom:2px solid #e0a800;}
 mark.coach-info{background:#d9f2dd;color:#0d4a1c;border-bottom:2px solid #2e9e4f;}
-details.coach-note{display:inline;}
-details.coach-note>summary{display:inline;list-style:none;cursor:pointer;}
-details.coach-note>summary::-webkit-details-marker{display:none;}
-details.coach-note>summary:focus-visible{outline:2px solid #1a73e8;}
+.coach-note{cursor:pointer;border-radius:2px;}
+.coach-note:focus{outline:none;}
+.coach-note:focus mark{outline:2px solid #1a73e8;outline-offset:1px;}
+.coach-note .coach-explain{display:none;}
+.coach-note:focus .coach-explain,.coach-note:focus-within .coach-explain{display:block;}
 .coach-num{font-size:0.7em;font-weight:600;color:#6b6b6b;margin-left:1px;vertical-align:super;}
 .coach-explain{display:block;white-space:normal;margin:0.3rem 0 0.5rem 0;padding:0.4rem 0.6rem;
  border-left:3px solid #1a73e8;background:rgba(26,115,232,0.08);border-radius:0.25rem;font-size:0.92em;}
@@ -199,7 +200,8 @@ def highlight_html(text: str, findings: Iterable[Any], draft_lang: str = "de") -
 
     Overlapping findings form one tappable cluster; inside it each piece is coloured by the most
     severe finding covering it, and the numbers of all its findings follow the cluster together.
-    A tap (``<details>``) opens the reasons and suggestions right below.
+    A tap (or keyboard focus) on a cluster opens its reasons and suggestions right below it
+    (CSS ``:focus``, no hover and no script), so it works on a phone.
     """
     placed, _general = place_findings(text, findings)
     out: list[str] = []
@@ -218,8 +220,8 @@ def highlight_html(text: str, findings: Iterable[Any], draft_lang: str = "de") -
             worst = worst if worst in _SEVERITY_RANK else "warning"
             inner.append(f'<mark class="coach-{worst}">{seg}</mark>')
         nums = ",".join(str(p.number) for p in c.members)
-        out.append(f'<details class="coach-note"><summary>{"".join(inner)}'
-                   f'<span class="coach-num">{nums}</span></summary>{_explain(c.members, draft_lang)}</details>')
+        out.append(f'<span class="coach-note" tabindex="0" role="button">{"".join(inner)}'
+                   f'<span class="coach-num">{nums}</span>{_explain(c.members, draft_lang)}</span>')
         pos = c.end
     out.append(esc(_segment(text, pos, len(text))))
     return f'<div class="coach-text">{"".join(out)}</div>'
