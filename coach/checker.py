@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from coach.context import detect_address, detect_language, detect_scenario, mask_spans
+from coach.context import detect_address, detect_scenario, mask_spans
 from coach.errors import InputError
 from coach.html_text import html_to_text, looks_like_html
 from coach.inputs import validate_text
+from coach.lang.detect import detect_language
+from coach.lang.load import language_codes, languages
 from coach.mail import MailParts, split_mail
 from coach.models import MOVE_NAMES, CheckReport, Finding, Moves
 from coach.normalize import normalize
@@ -74,8 +76,8 @@ class Checker:
                 client_message = html_to_text(client_message)
             if not client_message.strip():
                 client_message = None
-        if lang is not None and lang not in ("de", "en"):
-            raise InputError(f"unsupported language '{lang}': use de or en")
+        if lang is not None and lang not in language_codes():
+            raise InputError(f"unsupported language '{lang}': use {' or '.join(language_codes())}")
 
         normalized = normalize(draft)
         parts = split_mail(normalized)
@@ -85,15 +87,16 @@ class Checker:
         if language is None and client_message:
             language = detect_language(normalize(client_message))
         if language is None:
+            specs = languages().values()
             raise InputError(
-                "coach checks German and English drafts, and this one looks like neither; "
-                "pass --lang de or --lang en to check it anyway"
+                f"coach checks drafts in {' and '.join(s.name for s in specs)}, and this one looks like none of "
+                f"them; pass {' or '.join('--lang ' + s.code for s in specs)} to check it anyway"
             )
         index = SentenceIndex(sentences)
         rules = self.rules.for_language(language)
         hits = find_hits(masked, index, rules, literals=self.rules.literal_index(language))
         greeting = normalized[parts.greeting[0]:parts.greeting[1]] if parts.greeting else None
-        address = detect_address(masked, sentences, greeting) if language == "de" else "n/a"
+        address = detect_address(masked, sentences, greeting, lang=language)
         scenario = detect_scenario(client_message, self.rules)
 
         fired = {h.rule.rule.move for h in hits}

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from coach.errors import CoachError, UsageError
+from coach.lang.load import language_codes
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,21 +25,21 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="rule check only (offline)")
     c.add_argument("draft", help="draft file, or - for standard input")
     c.add_argument("--client-message", metavar="FILE", help="the client's message (file)")
-    c.add_argument("--lang", choices=["de", "en"], help="the draft's language (default: detected)")
+    c.add_argument("--lang", choices=language_codes(), help="the draft's language (default: detected)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("--fail-under", type=int, metavar="N", help="exit 1 when the score is below N")
 
     r = sub.add_parser("rewrite", help="check, retrieve, rewrite, check again")
     r.add_argument("draft", help="draft file, or - for standard input")
     r.add_argument("--client-message", metavar="FILE", help="the client's message (file)")
-    r.add_argument("--lang", choices=["de", "en"], help="the draft's language (default: detected)")
+    r.add_argument("--lang", choices=language_codes(), help="the draft's language (default: detected)")
     r.add_argument("--offline", action="store_true", help="rules only, no LLM call")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
 
     s = sub.add_parser("search", help="what the retriever returns for a query")
     s.add_argument("query")
     s.add_argument("--k", type=int, default=4, help="number of results (default 4)")
-    s.add_argument("--lang", choices=["de", "en"], help="only this language")
+    s.add_argument("--lang", choices=language_codes(), help="only this language")
     s.add_argument("--kind", choices=["passage", "phrasing"], help="only this kind")
     s.add_argument("--json", action="store_true")
 

@@ -4,76 +4,48 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
+
+from coach.lang.load import language
 
 from coach.rules.loader import RuleSet
 from coach.rules.matcher import SentenceIndex, signal_fires
 
 Span = tuple[int, int]
 
-_WORD = re.compile(r"[^\W\d_]+(?:'[a-z]+)?", re.UNICODE)
-_DE = frozenset(
-    """und ich nicht das der den dem des ist sind wir es zu mit für fuer auf ein eine einen einem uns dass daß auch gerne gern
-    sehr ihnen ihr ihre du dich dir dein deine wie werden können koennen kann wenn aber noch bei von im habe hab bin
-    grüße gruesse liebe lieber hallo vielen dank danke nachricht möchte moechte würde wuerde sich schon jetzt gerade oder
-    über ueber zeit lage mal etwas einfach leider natürlich natuerlich zusammen gemeinsam sie""".split()
-)
-_EN = frozenset(
-    """the and i you to we is it for of that with this your can my be are have not will would let me so but if our sorry
-    thanks thank regards what how just really about get could should there their they them it's i'm i've don't can't
-    we're you're let's very any some together time hear know""".split()
-)
-
-_INFORMAL_WORDS = frozenset(
-    """du dich dir dein deine deinen deinem deiner deines euch euer eure euren eurem hast bist kannst willst magst
-    musst sollst darfst weißt weisst wirst möchtest moechtest würdest wuerdest könntest koenntest solltest brauchst
-    hättest haettest wärst waerst meldest schreibst siehst""".split()
-)
-_INFORMAL_IMPERATIVE = frozenset("lass meld ruf schreib sag gib".split())
-_IMPERATIVE_OBJECT = frozenset("uns dich mich mir bescheid".split())
-_TOKENS = re.compile(r"[a-zäöüß]+")
-_GREETING_FORMAL = re.compile(r"\b(?:Herr|Frau|Hr\.|Fr\.|geehrte[rs]?|Dr\.|Prof\.|Guten Tag)\b", re.I)
-_FORMAL = re.compile(r"\b(?:Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres)\b")
-_FORMAL_ALWAYS = re.compile(r"\bIhnen\b")
-_LOWER_IHR = re.compile(r"\bihr\b")
+_TOKENS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
-_SAMPLE = 1200
+@cache
+def _address_patterns(code: str) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None]:
+    spec = language(code).address
+    def words(ws: Sequence[str]) -> re.Pattern[str] | None:
+        return re.compile(r"\b(?:" + "|".join(map(re.escape, ws)) + r")\b") if ws else None
+    greeting = re.compile(spec.greeting_formal, re.I) if spec.greeting_formal else None
+    return words(spec.formal_pronouns), words(spec.always_formal), greeting
 
 
-def detect_language(text: str) -> str | None:
-    """'de' or 'en' by function words; None when the text is in neither (or too short to tell).
+def detect_address(text: str, sentences: Sequence[Span], greeting: str | None = None, lang: str = "de") -> str:
+    """The form of address ('Sie', 'du', 'mixed' for German) or 'n/a' where the language has one form.
 
-    The first 1,200 characters decide: enough words to tell, and a long mail costs no more.
+    `text` has greeting, quotes and signature masked. Without any pronoun or verb form to go by, the
+    greeting decides: "Sehr geehrte", "Herr", "Frau" mean the formal form; a first-name greeting
+    ("Hallo Tim", "Liebe Lea") the informal one. The word lists are knowledge/lang/<code>/language.toml.
     """
-    words = [w.lower() for w in _WORD.findall(text, 0, _SAMPLE)]
-    total = len(words)
-    de = sum(w in _DE for w in words)
-    en = sum(w in _EN for w in words)
-    if de == 0 and en == 0:
-        return None
-    if max(de, en) < 2 and total >= 6:
-        return None
-    if total >= 12 and max(de, en) / total < 0.08:
-        return None
-    return "de" if de >= en else "en"
-
-
-def detect_address(text: str, sentences: Sequence[Span], greeting: str | None = None) -> str:
-    """'Sie', 'du', 'mixed' or 'n/a' for a German draft (text with greeting, quotes and signature masked).
-
-    Without any pronoun or verb form to go by, the greeting decides: "Sehr geehrte", "Herr", "Frau"
-    mean Sie; a first-name greeting ("Hallo Tim", "Liebe Lea") means du.
-    """
+    spec = language(lang).address
+    if not spec.distinguishes:
+        return "n/a"
+    formal_form, informal_form = spec.forms[0], spec.forms[1]
+    formal_re, always_re, greeting_re = _address_patterns(lang)
     words = _TOKENS.findall(text.lower())
-    informal = sum(w in _INFORMAL_WORDS for w in words)
-    if not _INFORMAL_IMPERATIVE.isdisjoint(words):  # "lass uns", "meld dich": du without a pronoun of its own
-        informal += sum(a in _INFORMAL_IMPERATIVE and b in _IMPERATIVE_OBJECT for a, b in zip(words, words[1:]))
-    formal_strong = text.count("Ihnen") and len(_FORMAL_ALWAYS.findall(text))
+    informal = sum(w in spec.informal_words for w in words)
+    if not spec.informal_imperatives.isdisjoint(words):  # "lass uns", "meld dich": du without a pronoun of its own
+        informal += sum(a in spec.informal_imperatives and b in spec.imperative_objects for a, b in zip(words, words[1:]))
+    formal_strong = len(always_re.findall(text)) if always_re else 0
     formal_weak = 0
     starts = {s for s, _ in sentences}
-    has_formal = "Sie" in text or "Ihr" in text
-    for m in _FORMAL.finditer(text) if has_formal else ():
-        if m.group() == "Ihnen":
+    for m in formal_re.finditer(text) if formal_re else ():
+        if m.group() in spec.always_formal:
             continue
         if m.start() in starts:
             formal_weak += 1
@@ -82,11 +54,11 @@ def detect_address(text: str, sentences: Sequence[Span], greeting: str | None = 
     if formal_strong and informal:
         return "mixed"
     if informal:
-        return "du"
+        return informal_form
     if formal_strong or formal_weak:
-        return "Sie"
+        return formal_form
     if greeting:
-        return "Sie" if _GREETING_FORMAL.search(greeting) else "du"
+        return formal_form if greeting_re and greeting_re.search(greeting) else informal_form
     return "n/a"
 
 

@@ -11,8 +11,8 @@ from coach.notices import Notice
 
 __all__ = ["MOVE_NAMES", "GOOD_MOVES", "FAULT_MOVES", "Notice"]
 
-Language = Literal["de", "en"]
-Address = Literal["Sie", "du", "mixed", "n/a"]
+Language = str  # a code with a folder under knowledge/lang/
+Address = str  # one of the language's forms of address (Sie, du), "mixed" or "n/a"
 Scenario = Literal["shock", "long_standing", "unclear"]
 Severity = Literal["error", "warning", "info"]
 

@@ -20,7 +20,9 @@ def _bundled(name: str) -> Path:
 
 @cache
 def knowledge_dir() -> Path:
-    return _bundled("knowledge")
+    """The knowledge folder: COACH_KNOWLEDGE_DIR when set (a team's own copy), else the bundled one."""
+    override = os.environ.get("COACH_KNOWLEDGE_DIR")
+    return Path(override) if override else _bundled("knowledge")
 
 
 @cache

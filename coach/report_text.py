@@ -5,21 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from coach.models import MOVE_NAMES, CheckReport
+from coach.moves import move
 
 if TYPE_CHECKING:
     from coach.evaluation import EvalReport
     from coach.models import RewriteResult
-
-_CHECKLIST = {  # what a good reply does, one line per move
-    "empathy": "shows understanding",
-    "plan_offer": "offers a plan",
-    "defer_collaboration": "defers the collaboration",
-    "accepts_cancellation": "does not accept the cancellation",
-    "judgment": "does not judge the reaction",
-    "pressure": "does not put on pressure",
-}
-_GOOD = {"empathy", "plan_offer", "defer_collaboration"}
-
 
 def _line_col(text: str, pos: int) -> str:
     line = text.count("\n", 0, pos) + 1
@@ -32,8 +22,9 @@ def format_check(report: CheckReport, draft: str) -> str:
            f"scenario {report.scenario or '-'}"]
     moves = report.moves.model_dump()
     for m in MOVE_NAMES:
-        ok = moves[m] if m in _GOOD else not moves[m]
-        out.append(f"  [{'x' if ok else ' '}] {_CHECKLIST[m]}")
+        spec = move(m)
+        ok = moves[m] if spec.kind == "good" else not moves[m]
+        out.append(f"  [{'x' if ok else ' '}] {spec.label(report.language)}")
     findings = [f for f in report.findings if f.severity != "info"]
     if findings:
         out.append("findings:")

@@ -80,7 +80,9 @@ class RuleSet:
 
     @property
     def rules(self) -> tuple[CompiledRule, ...]:
-        return self.for_language("de") + self.for_language("en")
+        from coach.lang.load import language_codes
+
+        return tuple(r for code in language_codes() for r in self.for_language(code))
 
     @property
     def signals(self) -> tuple[CompiledSignal, ...]:

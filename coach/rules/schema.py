@@ -8,13 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coach.models import MOVE_NAMES
+from coach.moves import AID_MOVES, names
 
-RuleMove = Literal[
-    "empathy", "plan_offer", "defer_collaboration", "accepts_cancellation", "judgment", "pressure",
-    "referral", "address",
-]
+RULE_MOVES: frozenset[str] = frozenset(names()) | {"address"}  # the moves of knowledge/moves.toml, and address
 RuleKind = Literal["presence", "absence", "address_mixed"]
-_ID = re.compile(r"^(de|en)\.[a-z0-9_]+(\.[a-z0-9_]+)+$")
+_ID = re.compile(r"^[a-z]{2}\.[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
 class Example(BaseModel):
@@ -41,8 +39,8 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    move: RuleMove
-    lang: Literal["de", "en"]
+    move: str
+    lang: str = Field(pattern=r"^[a-z]{2}$")
     kind: RuleKind = "presence"
     severity: Literal["error", "warning", "info"]
     penalty: int = Field(default=0, ge=0, le=100)
@@ -55,6 +53,13 @@ class Rule(BaseModel):
     message: str = Field(min_length=1)
     suggestion: str = Field(min_length=1)
     examples: Examples
+
+    @field_validator("move")
+    @classmethod
+    def _known_move(cls, value: str) -> str:
+        if value not in RULE_MOVES:
+            raise ValueError(f"unknown move '{value}' (see knowledge/moves.toml)")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -71,7 +76,7 @@ class Rule(BaseModel):
             raise ValueError(f"presence rule {self.id} needs patterns")
         if self.kind != "presence" and (self.patterns or self.requires or self.unless):
             raise ValueError(f"{self.kind} rule {self.id} takes no patterns")
-        if self.kind == "absence" and self.move not in MOVE_NAMES and self.move != "referral":
+        if self.kind == "absence" and self.move not in MOVE_NAMES and self.move not in AID_MOVES:
             raise ValueError(f"absence rule {self.id} must name a move")
         return self
 
