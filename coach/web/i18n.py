@@ -18,12 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from coach.errors import KnowledgeError
 from coach.paths import knowledge_dir
 
-UI_LANGS: tuple[str, ...] = ("de", "en")
+# The interface languages: every language folder that has a ui.toml (de, en).
+UI_LANGS: tuple[str, ...] = tuple(sorted(p.parent.name for p in (knowledge_dir() / "lang").glob("*/ui.toml")))
 SCHEMA_LANG = "en"
 DEFAULT_LANG = "de"  # most users write German
 
-# Quotation marks of each draft language (findings quote the draft in the draft's language).
-QUOTES = {"de": ("„", "“"), "en": ("“", "”")}
 
 
 def ui_path(lang: str) -> Path:
@@ -118,7 +117,21 @@ def pick_ui_lang(locale: str | None = None, accept_language: str | None = None) 
     return DEFAULT_LANG
 
 
+def native_name(lang: str) -> str:
+    """The language's own name for the switch ("Deutsch", "English")."""
+    from coach.lang import language
+
+    try:
+        return language(lang).native_name
+    except (KeyError, KnowledgeError):
+        return lang
+
+
 def quote(text: str, lang: str) -> str:
-    """``text`` in the quotation marks of ``lang`` (the draft's language)."""
-    left, right = QUOTES.get(lang, QUOTES["en"])
-    return f"{left}{text}{right}"
+    """``text`` in the quotation marks of ``lang`` (the draft's language: knowledge/lang/<xx>/language.toml)."""
+    from coach.lang import language
+
+    try:
+        return language(lang).quote(text)
+    except (KeyError, KnowledgeError):
+        return f"“{text}”"

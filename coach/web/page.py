@@ -23,7 +23,7 @@ import streamlit as st
 
 from coach.web import render
 from coach.web.examples import EXAMPLES, get_example
-from coach.web.i18n import UI_LANGS, Strings, pick_ui_lang, strings
+from coach.web.i18n import UI_LANGS, Strings, native_name, pick_ui_lang, strings
 from coach.web.probe import Probe, probe
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from coach.models import CheckReport, RewriteResult
 
 LANG_OPTIONS = ("auto", "de", "en")
-UI_NAMES = {"de": "Deutsch", "en": "English"}
 
 # Widget and state keys (the user's text lives in st.session_state under these and survives reruns).
 K_CLIENT, K_DRAFT, K_LANG, K_EXAMPLE, K_RUN, K_OUTCOME = (
@@ -231,7 +230,7 @@ def _header(t: Strings, pr: Probe) -> None:
         st.title(t("title"), anchor=False)
         st.caption(t("tagline"))
     with right:
-        st.radio(t("ui_lang_label"), UI_LANGS, key=K_UI, horizontal=True, format_func=UI_NAMES.get,
+        st.radio(t("ui_lang_label"), UI_LANGS, key=K_UI, horizontal=True, format_func=native_name,
                  label_visibility="collapsed")
         if pr.state == "up":
             st.badge(t("badge_llm", model=pr.model), icon=":material/smart_toy:", color="green")

@@ -284,11 +284,20 @@ def _key(s: str) -> str:
     return " ".join(s.split())
 
 
+_LOOKAHEAD = 6
+
+
+def _alike(a: str, b: str) -> bool:
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return sm.real_quick_ratio() >= 0.5 and sm.quick_ratio() >= 0.5 and sm.ratio() >= 0.5
+
+
 def compare_rows(old: str, new: str, flagged: Iterable[tuple[int, int]] = ()) -> list[Row]:
     """Sentence-by-sentence alignment of the draft and the reply.
 
-    Runs of sentences that differ are paired one to one as "edited" where they are alike (same
-    position in the run, half their characters in common), the rest are "removed" or "added".
+    Within a run of sentences that differ, a draft sentence and the next alike reply sentence (half
+    their characters in common, a few places ahead at most) are "edited"; the rest are "removed"
+    or "added".
     A kept sentence of the reply that overlaps a ``flagged`` span is "flagged". Cost grows with
     the number of sentences, not characters (a 20,000-character letter has a few hundred).
     """
@@ -310,14 +319,17 @@ def compare_rows(old: str, new: str, flagged: Iterable[tuple[int, int]] = ()) ->
             continue
         olds = [old[slice(*a_spans[i])] for i in range(i1, i2)]
         news = [new[slice(*b_spans[j])] for j in range(j1, j2)]
-        while olds or news:
-            if olds and news and difflib.SequenceMatcher(None, olds[0], news[0]).quick_ratio() >= 0.5 \
-                    and difflib.SequenceMatcher(None, olds[0], news[0]).ratio() >= 0.5:
-                rows.append(Row("edited", olds.pop(0), news.pop(0)))
-            elif olds:
-                rows.append(Row("removed", olds.pop(0), ""))
-            else:
-                rows.append(Row("added", "", news.pop(0)))
+        j = 0
+        for before in olds:
+            # the first alike sentence a few places ahead is this one, edited; what it skips was added
+            match = next((k for k in range(j, min(j + _LOOKAHEAD, len(news))) if _alike(before, news[k])), None)
+            if match is None:
+                rows.append(Row("removed", before, ""))
+                continue
+            rows.extend(Row("added", "", news[k]) for k in range(j, match))
+            rows.append(Row("edited", before, news[match]))
+            j = match + 1
+        rows.extend(Row("added", "", news[k]) for k in range(j, len(news)))
     return rows
 
 
