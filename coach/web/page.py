@@ -151,7 +151,10 @@ class Outcome:
         r = self.result
         if r is None:
             return False
-        return (not r.changed) or any(n.code == "sent_as_is" for n in r.notices) or r.rewrite.strip() == self.draft.strip()
+        if (not r.changed) or any(n.code == "sent_as_is" for n in r.notices) or r.rewrite.strip() == self.draft.strip():
+            return True
+        # the checker finds nothing to mend: the draft itself is the reply, whatever a rewrite would polish
+        return self.report.moves.is_good and not any(f.severity != "info" for f in self.report.findings)
 
 
 def _t() -> Strings:
@@ -175,6 +178,8 @@ def _apply(coach: Coach, outcome: Outcome) -> tuple[str, CheckReport]:
     """The letter with the rejected changes undone (Coach.apply: no model call) and its check."""
     result = outcome.result
     assert result is not None
+    if outcome.sent_as_is:
+        return outcome.draft, outcome.report
     if not outcome.rejected:
         return result.rewrite, result.after
     applied: Any = coach.apply(result, rejected=list(outcome.rejected))  # type: ignore[attr-defined]
@@ -563,7 +568,8 @@ def _results(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> None:
         st.subheader(t("result_title"), anchor=False)
         if outcome.error:
             st.warning(outcome.error, icon=":material/warning:")
-        if (st.session_state.get(K_DRAFT) or "") != outcome.draft:
+        client_now = (st.session_state.get(K_CLIENT) or "").strip()
+        if (st.session_state.get(K_DRAFT) or "") != outcome.draft or client_now != (outcome.client_message or "").strip():
             st.caption(t("stale_inputs"))
         if result is None:
             st.html(outcome.draft_html)

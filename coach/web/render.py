@@ -375,7 +375,7 @@ def checklist_html(before: Any, now: Any, t: Strings) -> str:
              f'<th style="text-align:left;">{esc(t("col_move"))}</th><th>{esc(t("col_draft"))}</th>'
              f'<th>{esc(t("col_now"))}</th></tr></thead><tbody>']
     for (m, label, ok_b), (_, _, ok_n) in zip(rows_b, rows_n):
-        lines.append(f'<tr data-move="{esc_attr(m)}" data-ok="{int(ok_n)}"><td>{esc(label)}</td>'
+        lines.append(f'<tr data-move="{html.escape(m, quote=True)}" data-ok="{int(ok_n)}"><td>{esc(label)}</td>'
                      f'<td style="text-align:center;">{yes if ok_b else no}</td>'
                      f'<td style="text-align:center;">{yes if ok_n else no}</td></tr>')
     lines.append("</tbody></table>")
