@@ -17,6 +17,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -36,6 +37,7 @@ LANG_OPTIONS = ("auto", "de", "en")
 K_CLIENT, K_DRAFT, K_LANG, K_EXAMPLE, K_RUN, K_OUTCOME = (
     "client_message", "draft", "lang", "example", "run", "outcome")
 K_UI, K_REPLY, K_ANOTHER = "ui_lang", "reply", "another"
+FAVICON = Path(__file__).with_name("favicon.png")
 RESULT_KEY = "coach_result"  # the result container's key: its CSS class is st-key-coach_result
 
 _ENV_FOR_COACH = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "COACH_MODEL", "COACH_OFFLINE", "COACH_LLM_TIMEOUT",
@@ -584,7 +586,7 @@ def _results(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> None:
         st.caption(f"{by} · {score}")
         st.text_area(t("rewrite_label"), key=K_REPLY, height=300, help=t("rewrite_help"))
         c1, c2, c3 = st.columns([1, 1, 1.3], vertical_alignment="center")
-        with c1:
+        with c1, st.container(key="coach_copy"):
             _copy_button(text, t)
         with c2:
             st.download_button(t("download_button"), data=text.encode("utf-8"), file_name="reply.txt",
@@ -654,7 +656,8 @@ def main() -> None:
     if st.session_state.get(K_UI) not in UI_LANGS:
         st.session_state[K_UI] = _default_ui_lang()
     t = _t()
-    st.set_page_config(page_title=t("page_title"), page_icon=":material/forum:", layout="wide")
+    # a local icon: an emoji or :material: page icon makes the browser fetch it from fonts.gstatic.com
+    st.set_page_config(page_title=t("page_title"), page_icon=str(FAVICON), layout="wide")
     st.html(render.PAGE_CSS)
     try:
         coach = get_coach()
