@@ -90,10 +90,10 @@ def streamlit_server(data_dir: Path | None = None, extra_env: dict[str, str] | N
     log = tempfile.TemporaryFile()
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-           "--client.toolbarMode", "minimal"]
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     proc = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    streamlit_server.pid = proc.pid  # type: ignore[attr-defined]
     try:
         try:
             streamlit_server.health_seconds = _wait_healthy(url, proc)  # type: ignore[attr-defined]
@@ -242,6 +242,7 @@ def test_the_reply_and_a_working_copy_button_are_on_the_first_screen(
         german = locale.startswith("de")
         run_label = "Prüfen und umformulieren" if german else "Check and rewrite"
         assert v.page.locator(".st-key-run button").inner_text().strip().endswith(run_label)
+        assert v.page.get_by_role("button", name="Deploy").count() == 0  # production toolbar
         v.rewrite(DRAFT, CLIENT_MESSAGE)
         reply = v.reply()
         assert reply.startswith("Sehr geehrte Frau Roth,") and "kein Problem" not in reply

@@ -235,6 +235,24 @@ def browser_sessions(url: str, n: int) -> dict[str, object]:
 
 # ----------------------------------------------------------------------------- main
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds a process has used so far (Linux /proc), or None."""
+    if not pid:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 @contextlib.contextmanager
 def server(url: str | None) -> Iterator[str]:
     if url:
@@ -266,8 +284,15 @@ def main(argv: list[str] | None = None) -> int:
         single.open()
         out["one_session_s"] = round(single.click(DRAFTS[1], CLIENT), 2)
         single.close()
+        pid = None if args.url else getattr(__import__("test_ui_browser").streamlit_server, "pid", None)
         if args.sessions:
+            out["load_average_before"] = load_average()
+            cpu0 = cpu_seconds(pid)
             out["protocol"] = protocol_sessions(url, args.sessions)
+            cpu1 = cpu_seconds(pid)
+            if cpu0 is not None and cpu1 is not None:
+                # what the server itself spent per click, whatever else runs on the machine
+                out["protocol"]["server_cpu_s_per_click"] = round((cpu1 - cpu0) / args.sessions, 3)  # type: ignore[index]
         if args.browsers:
             out["browser"] = browser_sessions(url, args.browsers)
     if args.json:
@@ -277,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         if "protocol" in out:
             p = out["protocol"]
             print(f"{p['sessions']} protocol sessions at once: p50 {p['p50_s']} s, p95 {p['p95_s']} s, "  # type: ignore[index]
-                  f"max {p['max_s']} s, completed {p['completed']}, errors {p['errors']}")  # type: ignore[index]
+                  f"max {p['max_s']} s, completed {p['completed']}, errors {p['errors']}; "  # type: ignore[index]
+                  f"server CPU per click {p.get('server_cpu_s_per_click')} s; "  # type: ignore[union-attr]
+                  f"load average before {out.get('load_average_before')}")
         if "browser" in out:
             b = out["browser"]
             print(f"{b['browsers']} Chromium pages at once: p50 {b['p50_s']} s, p95 {b['p95_s']} s, max {b['max_s']} s")  # type: ignore[index]

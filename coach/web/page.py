@@ -653,6 +653,10 @@ def _default_ui_lang() -> str:
 
 
 def main() -> None:
+    # production settings also when served from elsewhere than the repository (.streamlit/config.toml
+    # says the same): no Deploy button or developer menu, no tracebacks shown to users
+    st.set_option("client.toolbarMode", "minimal")
+    st.set_option("client.showErrorDetails", "none")
     if st.session_state.get(K_UI) not in UI_LANGS:
         st.session_state[K_UI] = _default_ui_lang()
     t = _t()
