@@ -233,6 +233,36 @@ def browser_sessions(url: str, n: int) -> dict[str, object]:
             "max_s": round(max(times), 2)}
 
 
+# ----------------------------------------------------------------------------- rerun cost
+
+def rerun_cost(chars: int = 19_200, runs: int = 5) -> dict[str, object]:
+    """What typing costs after a long result: the page's rerun time (streamlit.testing.AppTest, in process)."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ.setdefault("COACH_OFFLINE", "1")
+    para = ("Ich verstehe gut, dass das gerade schwer ist. Kein Problem, ich habe den Termin storniert. "
+            "Wir können später über alles reden. ")
+    body, n = [], 0
+    while n < chars - 60:
+        body.append(para * 3)
+        n += len(para) * 3 + 2
+    draft = "Sehr geehrte Frau Vogt,\n\n" + "\n\n".join(body) + "\n\nMit freundlichen Grüßen\nPeter Kraus"
+    at = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=120).run()
+    at.text_area(key="client_message").input(CLIENT)
+    at.text_area(key="draft").input(draft)
+    t0 = time.monotonic()
+    at.button(key="run").click().run()
+    click = time.monotonic() - t0
+    times = []
+    for i in range(runs):
+        at.text_area(key="client_message").input(CLIENT + f" {i}")
+        t0 = time.monotonic()
+        at.run()
+        times.append(time.monotonic() - t0)
+    return {"draft_chars": len(draft), "click_s": round(click, 2),
+            "rerun_ms_p50": round(statistics.median(times) * 1000, 1), "rerun_ms_max": round(max(times) * 1000, 1)}
+
+
 # ----------------------------------------------------------------------------- main
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -272,8 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=20, help="protocol sessions clicking at once (default 20)")
     ap.add_argument("--browsers", type=int, default=5, help="real Chromium pages clicking at once (default 5; 0: none)")
     ap.add_argument("--url", help="an already running page (default: start one in rules mode)")
+    ap.add_argument("--rerun-cost", action="store_true",
+                    help="only measure what a rerun from typing costs after a 19,200-character result")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.rerun_cost:
+        cost = rerun_cost()
+        print(json.dumps(cost, indent=2) if args.json else
+              f"rerun after typing, {cost['draft_chars']}-character draft: p50 {cost['rerun_ms_p50']} ms, "
+              f"max {cost['rerun_ms_max']} ms (the click itself: {cost['click_s']} s)")
+        return 0
     out: dict[str, object] = {"cpus": os.cpu_count()}
     with server(args.url) as url:
         warm = Session(url)

@@ -580,10 +580,13 @@ def _results(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> None:
         text, now_report, edited = _current(coach, outcome)
         if outcome.sent_as_is:
             st.success(f"**{t('sent_as_is_title')}.** {t('sent_as_is_body')}", icon=":material/check_circle:")
-        by = t("by_llm", model=pr.model or "LLM") if result.mode == "llm" else t("by_rules")
         score = t("score_line", before=report.score, after=now_report.score,
                   now_label=t("now_edited") if edited else t("now_rewrite"))
-        st.caption(f"{by} · {score}")
+        if outcome.sent_as_is:
+            st.caption(score)
+        else:
+            by = t("by_llm", model=pr.model or "LLM") if result.mode == "llm" else t("by_rules")
+            st.caption(f"{by} · {score}")
         st.text_area(t("rewrite_label"), key=K_REPLY, height=300, help=t("rewrite_help"))
         c1, c2, c3 = st.columns([1, 1, 1.3], vertical_alignment="center")
         with c1, st.container(key="coach_copy"):
