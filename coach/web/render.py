@@ -72,6 +72,8 @@ tr.coach-added td.coach-after{background:#ddf4e0;color:#0d4a1c;}
 tr.coach-edited td.coach-before{background:#ffe4e1;color:#5c0b05;}
 tr.coach-edited td.coach-after{background:#ddf4e0;color:#0d4a1c;}
 tr.coach-flagged td.coach-after{background:#fff5d1;color:#4d3800;}
+table.coach-checklist th,table.coach-checklist td{padding:0.15rem 0.45rem;vertical-align:top;}
+table.coach-checklist th:first-child,table.coach-checklist td:first-child{padding-left:0;}
 .coach-tag{display:inline-block;font-size:0.72em;font-weight:600;padding:0 0.35rem;margin-right:0.35rem;
  border-radius:0.6rem;background:rgba(128,128,128,0.18);white-space:nowrap;}
 @media (max-width:640px){
