@@ -12,15 +12,22 @@ short timeout and cached for a minute (``st.cache_data``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import time
+
+# A page server runs many sessions at once: one thread per embedding (the model's OpenMP threads,
+# busy-waiting on two cores, cost 7x the CPU per click). Set before the embedding library loads;
+# an explicit setting in the environment wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
-import streamlit as st
+import streamlit as st  # noqa: E402
 
 from coach.web import render
 from coach.web.examples import EXAMPLES, get_example
