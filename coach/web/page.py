@@ -490,6 +490,7 @@ def _notices(outcome: Outcome) -> None:
     result = outcome.result
     if result is None:
         return
+    infos = []
     for n in result.notices:
         if n.code in _SHOWN_ELSEWHERE:
             continue
@@ -499,7 +500,9 @@ def _notices(outcome: Outcome) -> None:
         elif n.level == "warning":
             st.warning(text, icon=":material/warning:")
         else:
-            st.html(f'<div style="font-size:0.9em;opacity:0.8;">ℹ {render.esc(text)}</div>')
+            infos.append(f'<div style="font-size:0.9em;opacity:0.8;">ℹ {render.esc(text)}</div>')
+    if infos:
+        st.html("".join(infos))
 
 
 def _changes(outcome: Outcome, coach: Coach, t: Strings) -> None:
@@ -581,8 +584,7 @@ def _results(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> None:
         if (st.session_state.get(K_DRAFT) or "") != outcome.draft or client_now != (outcome.client_message or "").strip():
             st.caption(t("stale_inputs"))
         if result is None:
-            st.html(outcome.draft_html)
-            st.html(outcome.draft_list or render.esc(t("nothing")))
+            st.html(outcome.draft_html + (outcome.draft_list or render.esc(t("nothing"))))
             return
         text, now_report, edited = _current(coach, outcome)
         if outcome.sent_as_is:
@@ -618,33 +620,30 @@ def _results(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> None:
             _changes(outcome, coach, t)
     with right:
         st.subheader(t("checklist_title"), anchor=False)
-        st.html(render.checklist_html(report.moves, now_report.moves, t))
         scen = t("scen_" + report.scenario) if report.scenario else t("scen_none")
         lang_name = t("lang_" + report.language)
         if report.address in ("Sie", "du", "mixed"):
             summary = t("summary_address", lang=lang_name, address=t("addr_" + report.address), scenario=scen)
         else:
             summary = t("summary", lang=lang_name, scenario=scen)
-        st.caption(summary)
+        st.html(render.checklist_html(report.moves, now_report.moves, t)
+                + f'<p style="font-size:0.875rem;opacity:0.65;margin-top:0.5rem;">{render.esc(summary)}</p>')
 
     if not outcome.sent_as_is:
         st.subheader(t("compare_title"), anchor=False)
-        st.caption(t("compare_help"))
-        st.html(render.compare_html(outcome.rows, t))
+        st.html(f'<p style="font-size:0.875rem;opacity:0.65;">{render.esc(t("compare_help"))}</p>'
+                + render.compare_html(outcome.rows, t))
 
     f_left, f_right = st.columns(2, gap="medium")
     with f_left:
-        st.markdown(f"**{render.esc(t('findings_title'))}**")
-        st.html(outcome.draft_html)
-        st.html(outcome.draft_list or render.esc(t("nothing")))
+        st.html(f"<p><b>{render.esc(t('findings_title'))}</b></p>" + outcome.draft_html
+                + (outcome.draft_list or render.esc(t("nothing"))))
     with f_right:
-        st.markdown(f"**{render.esc(t('findings_reply'))}**")
+        head = f"<p><b>{render.esc(t('findings_reply'))}</b></p>"
         if edited:
-            st.html(outcome.edited_html)
-            st.html(outcome.edited_list or render.esc(t("nothing")))
+            st.html(head + outcome.edited_html + (outcome.edited_list or render.esc(t("nothing"))))
         else:
-            st.html(outcome.reply_html)
-            st.html(outcome.reply_list or render.esc(t("nothing")))
+            st.html(head + outcome.reply_html + (outcome.reply_list or render.esc(t("nothing"))))
     _details(outcome, pr, t, now_report)
 
 
