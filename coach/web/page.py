@@ -649,6 +649,21 @@ def _results(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> None:
 
 # ----------------------------------------------------------------------------- main
 
+def _server_settings() -> None:
+    """Server settings .streamlit/config.toml holds, also for `coach ui` started from another folder.
+
+    No full garbage collection after every script run: with the models loaded it costs ~65 ms of CPU
+    per run (two runs per visit), a third of what a visit costs the server. Python's own generational
+    collector still runs. Set through Streamlit's config module, as a command-line flag would be."""
+    try:
+        from streamlit import config
+
+        if config.get_option("runner.postScriptGC"):
+            config.set_option("runner.postScriptGC", False, "coach.web.page")
+    except Exception:  # an older or newer Streamlit without the option: keep its default
+        pass
+
+
 def _default_ui_lang() -> str:
     try:
         locale = st.context.locale
@@ -666,6 +681,7 @@ def main() -> None:
     # says the same): no Deploy button or developer menu, no tracebacks shown to users
     st.set_option("client.toolbarMode", "minimal")
     st.set_option("client.showErrorDetails", "none")
+    _server_settings()
     if st.session_state.get(K_UI) not in UI_LANGS:
         st.session_state[K_UI] = _default_ui_lang()
     t = _t()
