@@ -365,3 +365,26 @@ def test_a_crashing_llm_path_still_ends_in_the_rules_rewrite(llm_server: FakeLLM
     warnings = [w.value for w in at.warning]
     assert any("rewrite failed" in w and "RuntimeError" in w for w in warnings), warnings
     assert all(KEY not in w for w in warnings)
+
+
+def test_notices_quoting_a_model_answer_stay_text(llm_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reason that quotes the model ("![](http://…)", "<img>") is shown as written, never as Markdown."""
+    from coach.api import Coach
+    from coach.notices import Notice
+
+    hostile = "the answer said ![](http://evil.example/x.png?m=1) <img src=http://evil.example/i.png> :red[x] **b**"
+    real_stream = Coach.rewrite_stream
+
+    def stream(self, *a, **k):  # type: ignore[no-untyped-def]
+        for item in real_stream(self, *a, **k):
+            if not isinstance(item, str):
+                item = item.model_copy(update={"notices": [*item.notices,
+                                                           Notice(code="llm_repair", level="warning", text=hostile)]})
+            yield item
+
+    monkeypatch.setattr(Coach, "rewrite_stream", stream)
+    at = _fill_and_click(_app().run())
+    _no_errors(at)
+    shown = next(w.value for w in at.warning if "evil.example" in w.value)
+    assert "![](" not in shown and "<img" not in shown and ":red[" not in shown and "**" not in shown
+    assert "&#91;&#93;" in shown or "&#33;" in shown or "&#91;" in shown

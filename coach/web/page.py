@@ -112,6 +112,12 @@ def _scrub(text: str) -> str:
     return scrub(text, key)
 
 
+def _plain(text: str) -> str:
+    """Text for an alert box (which reads Markdown) that stays text: a reason quoting a model's answer
+    ("![](http://…)", "<img …>", ":red[…]") shows as written and loads nothing."""
+    return render.esc(text.replace("\r", " ").replace("\n", " "))
+
+
 def _describe(exc: BaseException) -> str:
     msg = str(exc).strip() or "-"
     return _scrub(f"{type(exc).__name__}: {msg}")[:500]
@@ -315,10 +321,10 @@ def _run(coach: Coach, pr: Probe, t: Strings) -> None:
         report = coach.check(draft, client_message=client_message, lang=lang)
     except InputError as exc:
         reason = _scrub(str(exc)).replace("pass --lang de or --lang en", t("choose_lang_hint"))
-        st.warning(t("cannot_check", reason=reason), icon=":material/warning:")
+        st.warning(_plain(t("cannot_check", reason=reason)), icon=":material/warning:")
         return
     except Exception as exc:
-        st.warning(t("check_failed", reason=_describe(exc)), icon=":material/warning:")
+        st.warning(_plain(t("check_failed", reason=_describe(exc))), icon=":material/warning:")
         return
 
     outcome = Outcome(draft=draft, client_message=client_message, lang=lang, report=report,
@@ -486,7 +492,7 @@ go();
 def _notices(outcome: Outcome) -> None:
     """Warnings and errors as boxes by level; information as a quiet line. Never matched on text."""
     for w in outcome.warnings:
-        st.warning(_scrub(w), icon=":material/warning:")
+        st.warning(_plain(_scrub(w)), icon=":material/warning:")
     result = outcome.result
     if result is None:
         return
@@ -496,9 +502,9 @@ def _notices(outcome: Outcome) -> None:
             continue
         text = _scrub(n.text)
         if n.level == "error":
-            st.error(text, icon=":material/error:")
+            st.error(_plain(text), icon=":material/error:")
         elif n.level == "warning":
-            st.warning(text, icon=":material/warning:")
+            st.warning(_plain(text), icon=":material/warning:")
         else:
             infos.append(f'<div style="font-size:0.9em;opacity:0.8;">ℹ {render.esc(text)}</div>')
     if infos:
@@ -515,7 +521,7 @@ def _changes(outcome: Outcome, coach: Coach, t: Strings) -> None:
     can_apply = hasattr(coach, "apply")
     st.caption(t("changes_help") if can_apply else t("changes_unavailable"))
     if outcome.apply_error:
-        st.warning(outcome.apply_error, icon=":material/warning:")
+        st.warning(_plain(outcome.apply_error), icon=":material/warning:")
     sources = {s.id: s for s in result.sources}
     for ch in result.changes:
         with st.container(border=True, key=f"change_{ch.id}"):
@@ -579,7 +585,7 @@ def _results(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> None:
             _scroll_to_result(outcome.click)
         st.subheader(t("result_title"), anchor=False)
         if outcome.error:
-            st.warning(outcome.error, icon=":material/warning:")
+            st.warning(_plain(outcome.error), icon=":material/warning:")
         client_now = (st.session_state.get(K_CLIENT) or "").strip()
         if (st.session_state.get(K_DRAFT) or "") != outcome.draft or client_now != (outcome.client_message or "").strip():
             st.caption(t("stale_inputs"))
@@ -693,7 +699,7 @@ def main() -> None:
         coach.settings  # noqa: B018 - a bad value in the environment shows here, not mid-click
     except Exception as exc:
         st.title(t("title"), anchor=False)
-        st.warning(t("config_unreadable", reason=_describe(exc)), icon=":material/warning:")
+        st.warning(_plain(t("config_unreadable", reason=_describe(exc))), icon=":material/warning:")
         return
     pr = llm_probe()
     _header(t, pr)
