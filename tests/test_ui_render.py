@@ -363,3 +363,11 @@ def test_a_span_boundary_inside_crlf_gives_one_line_break() -> None:
     text = "ab\r\ncd"
     out = render.highlight_html(text, [finding(0, 3, severity="warning"), finding(3, 6)])
     assert "".join(parse(out).text) == "ab\ncd"
+
+
+def test_flagged_sentences_carry_their_notes_once() -> None:
+    text = "Ich verstehe das. Laut Vertrag gilt eine Frist. Grüße"
+    s = text.index("Vertrag")
+    placed, _ = render.place_findings(text, [finding(s, s + 7, "Vertrag", message="pressure", move="pressure"),
+                                             finding(s, s + 7, "Vertrag", message="pressure", move="pressure")])
+    assert render.flagged_sentences(text, placed) == [("Laut Vertrag gilt eine Frist.", [("pressure", "pressure")])]

@@ -148,6 +148,7 @@ class Outcome:
     letter: str = ""
     letter_report: CheckReport | None = None
     rows: list[render.Row] = field(default_factory=list)
+    flagged: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # kept sentence, (move, why)
     reply_html: str = ""
     reply_list: str = ""
     apply_error: str | None = None
@@ -220,6 +221,7 @@ def _refresh(coach: Coach, outcome: Outcome) -> None:
     placed, _ = render.place_findings(letter, [f for f in report.findings if f.severity != "info"])
     rows = render.compare_rows(outcome.draft, letter, [(p.start, p.end) for p in placed])
     outcome.rows = rows
+    outcome.flagged = render.flagged_sentences(letter, placed)
     outcome.reply_html = render.highlight_html(letter, report.findings, outcome.draft_lang)
     outcome.reply_list = render.findings_list_html(letter, report.findings, outcome.draft_lang)
     outcome.edited_text, outcome.edited_report = None, None
@@ -517,12 +519,14 @@ def _changes(outcome: Outcome, coach: Coach, t: Strings) -> None:
     st.subheader(t("changes_title"), anchor=False)
     if not result.changes:
         st.caption(t("changes_none") if outcome.sent_as_is else t("changes_unavailable"))
+        _flagged(outcome, t)
         return
     can_apply = hasattr(coach, "apply")
     st.caption(t("changes_help") if can_apply else t("changes_unavailable"))
     if outcome.apply_error:
         st.warning(_plain(outcome.apply_error), icon=":material/warning:")
     sources = {s.id: s for s in result.sources}
+    _flagged(outcome, t)
     for ch in result.changes:
         with st.container(border=True, key=f"change_{ch.id}"):
             parts = [f'<span class="coach-tag">{render.esc(t("kind_" + ch.kind))}</span>']
@@ -543,6 +547,24 @@ def _changes(outcome: Outcome, coach: Coach, t: Strings) -> None:
                 key = f"keep_{outcome.click}_{outcome.variant}_{ch.id}"
                 st.session_state[key] = ch.id not in outcome.rejected
                 st.checkbox(t("change_keep"), key=key, on_change=_toggle, args=(ch.id, key))
+
+
+def _flagged(outcome: Outcome, t: Strings) -> None:
+    """Sentences the reply keeps although the checker has a note on them, with the note."""
+    from coach.moves import move
+
+    for sentence, notes in outcome.flagged:
+        parts = [f'<span class="coach-tag">{render.esc(t("kind_flagged"))}</span>',
+                 f'<div style="white-space:pre-wrap;">{render.esc(sentence)}</div>']
+        for mv, why in notes:
+            try:
+                label = move(mv).label(t.lang)
+            except KeyError:
+                label = mv
+            parts.append(f'<div style="font-size:0.9em;opacity:0.85;"><b>{render.esc(t("change_why"))}:</b> '
+                         f'{render.esc(why)} <span style="opacity:0.7;">({render.esc(label)})</span></div>')
+        with st.container(border=True):
+            st.html("".join(parts))
 
 
 def _details(outcome: Outcome, pr: Probe, t: Strings, current_report: CheckReport) -> None:

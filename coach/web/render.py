@@ -335,6 +335,20 @@ def compare_rows(old: str, new: str, flagged: Iterable[tuple[int, int]] = ()) ->
     return rows
 
 
+def flagged_sentences(text: str, placed: Sequence[Placed]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The sentences of ``text`` that carry a placed finding: (sentence, [(move, message)]) in order."""
+    out: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    spans = sentence_spans(text)
+    for p in placed:
+        span = next((sp for sp in spans if sp[0] <= p.start < sp[1]), None)
+        if span is None:
+            continue
+        note = (str(_get(p.finding, "move") or ""), str(_get(p.finding, "message") or ""))
+        if note not in out.setdefault(span, []):
+            out[span].append(note)
+    return [(text[a:b], notes) for (a, b), notes in sorted(out.items())]
+
+
 def compare_html(rows: Sequence[Row], t: Strings) -> str:
     """The comparison as a two-column table (stacked on a phone); changed rows carry a tag."""
     head = (f'<thead><tr><th>{esc(t("compare_draft"))}</th><th>{esc(t("compare_reply"))}</th></tr></thead>')
