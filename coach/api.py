@@ -82,3 +82,30 @@ class Coach:
                        lang: str | None = None) -> Iterator[str | RewriteResult]:
         """Yield text as the LLM writes it, then the final, verified RewriteResult."""
         return self.rewriter.rewrite_stream(draft, client_message=client_message, offline=offline, lang=lang)
+
+    def apply(self, result: RewriteResult, rejected: list[str] | tuple[str, ...] = ()) -> RewriteResult:
+        """The rewrite with the rejected changes (by id) taken back, checked again; no model call.
+
+        Works on a result this process made (rules or LLM): it carries the rewrite as a Letter.
+        """
+        from coach.letter.model import Letter
+        from coach.letter.render import render
+        from coach.rewrite.diff import changes_of, numbered, undo
+
+        letter = getattr(result, "_letter", None)
+        if not isinstance(letter, Letter):
+            raise InputError("this result carries no letter to edit (it was not made in this session); rewrite again")
+        known = {cid for cid, _ in numbered(letter)}
+        unknown = sorted(set(rejected) - known)
+        if unknown:
+            raise InputError(f"no such change: {', '.join(unknown)}")
+        edited = undo(letter, rejected)
+        text = render(edited)
+        lang = result.before.language
+        after = self.checker.check(text, lang=lang, own=True)
+        # the client's scenario came from the client's message, which the result does not keep
+        after = after.model_copy(update={"scenario": result.after.scenario})
+        out = result.model_copy(update={"rewrite": text, "after": after, "changes": changes_of(edited),
+                                        "changed": any(s.state != "kept" for s in edited.sentences(live=False))})
+        out._letter = edited
+        return out

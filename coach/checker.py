@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from coach.context import detect_address, detect_scenario, mask_spans
+from coach.context import detect_address, detect_scenario
 from coach.errors import InputError
 from coach.html_text import html_to_text, looks_like_html
 from coach.inputs import validate_text
 from coach.lang.detect import detect_language
 from coach.lang.load import language_codes, languages
-from coach.mail import MailParts, split_mail
+from coach.letter import Letter, parse_letter
+from coach.mail import MailParts
 from coach.models import MOVE_NAMES, CheckReport, Finding, Moves
 from coach.normalize import normalize
 from coach.rules.loader import CompiledRule, RuleSet, default_rules
 from coach.rules.matcher import Hit, SentenceIndex, find_hits
-from coach.sentences import sentence_spans
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -27,7 +27,7 @@ class Analysis:
     draft: str
     normalized: str
     masked: str
-    parts: MailParts
+    letter: Letter
     sentences: list[tuple[int, int]]
     language: str
     address: str
@@ -36,6 +36,12 @@ class Analysis:
     moves: dict[str, bool]
     findings: list[Finding] = field(default_factory=list)
     score: int = 100
+
+    @property
+    def parts(self) -> MailParts:
+        """The spans of greeting, sign-off, quotes, P.S. and footer (the letter's mail layer)."""
+        assert self.letter.mail is not None
+        return self.letter.mail
 
     def report(self) -> CheckReport:
         return CheckReport(
@@ -63,11 +69,17 @@ class Checker:
         self.rules = rules or default_rules()
 
 
-    def check(self, draft: str, client_message: str | None = None, lang: str | None = None) -> CheckReport:
-        return self.analyse(draft, client_message=client_message, lang=lang).report()
+    def check(self, draft: str, client_message: str | None = None, lang: str | None = None, *,
+              own: bool = False) -> CheckReport:
+        return self.analyse(draft, client_message=client_message, lang=lang, own=own).report()
 
-    def analyse(self, draft: str, client_message: str | None = None, lang: str | None = None) -> Analysis:
-        draft = validate_text(draft, what="draft")
+    def analyse(self, draft: str, client_message: str | None = None, lang: str | None = None, *,
+                own: bool = False) -> Analysis:
+        """`own=True` checks coach's own text (a rewrite): the input size limit does not apply to it."""
+        if not own:
+            draft = validate_text(draft, what="draft")
+        elif not isinstance(draft, str) or not draft.strip():
+            raise InputError("the rewrite is empty")
         if looks_like_html(draft):
             draft = validate_text(html_to_text(draft), what="draft")  # spans refer to the text shown
         if client_message is not None:
@@ -79,10 +91,9 @@ class Checker:
         if lang is not None and lang not in language_codes():
             raise InputError(f"unsupported language '{lang}': use {' or '.join(language_codes())}")
 
-        normalized = normalize(draft)
-        parts = split_mail(normalized)
-        masked = mask_spans(normalized, parts.masked_spans())
-        sentences = sentence_spans(masked)
+        letter = parse_letter(draft)  # the one parse of the draft; rewrite, redaction and verification share it
+        normalized, masked, sentences, parts = letter.normalized, letter.masked, letter.spans, letter.mail
+        assert parts is not None
         language = lang or detect_language(masked) or detect_language(normalized)
         if language is None and client_message:
             language = detect_language(normalize(client_message))
@@ -102,7 +113,7 @@ class Checker:
         fired = {h.rule.rule.move for h in hits}
         moves = {m: m in fired for m in MOVE_NAMES}
         analysis = Analysis(
-            draft=draft, normalized=normalized, masked=masked, parts=parts, sentences=sentences,
+            draft=draft, normalized=normalized, masked=masked, letter=letter, sentences=sentences,
             language=language, address=address, scenario=scenario, hits=hits, moves=moves,
         )
         self._findings(analysis, rules, fired)

@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--misses", action="store_true", help="list the drafts judged wrongly")
     e.add_argument("--k", type=int, default=4, help="for a queries file: results that count (default 4)")
+    e.add_argument("--rewrites", action="store_true",
+                   help="measure the offline rewrites of the file's drafts (layout, good drafts, fault_phrases, "
+                        "must_keep, repeated moves, crisis wording, growth, variety)")
 
     b = sub.add_parser("bench", help="print the performance figures")
     b.add_argument("--json", action="store_true")
@@ -171,6 +174,23 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from coach.report_text import format_eval
+
+    if args.rewrites:
+        from pathlib import Path
+
+        from coach.api import Coach
+        from coach.rewrite.quality import format_measure, load_rows, measure
+
+        try:
+            rows = load_rows(Path(args.file))
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        out = measure(rows, Coach(offline=True))
+        if args.json:
+            _emit(out)
+        else:
+            sys.stdout.write(format_measure(out))
+        return 0
 
     if _is_queries_file(args.file):
         from coach.api import Coach

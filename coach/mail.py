@@ -1,4 +1,9 @@
-"""The parts of an e-mail draft: greeting, body, sign-off/signature and quoted mail, as spans."""
+"""The parts of an e-mail draft: greeting, body, sign-off/signature, P.S., footer and quoted mail, as spans.
+
+The quote headers follow what mail clients write and what mail-parser-reply and talon look for: Apple Mail
+and Gmail "On … wrote:" / "Am … schrieb …:", Outlook's "From: … Sent: …" block (also with *bold* labels
+from HTML mail), "-----Original Message-----" and long separator lines of underscores or dashes.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,9 @@ _QUOTE_HEADERS = re.compile(
       | Le\b[^\n]{3,200}\ba\s+[ée]crit\s*:[ ]*$
       | -{2,}[ ]*(?:Original\s+Message|Urspr(?:ü|ue)ngliche\s+Nachricht|Forwarded\s+message|Weitergeleitete\s+Nachricht|Begin\s+forwarded\s+message)[^\n]*$
       | (?:Begin\s+forwarded\s+message|Anfang\s+der\s+weitergeleiteten\s+Nachricht):[ ]*$
-      | (?:Von|From):[ ][^\n]+\n(?:[^\n]*\n){0,3}?[ ]*(?:Gesendet|Sent|Datum|Date):[^\n]*$
+      | \*?(?:Von|From):\*?[ ][^\n]+\n(?:[^\n]*\n){0,3}?[ ]*\*?(?:Gesendet|Sent|Datum|Date):\*?[^\n]*$
       | _{8,}[ ]*$
+      | (?:-{20,}|[–—]{20,})[ ]*$
     )""",
     re.MULTILINE | re.VERBOSE | re.IGNORECASE,
 )
@@ -26,6 +32,7 @@ _GREETING = re.compile(
     r"""\A\s*(?P<g>(?:
         Hallo|Hi|Hey|Hallöchen|Liebe[rs]?|Sehr\s+geehrte[rs]?|Guten\s+(?:Tag|Morgen|Abend)|Moin(?:\s+moin)?|Servus
       | Gr(?:ü|ue)(?:ß|ss)\s+(?:Gott|dich|Sie|euch)|Grüezi|Dear|Hello|Good\s+(?:morning|afternoon|evening)|Greetings
+      | Hoi|Hej|Heya|Hiya|Salut|Ciao|Huhu
     )\b(?:[^\n,!:.]|\.(?=[ ]?\w))*(?:[,!:]|(?=\n)))""",
     re.VERBOSE | re.IGNORECASE,
 )
@@ -35,14 +42,29 @@ _SIGNOFF = re.compile(
         (?:Viele|Liebe|Herzliche|Beste|Freundliche|Sch(?:ö|oe)ne|Sonnige|Kollegiale|Hoffnungsvolle)\s+Gr(?:ü|ue)(?:ß|ss)e(?:\s+\w+){0,3}
       | Mit\s+(?:freundlichen|besten|herzlichen|lieben|vielen)\s+Gr(?:ü|ue)(?:ß|ss)en(?:\s+\w+){0,3}
       | Gr(?:ü|ue)(?:ß|ss)e(?:\s+\w+){0,3} | (?:Herzlichst|Herzlich|Beste|Alles\s+Liebe|Alles\s+Gute|Gute\s+Besserung|Bis\s+(?:dann|morgen|später)|Liebe\s+Gr(?:ü|ue)(?:ß|ss)e|Bis\s+bald|Ciao|Tschüss|Servus|Gruß)
-      | LG|VG|MfG|BG|Gru(?:ß|ss)(?:\s+\w+){0,2}
+      | (?:LG|VG|MfG|BG|Cheers|Thx|xx?)(?:[ ,]+[^\W\d_][\w'.-]*){0,2}|Gru(?:ß|ss)(?:\s+\w+){0,2}
       | Best(?:\s+(?:regards|wishes))?|Kind(?:est)?\s+regards|Warm(?:est)?\s+(?:regards|wishes)|Regards|Cheers|Thanks|Many\s+thanks
       | Thank\s+you|Take\s+care|Sincerely(?:\s+yours)?|Yours(?:\s+(?:sincerely|truly))?|All\s+the\s+best|Talk\s+soon|Speak\s+soon
       | With\s+(?:best|kind|warm)\s+(?:regards|wishes)|Best\s+wishes|Warmly|Hugs|Cordially|Respectfully
+      | Take\s+care(?:\s+of\s+yourself)?|Stay\s+(?:well|safe|strong)|Be\s+well|Love|Much\s+love|Talk\s+later
+      | Dr(?:ü|ue)ck\s+dich|F(?:ü|ue)hl\s+dich\s+(?:gedr(?:ü|ue)ckt|umarmt)|Pfiat\s+di(?:\s+Gott)?|Bussi|Umarmung
+      | (?:Ganz\s+)?(?:liebe|herzliche)\s+Gr(?:ü|ue)(?:ß|ss)e(?:\s+\w+){0,3}|LG\s+und\s+bis\s+bald|Bis\s+sp(?:ä|ae)ter
+      | (?:Danke|Vielen\s+Dank|Thanks|Thank\s+you)\s*(?:und|&|and|,)\s*(?:viele\s+|liebe\s+|beste\s+)?(?:Gr(?:ü|ue)(?:ß|ss)e|LG|VG|regards|best)(?:\s+\w+){0,2}
     )[ ]*[,.!]?[ ]*$""",
     re.MULTILINE | re.VERBOSE | re.IGNORECASE,
 )
 _SIGNATURE_DASHES = re.compile(r"^-- ?$", re.MULTILINE)
+_NAME_GREETING = re.compile(
+    r"\A\s*(?P<g>[A-ZÄÖÜ][\w'\-]+(?:[ ]+[A-ZÄÖÜ][\w'\-]+){0,2}[ ]*[,!](?=[ ]*\n)"
+    r"|[A-ZÄÖÜ][\w'\-]+[ ]+[-–—](?=[ ]+\w))"  # "Steve," on its own line; "Kim - got it, …"
+)
+PS_MARK = re.compile(r"^[ ]*(?:P\.?[ ]?P\.?[ ]?S|P\.?[ ]?S)\.?:?(?=\s)", re.MULTILINE)
+_FOOTER = re.compile(
+    r"""^[ ]*(?:Sent\s+from\s+my\s+[^\n]{1,40}|Sent\s+from\s+(?:Outlook|Mail|Yahoo\s+Mail|Gmail)\b[^\n]{0,40}
+      | Get\s+Outlook\s+for\s+[^\n]{1,20}|Von\s+meinem\s+[^\n]{1,40}\s+gesendet|Gesendet\s+von\s+[^\n]{1,40}
+      | Von\s+unterwegs\s+gesendet|Outlook\s+f(?:ü|ue)r\s+[^\n]{1,20}\s+beziehen)[ ]*$""",
+    re.MULTILINE | re.VERBOSE | re.IGNORECASE,
+)
 _MAX_SIGNATURE_LINES = 10
 
 
@@ -54,13 +76,16 @@ class MailParts:
     greeting: Span | None = None
     signoff: Span | None = None
     quoted: list[Span] = field(default_factory=list)
+    ps: Span | None = None  # a P.S. after the signature
+    footer: Span | None = None  # "Sent from my iPhone"
 
     @property
     def body_end(self) -> int:
-        """Where the letter's own text ends: at the sign-off, or at the first quoted part."""
+        """Where the letter's own text ends: at the sign-off, P.S. or footer, or at the first quoted part."""
         ends = [self.length]
-        if self.signoff:
-            ends.append(self.signoff[0])
+        for span in (self.signoff, self.ps, self.footer):
+            if span:
+                ends.append(span[0])
         if self.quoted:
             ends.append(self.quoted[0][0])
         return min(ends)
@@ -75,6 +100,8 @@ class MailParts:
             spans.append(self.greeting)
         if self.signoff:
             spans.append(self.signoff)
+        if self.footer:
+            spans.append(self.footer)
         return sorted(spans)
 
 
@@ -99,12 +126,27 @@ def split_mail(text: str) -> MailParts:
     own_end = _own_text_end(text, quoted, tail_start)
 
     greeting = None
-    g = _GREETING.match(text, 0, own_end)
-    if g:
+    g = _GREETING.match(text, 0, own_end) or _NAME_GREETING.match(text, 0, own_end)
+    if g and text[g.end("g"):own_end].strip():
         greeting = (g.start("g"), g.end("g"))
+    start = greeting[1] if greeting else 0
 
-    signoff = _find_signoff(text, greeting[1] if greeting else 0, own_end)
-    return MailParts(length=n, greeting=greeting, signoff=signoff, quoted=quoted)
+    limit = own_end
+    footer = None
+    for m in _FOOTER.finditer(text, start, own_end):
+        if not text[m.end():own_end].strip() and text[start:m.start()].strip():
+            footer = (m.start() + len(m.group()) - len(m.group().lstrip()), m.end())
+            limit = m.start()
+    ps = None
+    m = PS_MARK.search(text, start, limit)
+    if m and text[start:m.start()].strip() and not _SIGNOFF.search(text, m.start(), limit):
+        stop = limit
+        while stop > m.start() and text[stop - 1] in " \n":
+            stop -= 1
+        ps = (m.start() + len(m.group()) - len(m.group().lstrip()), stop)
+        limit = m.start()
+    signoff = _find_signoff(text, start, limit)
+    return MailParts(length=n, greeting=greeting, signoff=signoff, quoted=quoted, ps=ps, footer=footer)
 
 
 def _answered_inline(text: str, after: int) -> bool:
@@ -153,6 +195,9 @@ def _find_signoff(text: str, start: int, end: int) -> Span | None:
             while stop > m.start() and text[stop - 1] in " \n":
                 stop -= 1
             return (m.start(), stop)
+    block = _contact_block(text, start, end)
+    if block is not None:
+        return block
     name = _trailing_name_line(text, start, end)
     if name is not None:
         return name
@@ -167,6 +212,32 @@ def _find_signoff(text: str, start: int, end: int) -> Span | None:
 _NAME_LINE = re.compile(
     r"^[ ]*(?:[-–—~][ ]*)?(?:Dr\.\s|Prof\.\s)?[A-ZÄÖÜ][\w'.\-]*(?:[ ]+[A-ZÄÖÜ][\w'.\-]*){0,3}[ ]*$"
 )
+
+
+_CONTACT = re.compile(
+    r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?:Tel|Telefon|Fon|Mobil|Mob|Handy|Phone|Fax|T|M|F)\.?:?\s*\+?\d[\d\s()/.-]{5,}"
+    r"|^\s*\+?\d[\d\s()/.-]{7,}\s*$",
+    re.IGNORECASE,
+)
+
+
+def _contact_block(text: str, start: int, end: int) -> Span | None:
+    """A signature without a closing line: the last lines hold a name, a company and a phone, web or mail line."""
+    stop = end
+    while stop > start and text[stop - 1] in " \n":
+        stop -= 1
+    block_start = text.rfind("\n\n", start, stop)
+    if block_start == -1:
+        return None
+    block_start += 2
+    lines = text[block_start:stop].split("\n")
+    if not 2 <= len(lines) <= _MAX_SIGNATURE_LINES or not text[start:block_start].strip():
+        return None
+    if not any(_CONTACT.search(line) for line in lines):
+        return None
+    if any(len(line.split()) > 8 or re.search(r"[.!?]\s*$", line) and not _CONTACT.search(line) for line in lines):
+        return None  # a sentence: prose, not a signature
+    return (block_start, stop)
 
 
 def _trailing_name_line(text: str, start: int, end: int) -> Span | None:

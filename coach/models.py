@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model
 
 from coach.moves import FAULT_MOVES, GOOD_MOVES, MOVE_NAMES
 from coach.notices import Notice
@@ -100,3 +100,5 @@ class RewriteResult(BaseModel):
     usage: Usage | None
     changed: bool = True
     changes: list[Change] = Field(default_factory=list)
+    # the rewrite as a Letter (coach.letter) with its changes marked, so Coach.apply can take some back
+    _letter: object | None = PrivateAttr(default=None)

@@ -23,6 +23,7 @@ PhrasingMove = Literal["empathy", "plan_offer", "defer_collaboration", "referral
 PhrasingScenario = Literal["any", "shock", "long_standing", "unclear"]
 SituationScenario = Literal["shock", "long_standing", "unclear"]
 Tone = Literal["warm", "neutral", "formal"]
+Register = Literal["letter", "mail", "chat"]
 Kind = Literal["passage", "phrasing"]
 
 PHRASING_MOVES: tuple[str, ...] = ("empathy", "plan_offer", "defer_collaboration", "referral")
@@ -101,6 +102,8 @@ class Phrasing(_Identified):
     scenario: PhrasingScenario
     tone: Tone
     text: str
+    registers: tuple[Register, ...] = ("letter", "mail")  # the drafts whose voice it fits
+    after_call: bool = False  # a plan offer that builds on a call or meeting the draft already proposes
 
 
     @field_validator("text")

@@ -1,13 +1,13 @@
-"""Sentences that go with a removed fault (knowledge/rewrite.toml)."""
+"""knowledge/rewrite.toml: sentences that go with a removed fault, and the style of the offline rewrite
+(call and closer patterns, crisis wording, repeated markers, connectors, the reasons changes give)."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from functools import cache
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from coach.errors import KnowledgeError
 from coach.paths import knowledge_dir
@@ -19,30 +19,86 @@ class Followup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    lang: Literal["de", "en"]
+    lang: str
     patterns: list[str] = Field(min_length=1)
     examples: Examples
 
 
-class FollowupFile(BaseModel):
+class Style(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    calls: list[str] = Field(min_length=1)
+    proposals: list[str] = Field(min_length=1)  # a call word only counts when the sentence proposes it
+    closers: list[str] = Field(min_length=1)
+    crisis: list[str] = Field(min_length=1)
+    markers: list[str]
+    connectors: list[str]
+    subordinators: list[str]
+    services: list[str] = Field(default_factory=list)
+
+
+class Why(BaseModel):
+    model_config = ConfigDict(extra="allow")  # one reason per move name (from knowledge/moves.toml)
+
+    clause: str
+    followup: str
+    debris: str
+    connector: str
+    case: str
+    fault_names: dict[str, str]
+
+
+class Roles(BaseModel):
+    """The part each move plays in the offline rewrite; the names come from knowledge/moves.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    acknowledge: str
+    refer: str
+    plan: str
+    later: str
+    accepts: str
+
+    @model_validator(mode="after")
+    def _known(self) -> Roles:
+        from coach.moves import names
+
+        unknown = [v for v in self.model_dump().values() if v not in names()]
+        if unknown:
+            raise ValueError(f"roles name unknown moves: {unknown}")
+        return self
+
+
+class RewriteFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     followup: list[Followup]
+    style: dict[str, Style]  # per language code; a language without its own falls back to English
+    why: dict[str, Why]
+    roles: Roles
+
+
+def roles() -> Roles:
+    return _file().roles
+
+
+@cache
+def _file() -> RewriteFile:
+    path = knowledge_dir() / "rewrite.toml"
+    try:
+        return RewriteFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise KnowledgeError(f"cannot load {path.name}: {exc}") from None
 
 
 @cache
 def followups() -> dict[str, tuple[Followup, re.Pattern[str]]]:
-    path = knowledge_dir() / "rewrite.toml"
-    try:
-        data = FollowupFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise KnowledgeError(f"cannot load {path.name}: {exc}") from None
     out: dict[str, tuple[Followup, re.Pattern[str]]] = {}
-    for f in data.followup:
+    for f in _file().followup:
         try:
             pattern = compile_any(f.patterns)
         except re.error as exc:
-            raise KnowledgeError(f"{path.name}: {f.id}: invalid pattern: {exc}") from None
+            raise KnowledgeError(f"rewrite.toml: {f.id}: invalid pattern: {exc}") from None
         assert pattern is not None
         out[f.lang] = (f, pattern)
     return out
@@ -51,3 +107,56 @@ def followups() -> dict[str, tuple[Followup, re.Pattern[str]]]:
 def is_followup(sentence: str, lang: str) -> bool:
     entry = followups().get(lang)
     return bool(entry and entry[1].search(lower_text(sentence)))
+
+
+class CompiledStyle:
+    def __init__(self, s: Style):
+        self.raw = s
+        try:
+            self._calls = re.compile("|".join(s.calls), re.I)
+            self._proposals = re.compile("|".join(s.proposals), re.I)
+            self.closers = re.compile("|".join(s.closers), re.I)
+        except re.error as exc:
+            raise KnowledgeError(f"rewrite.toml: invalid style pattern: {exc}") from None
+        self.crisis = tuple(c.lower() for c in s.crisis)
+        self.markers = tuple(m.lower() for m in s.markers)
+        words = sorted(s.connectors, key=len, reverse=True)
+        self.connector = re.compile(r"^(?:" + "|".join(re.escape(w) for w in words) + r")\b[,]?\s+", re.I)
+        subs = sorted(s.subordinators, key=len, reverse=True)
+        self.subordinator = re.compile(r"^\W*(?:" + "|".join(re.escape(w) for w in subs) + r")\b", re.I)
+
+    def foreign_service(self, text: str, context: str) -> bool:
+        """The phrasing names a kind of work ("Coaching") that the draft and client mail never mention."""
+        low = text.lower()
+        return any(w in low and w not in context for w in self.raw.services)
+
+    def proposes_call(self, text: str) -> bool:
+        """The sentence proposes a call or meeting ("Passt Ihnen ein Telefonat am Montag?", "Let's talk")."""
+        return bool(self._calls.search(text) and self._proposals.search(text))
+
+    def is_crisis(self, text: str) -> bool:
+        low = text.lower()
+        return any(c in low for c in self.crisis)
+
+    def markers_in(self, text: str) -> set[str]:
+        low = text.lower()
+        return {m for m in self.markers if m in low}
+
+
+@cache
+def style(lang: str) -> CompiledStyle:
+    styles = _file().style
+    return CompiledStyle(styles.get(lang) or styles["en"])
+
+
+def why(lang: str, key: str, **params: str) -> str:
+    w = _file().why.get(lang) or _file().why["en"]
+    text = getattr(w, key, None)
+    if text is None:
+        text = (w.model_extra or {}).get(key, "")
+    return str(text).format(**params) if params else str(text)
+
+
+def fault_name(lang: str, move_name: str) -> str:
+    w = _file().why.get(lang) or _file().why["en"]
+    return w.fault_names.get(move_name, move_name)

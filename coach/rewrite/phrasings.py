@@ -37,6 +37,20 @@ Ranker = Callable[[list[str], str, str, str | None, str], list[tuple[str, float]
 """(moves, lang, address, scenario, query) -> [(phrasing id, score)] best first, one retrieval for all moves."""
 
 
+def _words(text: str) -> int:
+    return len(re.findall(r"\w+", text))
+
+
+def situation_of(client_message: str | None, situations: Sequence[Any]) -> Any | None:
+    """The first situation (knowledge/situations.yaml) whose pattern matches the client's message."""
+    if not client_message:
+        return None
+    for s in situations:
+        if re.search(s.pattern, client_message):
+            return s
+    return None
+
+
 def situation_phrase(client_message: str | None, situations: Sequence[Any], lang: str, address: str) -> str | None:
     """The noun phrase naming the client's event ("Der Verlust Ihres wichtigsten Kunden"), if recognisable."""
     if not client_message:
@@ -64,6 +78,15 @@ class PhrasingPicker:
         self._ranker = ranker
         self._verified: dict[tuple[str, str], bool] = {}
 
+    def phrasing(self, phrasing_id: str) -> PhrasingLike | None:
+        return self._by_id.get(phrasing_id)
+
+    def _makes(self, text: str, move: str, lang: str) -> bool:
+        key = (f"{lang}:{move}", text)
+        if key not in self._verified:
+            self._verified[key] = self._detects(text, move, lang)
+        return self._verified[key]
+
     def _works(self, p: PhrasingLike, text: str) -> bool:
         key = (p.id, text)
         if key not in self._verified:
@@ -72,8 +95,6 @@ class PhrasingPicker:
 
     def candidates(self, move: str, lang: str, address: str, scenario: str | None) -> list[PhrasingLike]:
         want_scen = {"any", scenario or "unclear"}
-        if scenario is None:
-            want_scen.add("shock")
         return [p for p in self._all if p.move == move and p.lang == lang and p.address == address
                 and p.scenario in want_scen]
 
@@ -88,31 +109,93 @@ class PhrasingPicker:
             return {}
 
     def pick(self, move: str, *, lang: str, address: str, scenario: str | None, situation: str | None,
-             scores: dict[str, float], seed: int) -> Choice | None:
+             scores: dict[str, float], seed: int, registers: set[str] | None = None, after_call: bool = False,
+             avoid: dict[str, set[str]] | None = None, crisis_ok: bool = True,
+             max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None,
+             present: set[str] | None = None, tones: set[str] | None = None,
+             fits_context: Callable[[str], bool] | None = None, shortest: int = 0) -> Choice | None:
+        """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
+        no marker word the letter already has, names no crisis the client did not describe; chosen by seed
+        among the fitting ones (variety), the same for the same input."""
         pool = self.candidates(move, lang, address, scenario)
         if not pool:
             return None
+        avoid = avoid or {}
+        openings = avoid.get("openings", set())
+        markers = avoid.get("markers", set())
+        if is_crisis is None:
+            from coach.rewrite.followups import style
+
+            is_crisis = style(lang).is_crisis
         exact = scenario or "unclear"
 
-        def key(p: PhrasingLike) -> tuple[float, float, str]:
-            slot_bonus = 0.0
-            if SLOT in p.text:
-                slot_bonus = 0.2 if situation else -10.0
-            scen_bonus = 0.1 if p.scenario == exact else 0.0
-            return (-(scores.get(p.id, 0.0) + slot_bonus + scen_bonus), 0.0, p.id)
+        def fits(p: PhrasingLike, text: str, strict: int) -> bool:
+            """strict 3: register, openings, marker words, length; 2: without length; 1: register only."""
+            if SLOT in p.text and not situation:
+                return False
+            if not crisis_ok and is_crisis(text):
+                return False
+            if strict >= 1 and registers and not registers & set(getattr(p, "registers", ("letter", "mail"))):
+                return False
+            if strict >= 1 and bool(getattr(p, "after_call", False)) != after_call:
+                return False
+            if strict >= 1 and tones and getattr(p, "tone", "") not in tones:
+                return False
+            if strict >= 1 and fits_context is not None and not fits_context(text):
+                return False
+            first = re.findall(r"\w+", text.lower())[:1]
+            if strict >= 2 and first and first[0] in openings:
+                return False
+            if strict >= 2 and markers and any(m in text.lower() for m in markers):
+                return False
+            if strict >= 3 and max_words is not None and _words(text) > max(max_words, 8) + (6 if SLOT in p.text else 0):
+                return False
+            if strict >= 2 and present and any(m != move and self._makes(text, m, lang) for m in present):
+                return False  # it would make a move the letter already makes ("After a blow like this" + empathy)
+            return True
 
-        ranked = [p for p in sorted(pool, key=key) if SLOT not in p.text or situation]
-        usable: list[tuple[PhrasingLike, str]] = []
-        for p in ranked:
-            text = p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text
-            if self._works(p, text):
-                usable.append((p, text))
-            if len(usable) >= 3:
-                break
-        if not usable:
+        def key(p: PhrasingLike) -> tuple[float, str]:
+            bonus = 0.2 if SLOT in p.text else 0.0
+            bonus += 0.1 if p.scenario == exact else 0.0
+            return (-(scores.get(p.id, 0.0) + bonus), p.id)
+
+        ranked = sorted(pool, key=key)
+        if shortest:  # a line under `shortest` words that fits register and context, not opening alike if possible
+            def opens_apart(t: str) -> bool:
+                return (re.findall(r"\w+", t.lower())[:1] or [""])[0] not in openings
+
+            for level, apart in ((2, True),):  # never at the price of "danke … Danke" or alike openings
+                fitting = [(p, p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text)
+                           for p in ranked]
+                fitting = [(p, t) for p, t in fitting if _words(t) < shortest and fits(p, t, level)
+                           and (opens_apart(t) or not apart) and self._works(p, t)]
+                if fitting:
+                    least = min(_words(t) for _, t in fitting)
+                    near = [u for u in fitting if _words(u[1]) <= least + 1]
+                    p, text = near[seed % len(near)]
+                    return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
             return None
-        p, text = usable[seed % len(usable)]
-        return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
+        for strict in (3, 2, 1, 0):
+            usable: list[tuple[PhrasingLike, str]] = []
+            for p in ranked:
+                text = p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text
+                if fits(p, text, strict) and self._works(p, text):
+                    usable.append((p, text))
+            # at any strictness: no word the neighbours have ("danke … Danke"), then no alike opening
+            fresh = [u for u in usable if not any(m in u[1].lower() for m in markers)]
+            usable = fresh or usable
+            other = [u for u in usable if (re.findall(r"\w+", u[1].lower())[:1] or [""])[0] not in openings]
+            usable = other or usable
+            if usable and max_words is not None and strict <= 2:
+                shortest = min(_words(t) for _, t in usable)
+                usable = [u for u in usable if _words(u[1]) <= shortest + 2]  # a short draft gets short lines
+            if usable:
+                slotted = [u for u in usable if SLOT in u[0].text]
+                # a phrasing that names the client's event is best
+                pool_ = slotted or usable
+                p, text = pool_[seed % len(pool_)]
+                return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
+        return None
 
 
 def situation_query(client_message: str | None, draft: str, limit: int = 160) -> str:

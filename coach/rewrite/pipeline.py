@@ -8,7 +8,7 @@ from typing import Any
 
 from coach.checker import Analysis, Checker
 from coach.errors import CoachError
-from coach.models import RewriteResult
+from coach.models import FAULT_MOVES, RewriteResult
 from coach.notices import Notice, has, notice
 from coach.rewrite.phrasings import PhrasingPicker
 from coach.rewrite.rules_rewriter import RulesRewriter
@@ -61,9 +61,9 @@ class RewritePipeline:
 
     def _detects(self, text: str, move: str, lang: str) -> bool:
         a = self.checker.analyse(text, lang=lang)
-        if move == "referral":
-            return any(h.rule.rule.move == "referral" for h in a.hits)
-        return bool(a.moves.get(move)) and not any(a.moves[m] for m in ("accepts_cancellation", "judgment", "pressure"))
+        if move not in a.moves:  # an aid move (the referral) is not one of the six reported ones
+            return any(h.rule.rule.move == move for h in a.hits)
+        return bool(a.moves.get(move)) and not any(a.moves[m] for m in FAULT_MOVES)
 
     def _rank_phrasings(self, moves: list[str], lang: str, address: str, scenario: str | None,
                         query: str) -> list[tuple[str, float]]:

@@ -1,4 +1,6 @@
-"""The offline rewrite: keep what is fine, drop the faults, add the missing moves from approved phrasings."""
+"""The offline rewrite, as edits of the draft's Letter: a good draft stays as it is; a faulty clause goes with
+its connectors and the rest of its sentence is repaired; what is missing is added once, in the draft's voice;
+greeting, closing, signature, P.S. and quoted mail stay where they were."""
 
 from __future__ import annotations
 
@@ -7,12 +9,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from coach.checker import Analysis, Checker
+from coach.letter.model import Letter, Part, Sentence
+from coach.letter.render import render
+from coach.mail import _SIGNOFF
 from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult, Source
 from coach.moves import move
 from coach.notices import Notice, notice
-from coach.rewrite.followups import is_followup
-from coach.rewrite.letter import Letter, Piece
-from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_phrase, situation_query
+from coach.rewrite.diff import changes_of
+from coach.rewrite.followups import fault_name, is_followup, roles, style, why
+from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
+from coach.rewrite.referrals import referral_for
+from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
 _CONTINUES = re.compile(
     r"^\W*(?:das|dies|damit|dann|also|so|und|außerdem|ausserdem|übrigens|uebrigens|that|this|it|then|and|also|"
@@ -20,8 +27,17 @@ _CONTINUES = re.compile(
     re.I,
 )
 _THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks|many\s+thanks)\b", re.I)
-_MOVE_SLOT = {"empathy": "ack", "referral": "referral", "defer_collaboration": "offer", "plan_offer": "offer"}
-_ADD_ORDER = ("empathy", "referral", "defer_collaboration", "plan_offer")
+# where a clause can be cut off: ";", ":", a dash, or a comma before a coordinating word
+_CLAUSE_SPLIT = re.compile(
+    r"\s*(?:[;:]|\s[–-])\s+|,\s+(?=(?:aber|und|doch|sondern|dann|also|denn|but|and|so|then|though|yet)\b)", re.I)
+# what follows a fault can stay only after a contrast ("…, but I understand"), not after a consequence ("…, so I'll invoice")
+# or a dash ("… Kündigungsfrist – die Sessions werden berechnet")
+_CONSEQUENCE = re.compile(r"^\W*(?:so|then|dann|also|deshalb|daher|therefore)\b", re.I)
+_CONTRAST = re.compile(r"^[\s,;:–-]*(?:aber|doch|jedoch|sondern|but|though|yet|however)\b", re.I)
+_END = re.compile(r"[.!?…]+[\"')\]]*$")
+_ROLES = roles()
+_ACK, _REFERRAL, _PLAN, _LATER = _ROLES.acknowledge, _ROLES.refer, _ROLES.plan, _ROLES.later
+_ADD_ORDER = (_ACK, _REFERRAL, _PLAN, _LATER)
 
 
 @dataclass(frozen=True)
@@ -30,41 +46,43 @@ class SentencePlan:
     text: str
     moves: frozenset[str]
     verdict: str  # "keep", "fault" or "followup"
+    id: str = ""
 
 
 def plan_sentences(a: Analysis) -> list[SentencePlan]:
-    """Each sentence of the letter's own text, and whether the rewrite keeps it."""
-    draft = a.draft
+    """Each sentence of the writer's own text (paragraphs and P.S.), and whether the rewrite keeps it."""
     per_sentence = a.sentence_moves()
-    body_start, body_end = a.parts.body_start, a.parts.body_end
     plans: list[SentencePlan] = []
-    after_fault = False
-    prev_end = body_start
-    for s, e in a.sentences:
-        if s < body_start or e > body_end:
+    faults = set(FAULT_MOVES)
+    for part in a.letter.parts:
+        if not part.has_sentences:
             continue
-        text = draft[s:e]
-        moves = frozenset(per_sentence.get((s, e), set()))
-        same_paragraph = "\n\n" not in draft[prev_end:s]
-        prev_end = e
-        if moves & set(FAULT_MOVES):
-            verdict = "fault"
-        elif is_followup(text, a.language) and (after_fault or a.moves["accepts_cancellation"]):
-            verdict = "followup"
-        elif after_fault and same_paragraph and not moves and _CONTINUES.match(text):
-            verdict = "followup"  # "That's the real problem here." goes with the judgment before it
-        else:
-            verdict = "keep"
-        after_fault = verdict == "fault"
-        plans.append(SentencePlan((s, e), text, moves, verdict))
+        after_fault = False
+        for s in part.sentences:
+            moves = frozenset(per_sentence.get((s.start, s.end), set()))
+            if moves & faults:
+                verdict = "fault"
+            elif is_followup(s.text, a.language) and (after_fault or a.moves[_ROLES.accepts]):
+                verdict = "followup"
+            elif after_fault and not moves and _CONTINUES.match(s.text):
+                verdict = "followup"  # "That's the real problem here." goes with the judgment before it
+            elif after_fault and not moves and len(s.text.split()) <= 3 and s.text.rstrip().endswith(("?", "!")) \
+                    and not style(a.language).proposes_call(s.text):
+                verdict = "followup"  # "Echt jetzt?" after a removed judgment (not "Wollen wir Donnerstag telefonieren?")
+            else:
+                verdict = "keep"
+            after_fault = verdict in ("fault", "followup")
+            plans.append(SentencePlan((s.start, s.end), s.text, moves, verdict, s.id))
     return plans
 
 
 @dataclass
 class RulesOutcome:
     text: str
+    letter: Letter
     choices: list[Choice] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    unchanged: bool = False
 
 
 class RulesRewriter:
@@ -73,78 +91,337 @@ class RulesRewriter:
         self.picker = picker
         self.situations = situations
 
+    # ------------------------------------------------------------------ compose
     def compose(self, a: Analysis, client_message: str | None, variant: int = 0) -> RulesOutcome:
-        draft = a.draft
+        """``variant`` > 0: another choice among the approved phrasings (the page's "another version")."""
+        if a.report().moves.is_good:
+            return RulesOutcome(text=a.draft, letter=a.letter.copy(), unchanged=True)
+        outcome = self._compose(a, client_message, repair=True, variant=variant)
+        after = self.checker.analyse(outcome.text, client_message=client_message, lang=a.language, own=True)
+        if any(after.moves[m] for m in FAULT_MOVES):
+            # a repaired clause still reads as a fault
+            outcome = self._compose(a, client_message, repair=False, variant=variant)
+        return outcome
+
+    def _compose(self, a: Analysis, client_message: str | None, *, repair: bool, variant: int = 0) -> RulesOutcome:
         lang = a.language
-        address = _phrasing_address(a)
-
-        body_start, body_end = a.parts.body_start, a.parts.body_end
-        letter = Letter(lang=lang)
-        letter.greeting = draft[:body_start] if a.parts.greeting else ""
-        closing = draft[body_end:] if body_end < len(draft) else ""
-        inline_quotes = [draft[s:e] for s, e in a.parts.quoted if e <= body_end]
-        letter.closing = "\n\n".join([closing.strip("\n")] + inline_quotes) if inline_quotes else closing
-
+        st = style(lang)
+        letter = a.letter.copy()
+        faults_by_sentence = self._fault_hits(a)
         removed: list[str] = []
-        kept_moves: set[str] = set()
-        slot = "ack"
         for plan in plan_sentences(a):
-            if plan.verdict != "keep":
-                removed.append(plan.text)
+            if plan.verdict == "keep":
                 continue
-            moves = plan.moves
-            kept_moves |= moves
-            if moves & {"defer_collaboration", "plan_offer"}:
-                slot = "offer"
-            elif "referral" in moves:
-                slot = "referral"
-            elif not moves and slot == "offer":
-                slot = "next"  # a question or next step after the offer
-            letter.pieces.append(Piece(text=plan.text, slot=slot))
+            if plan.verdict == "fault":
+                hits = faults_by_sentence.get(plan.id, [])
+                fixed = self._repair(plan.text, hits, a, lang) if repair else None
+                fault_moves = sorted({m for m in plan.moves if m in FAULT_MOVES})
+                if fixed:
+                    letter.edit(plan.id, fixed, why(lang, "clause", fault=fault_name(lang, fault_moves[0])))
+                else:
+                    letter.remove(plan.id, why(lang, fault_moves[0]))
+                removed.append(plan.text)
+            else:
+                letter.remove(plan.id, why(lang, "followup"))
+                removed.append(plan.text)
+        self._smooth(letter, lang)
 
-        needed = [m for m in _ADD_ORDER if m not in kept_moves and (m != "referral" or a.scenario == "long_standing")]
+        address = _phrasing_address(a)
+        voice = voice_of(a.letter, lang, address)
+        left = render(letter)
+        present: set[str] = set()
+        has_referral = False
+        if left.strip():
+            mid = self.checker.analyse(left, client_message=client_message, lang=lang, own=True)
+            present = {m for m in GOOD_MOVES if mid.moves[m]}
+            has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits)
+        situation_item = situation_of(client_message, self.situations)
+        referral = referral_for(client_message, lang)
+        if referral is not None and situation_item is not None and getattr(situation_item, "scenario", "") == "shock" \
+                and a.scenario != "long_standing":
+            referral = None  # a client's customer going bust is a shock to the client, not their own insolvency
+        needed = [m for m in _ADD_ORDER if m not in present and m != _REFERRAL]
+        if not has_referral and (referral is not None or a.scenario == "long_standing") and a.scenario != "shock":
+            needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
+        elif not has_referral and referral is not None and a.scenario == "shock" and referral.even_in_shock:
+            needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
+
         situation = situation_phrase(client_message, self.situations, lang, address)
-        # one short query for all moves: the client's words say most about the situation
-        query = situation_query(client_message, draft)
-        scores = self.picker.scores(needed, lang=lang, address=address, scenario=a.scenario, query=query)
-        seed = seed_of(draft, client_message) + variant  # variant: another choice among the approved phrasings
+        # no retrieval here: the offline rewrite stays fast and independent of the index's state
+        scores: dict[str, float] = {}
+        seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
+        per_span = a.sentence_moves()
+        moves_of = {s.id: per_span.get((s.start, s.end), set()) for s in letter.sentences() if s.start >= 0}
+        context = (a.draft + "\n" + (client_message or "")).lower()
         choices: list[Choice] = []
-        for move in needed:
-            choice = self.picker.pick(move, lang=lang, address=address, scenario=a.scenario, situation=situation,
-                                      scores=scores, seed=seed)
+        # a short draft grows by at most its own length (or 30 words); what was removed makes room
+        budget = max(voice.words, 30) - 5 + sum(words(t) for t in removed) if voice.words < 60 else 10_000
+        registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
+        for k, m in enumerate(needed):
+            share = budget // max(1, len(needed) - k)
+            if m == _REFERRAL and referral is not None:
+                texts = referral.texts.get(address) or referral.texts.get("n/a") or []
+                if voice.words < 60:
+                    texts = referral.short.get(address) or referral.short.get("n/a") or texts
+                if texts:
+                    text = texts[seed % len(texts)]
+                    choice = Choice(id=f"{referral.id}.{seed % len(texts) + 1}", move=m, text=text, score=0.0)
+                    self._place(letter, choice, m, voice, lang, st, why(lang, m, help=referral.help))
+                    choices.append(choice)
+                    budget -= words(text)
+                    continue
+            part, index = self._position(letter, m, voice, st, moves_of)
+            neighbours = _neighbours(part, index)
+            prev = part.sentences[index - 1] if index > 0 else None
+            call = m == _PLAN and prev is not None and prev.live and prev.state != "added" \
+                and _proposes_call(prev.text, st)
+            choice = self.picker.pick(
+                m, lang=lang, address=address, scenario=a.scenario, situation=situation, scores=scores,
+                seed=seed_of(a.draft, client_message, m) + variant, registers=registers, after_call=call,
+                avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
+                max_words=share if voice.words < 60 else None, present=present | {c.move for c in choices},
+                tones={"neutral"} if m == _ACK and a.scenario in (None, "unclear") else None,
+                fits_context=lambda t: not st.foreign_service(t, context),
+            )
             if choice is None:
                 continue
             choices.append(choice)
-            self._insert(letter, Piece(text=choice.text, slot=_MOVE_SLOT[move], added=True, source_id=choice.id), move)
-        return RulesOutcome(text=letter.render(), choices=choices, removed=removed)
+            budget -= words(choice.text)
+            help_name = referral.help if referral else ""
+            self._place(letter, choice, m, voice, lang, st, why(lang, m, help=help_name) if m == _REFERRAL
+                        else why(lang, m), at=(part, index))
+        if voice.words < 60:
+            self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
+                          allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant)
+        self._fix_case(letter, voice, lang)
+        return RulesOutcome(text=render(letter), letter=letter, choices=choices, removed=removed)
+
+    def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
+                 address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int,  # type: ignore[no-untyped-def]
+                 variant: int = 0) -> None:
+        """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
+        order = sorted(range(len(choices)), key=lambda k: -words(choices[k].text))
+        for i in order:
+            if sum(words(c.text) for c in choices) <= allowed:
+                return
+            old = choices[i]
+            phrasing = self.picker.phrasing(old.id)
+            if phrasing is None or "{situation}" in phrasing.text:
+                continue  # a referral for the client's trouble, or a line naming their event, is worth its words
+            at = next(((p, k) for p in letter.parts for k, s in enumerate(p.sentences)
+                       if s.state == "added" and s.sources == [old.id]), None)
+            avoid = _avoid(letter, [s for s in _neighbours(at[0], at[1]) if s.sources != [old.id]]
+                           + _neighbours(at[0], at[1] + 1)[1:], st) if at else None
+            new = self.picker.pick(
+                old.move, lang=a.language, address=address, scenario=a.scenario, situation=situation, scores={},
+                seed=seed_of(a.draft, client_message, old.move) + variant, avoid=avoid,
+                registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
+                tones={"neutral"} if old.move == _ACK and a.scenario in (None, "unclear") else None,
+                fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
+                after_call=bool(getattr(phrasing, "after_call", False)),
+            )
+            if new is None:
+                continue
+            for s in letter.sentences():
+                if s.state == "added" and s.sources == [old.id]:
+                    s.text, s.sources = new.text, [new.id]
+            choices[i] = new
+
+    # ------------------------------------------------------------------ faults
+    @staticmethod
+    def _fault_hits(a: Analysis) -> dict[str, list[tuple[int, int]]]:
+        out: dict[str, list[tuple[int, int]]] = {}
+        sentences = a.letter.sentences()
+        for h in a.hits:
+            if h.rule.rule.move not in FAULT_MOVES:
+                continue
+            for s in sentences:
+                if s.start <= h.start < s.end:
+                    out.setdefault(s.id, []).append((h.start - s.start, min(h.end, s.end) - s.start))
+                    break
+        return out
+
+    def _repair(self, text: str, hits: list[tuple[int, int]], a: Analysis, lang: str) -> str | None:
+        """The sentence without its faulty clauses, if what is left stands on its own."""
+        if not hits:
+            return None
+        st = style(lang)
+        bounds = [0]
+        seps = []
+        for m in _CLAUSE_SPLIT.finditer(text):
+            seps.append((m.start(), m.end()))
+        chunks = []
+        start = 0
+        for s, e in seps:
+            chunks.append((start, s))
+            start = e
+        chunks.append((start, len(text)))
+        del bounds
+        bad = [any(hs < ce and he > cs for hs, he in hits) for cs, ce in chunks]
+        if all(bad) or not any(bad):
+            return None
+        # the longest run of clean clauses at the start or at the end
+        if not bad[0]:
+            k = bad.index(True)
+            keep = chunks[:k]
+            if re.match(r"\s*(?:[:]|\s[–-])", text[keep[-1][1]:]):
+                return None  # "I do have to remind you: …" introduces the fault; it goes with it
+            rest = re.sub(r"^[\W]*(?:(?:though|yet|but|aber|doch|jedoch)\W+)*", "", text[chunks[k][0]:])
+            if st.subordinator.match(rest):
+                return None  # "I do have to remind you, though, that …": the fault completes the clause
+            if _CONSEQUENCE.match(text[chunks[k][0]:]):
+                return None  # "Das respektiere ich natürlich, dann beenden wir …": the premise goes with its fault
+        else:
+            k = len(bad) - 1 - bad[::-1].index(True)
+            keep = chunks[k + 1:]
+            if keep and not _CONTRAST.match(text[chunks[k][1]:keep[0][0]] + text[keep[0][0]:]):
+                return None  # only a contrast survives its fault ("…, aber ich verstehe Sie"), not "– die Sessions …"
+        if not keep:
+            return None
+        piece = text[keep[0][0]:keep[-1][1]].strip()
+        piece = _END.sub("", piece).rstrip(" ,;:–-")
+        piece = st.connector.sub("", piece)
+        if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang):
+            return None
+        end = _END.search(text.rstrip())
+        punct = end.group() if end and keep[-1][1] == len(text) else "."
+        piece = piece[0].upper() + piece[1:] if piece[0].islower() and not piece.startswith(("iPhone",)) else piece
+        fixed = piece + punct
+        check = self.checker.analyse(fixed, lang=lang, own=True)
+        if any(check.moves[m] for m in FAULT_MOVES):
+            return None
+        return fixed
 
     @staticmethod
-    def _insert(letter: Letter, piece: Piece, move: str) -> None:
-        pieces = letter.pieces
-        if move == "empathy":
-            # after leading thank-you sentences, before the rest of the acknowledgement
-            i = 0
-            while i < len(pieces) and pieces[i].slot == "ack" and _THANKS.match(pieces[i].text):
-                i += 1
-            pieces.insert(i, piece)
-            return
-        if move == "defer_collaboration":
-            # the defer offer opens the offer paragraph, the plan offer follows it
-            idx = next((i for i, p in enumerate(pieces) if p.slot in ("offer", "next")), len(pieces))
-            pieces.insert(idx, piece)
-            return
-        if move == "plan_offer":
-            idx = next((i for i, p in enumerate(pieces) if p.slot == "next"), len(pieces))
-            pieces.insert(idx, piece)
-            return
-        idx = next((i for i, p in enumerate(pieces) if p.slot in ("offer", "next")), len(pieces))
-        pieces.insert(idx, piece)
+    def _smooth(letter: Letter, lang: str) -> None:
+        """A sentence that followed a removed one loses its dangling "aber/but/dann/then"; short debris goes."""
+        st = style(lang)
+        prev_removed = False
+        for part in letter.parts:
+            if not part.has_sentences:
+                continue
+            for s in part.sentences:
+                if s.state == "removed":
+                    prev_removed = True
+                    continue
+                if prev_removed and s.state in ("kept", "edited"):
+                    stripped = st.connector.sub("", s.text, count=1)
+                    if stripped != s.text and words(stripped) >= 3:
+                        letter.edit(s.id, stripped[0].upper() + stripped[1:], why(lang, "connector"))
+                prev_removed = False
 
+    # ------------------------------------------------------------------ adding
+    @staticmethod
+    def _position(letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
+                  moves_of: dict[str, set[str]]) -> tuple[Part, int]:
+        body = [p for p in letter.body() if p.live_sentences() or p.added]
+        if not body and letter.body():
+            body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
+        if m == _ACK:
+            if not body:
+                return _new_paragraph_after_greeting(letter), 0
+            p = body[0]
+            i = 0
+            while i < len(p.sentences) and (not p.sentences[i].live or _THANKS.match(p.sentences[i].text)
+                                            or (i == 0 and _short_reaction(p.sentences[i]))):
+                i += 1
+            return p, i
+        if m == _REFERRAL:
+            if not body:
+                return _new_paragraph_after_greeting(letter), 0
+            p = body[0]
+            i = 0
+            while i < len(p.sentences) and (not p.sentences[i].live or p.sentences[i].move == _ACK
+                                            or _THANKS.match(p.sentences[i].text) or p.sentences[i].state == "added"):
+                i += 1
+            if i < len(p.sentences):
+                i = len(p.sentences)
+            return p, i
+        # plan and defer: next to each other; after a call the draft proposes; else in an offer paragraph
+        for p in reversed(body):
+            for i in range(len(p.sentences) - 1, -1, -1):
+                if p.sentences[i].state == "added" and p.sentences[i].move in (_PLAN, _LATER):
+                    return p, i + 1
+        partner = _LATER if m == _PLAN else _PLAN
+
+        def after_call() -> tuple[Part, int] | None:
+            for p in body:
+                for i, s in enumerate(p.sentences):
+                    if s.live and s.state != "added" and _proposes_call(s.text, st):
+                        j = i + 1
+                        while j < len(p.sentences) and p.sentences[j].state == "added":
+                            j += 1
+                        return p, j
+            return None
+
+        if m == _PLAN and (found := after_call()):
+            return found  # the plan offer builds on the call the draft proposes
+        for p in body:  # next to the draft's own sentence making the partner move
+            for i, s in enumerate(p.sentences):
+                if s.live and s.state != "added" and partner in moves_of.get(s.id, ()):
+                    return p, i + 1
+        if found := after_call():
+            return found
+        offer = next((p for p in body if p.added and any(s.move in (_PLAN, _LATER)
+                                                        for s in p.sentences)), None)
+        if offer is not None:
+            return offer, len(offer.sentences)
+        if not body:
+            return _new_paragraph_after_greeting(letter), 0
+        last = body[-1]
+        closer = len(body) > 1 and len(last.live_sentences()) <= 2 and all(
+            st.closers.search(s.text) for s in last.live_sentences())
+        if voice.register == "chat" or len(body) == 1 and len(body[0].live_sentences()) <= 2:
+            target = body[-2] if closer else last
+            live = [i for i, s in enumerate(target.sentences) if s.live]
+            if closer or target is not last:
+                return target, len(target.sentences)
+            k = len(target.sentences)
+            if live and _signs_off(target.sentences[live[-1]].text, st):
+                k = live[-1]  # "lg mia" at the end of a one-line chat stays last
+            return target, k
+        anchor = body[-2] if closer else last
+        at = letter.parts.index(anchor) + 1
+        return letter.new_paragraph(at), 0
+
+    def _place(self, letter: Letter, choice: Choice, m: str, voice: Voice, lang: str, st, reason: str,  # type: ignore[no-untyped-def]
+               at: tuple[Part, int] | None = None) -> None:
+        part, index = at or self._position(letter, m, voice, st, {})
+        sep = "\n" if voice.register == "chat" and _line_based(part) else None
+        letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
+
+    @staticmethod
+    def _fix_case(letter: Letter, voice: Voice, lang: str) -> None:
+        first = True
+        greeting = letter.part("greeting")
+        body = [s for p in letter.parts if p.kind == "paragraph" for s in p.sentences if s.state != "added"]
+        orig_first = body[0].id if body else ""
+        for part in letter.parts:
+            if not part.has_sentences:
+                continue
+            for s in part.live_sentences():
+                after_greeting = first and greeting is not None and part.kind == "paragraph"
+                text = fit_case(s.text, first_after_greeting=after_greeting, voice=voice)
+                if s.state == "added":
+                    s.text = text
+                elif voice.lowercase and s.state != "edited":
+                    pass  # a lower-case writer's own sentences stay as they are
+                elif text != s.text and (s.state == "edited" or after_greeting or s.id == orig_first):
+                    letter.edit(s.id, text, s.why or why(lang, "case"))
+                first = False
+
+    # ------------------------------------------------------------------ result
     def rewrite(self, a: Analysis, client_message: str | None, notices: Sequence[Notice] = (),
                 extra_sources: Sequence[Source] = (), variant: int = 0) -> RewriteResult:
         outcome = self.compose(a, client_message, variant=variant)
-        after = self.checker.check(outcome.text, client_message=client_message, lang=a.language)
         notes = list(notices)
+        if outcome.unchanged:
+            notes.append(notice("sent_as_is", a.language))
+            result = RewriteResult(mode="rules", rewrite=a.draft, before=a.report(), after=a.report(),
+                                   sources=list(extra_sources), notices=notes, usage=None, changed=False, changes=[])
+            result._letter = outcome.letter
+            return result
+        after = self.checker.check(outcome.text, client_message=client_message, lang=a.language, own=True)
         if outcome.removed:
             notes.append(notice("rewrite_removed", a.language, count=len(outcome.removed)))
         missing = [m for m in GOOD_MOVES if not getattr(after.moves, m)]
@@ -152,8 +429,61 @@ class RulesRewriter:
             notes.append(notice("rewrite_incomplete", a.language,
                                 moves=", ".join(move(m).label(a.language) for m in missing)))
         sources = [c.as_source() for c in outcome.choices] + list(extra_sources)
-        return RewriteResult(mode="rules", rewrite=outcome.text, before=a.report(), after=after, sources=sources,
-                             notices=notes, usage=None)
+        changes = changes_of(outcome.letter)
+        result = RewriteResult(mode="rules", rewrite=outcome.text, before=a.report(), after=after, sources=sources,
+                               notices=notes, usage=None, changed=outcome.text != a.draft, changes=changes)
+        result._letter = outcome.letter
+        return result
+
+
+_LATER = re.compile(r"\b(?:später|spaeter|later)\b", re.I)
+
+
+def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
+    return st.proposes_call(text) and not _LATER.search(text)
+
+
+def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
+    return bool(_SIGNOFF.fullmatch(text.strip()) or (words(text) <= 4 and st.closers.search(text)))
+
+
+def _short_reaction(s: Sentence) -> bool:
+    """"Okay, schade.", "Oh no!", "Das ist ja unglaublich.": a first reaction stays first."""
+    return s.state != "added" and len(s.text.split()) <= 5 and not _signs_off(s.text, style("de"))
+
+
+def _neighbours(part: Part, index: int) -> list[Sentence]:
+    live = [(i, s) for i, s in enumerate(part.sentences) if s.live]
+    before = [s for i, s in live if i < index][-1:]
+    after = [s for i, s in live if i >= index][:1]
+    return before + after
+
+
+def _avoid(letter: Letter, neighbours: list[Sentence], st) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+    opening = set()
+    for s in neighbours:
+        w = re.findall(r"\w+", s.text.lower())[:2]
+        if w:
+            opening.add(w[0])
+    markers: set[str] = set()
+    for s in neighbours:  # "sprechen … sprechen" jars next door, not three sentences apart
+        markers |= st.markers_in(s.text)
+    return {"openings": opening, "markers": markers}
+
+
+def _line_based(part: Part) -> bool:
+    seps = [s.sep for s in part.sentences[:-1] if s.state != "added"]
+    return bool(seps) and all("\n" in x for x in seps)
+
+
+def _new_paragraph_after_greeting(letter: Letter) -> Part:
+    at = 0
+    for i, p in enumerate(letter.parts):
+        if p.kind in ("space", "greeting"):
+            at = i + 1
+        else:
+            break
+    return letter.new_paragraph(at)
 
 
 def _phrasing_address(a: Analysis) -> str:
@@ -161,8 +491,11 @@ def _phrasing_address(a: Analysis) -> str:
         return "n/a"
     if a.address in ("Sie", "du"):
         return a.address
-    greeting = a.draft[a.parts.greeting[0]:a.parts.greeting[1]] if a.parts.greeting else ""
-    if a.address == "mixed" and greeting and not re.search(r"\b(?:Herr|Frau|geehrte)", greeting):
+    greeting = a.letter.greeting or (a.letter.sentences()[0].text if a.letter.sentences() else "")
+    formal = re.search(r"\b(?:Herr|Frau|geehrte|Dr\.)", greeting)
+    if a.address == "mixed" and greeting and not formal:
         return "du"
+    if a.address == "n/a" and not formal and re.match(
+            r"\W*(?:hi|hey|hallo|hallöchen|liebe|lieber|moin|servus|hoi|huhu|na)\b", greeting, re.I):
+        return "du"  # "Hey Tim," with no pronoun to go by: a first-name chat is du
     return "Sie"
-

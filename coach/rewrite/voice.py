@@ -1,0 +1,84 @@
+"""The draft's voice: register (letter / mail / chat), lower-case chat, length, and the case of a
+sentence start after a German comma greeting."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from coach.letter.model import Letter
+
+_FORMAL = re.compile(
+    r"Sehr geehrte|Dear (?:Mr|Ms|Mrs|Miss|Dr|Prof|Sir|Madam)\b|Mit freundlichen|Freundliche Gr|Hochachtungsvoll|"
+    r"Kind regards|Yours sincerely|Yours faithfully|Sincerely|Best regards|Mit besten Gr|Beste Gr(?:ü|ue)(?:ß|ss)e",
+    re.I,
+)
+_CHAT_CLOSING = re.compile(r"^\W*(?:LG|VG|Cheers|Thx|Danke|Bis dann|Bis bald|Ciao|Tschüss|x+|Best|Drück dich|Pfiat di)\W*$", re.I)
+_WORD = re.compile(r"\w+")
+_DE_LOWER_FIRST = frozenset(
+    """ich das der die dem den des es wir zunächst zuerst gerne gern danke vielen herzlichen über wie bevor bitte
+    natürlich oh was wenn mir mich dass auch lass lassen wollen sollen können könnten würde wäre ganz erst
+    eine ein einen einem einer so dabei deshalb daher und aber damit schön gut es""".split()
+)
+_FORMAL_PRONOUNS = frozenset({"Sie", "Ihnen", "Ihr", "Ihre", "Ihren", "Ihrem", "Ihrer", "Ihres", "I", "I'm", "I'd", "I'll", "I've"})
+
+
+@dataclass(frozen=True)
+class Voice:
+    lang: str
+    address: str
+    register: str  # letter, mail or chat
+    lowercase: bool  # the writer starts sentences in lower case
+    words: int  # words of the writer's own text
+    lower_after_greeting: bool  # German: "Hallo Anna,\n\nvielen Dank ..."
+
+
+def words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def voice_of(letter: Letter, lang: str, address: str) -> Voice:
+    sentences = letter.sentences()
+    own = " ".join(s.text for s in sentences)
+    n = words(own)
+    greeting, closing = letter.greeting, letter.closing
+    sig = letter.part("signature")
+    sig_lines = sig.raw.count("\n") + 1 if sig else 0
+    starts = [s.text.lstrip("-–•*> \"'(") for s in sentences]
+    starts = [t for t in starts if t and t[0].isalpha()]
+    comma_greeting = lang == "de" and greeting.rstrip().endswith(",")
+    counted = starts[1:] if comma_greeting else starts
+    lower = sum(1 for t in counted if t[0].islower())
+    lowercase = (len(counted) >= 2 and lower * 10 >= len(counted) * 6) or bool(greeting and greeting.strip()[0].islower())
+    # German letters start lower case after "Hallo Anna,"; a writer who capitalises a small word there
+    # ("Vielen Dank") does not; "Ihre Kündigung …" says nothing either way (the default holds)
+    first_word = re.match(r"[\w']+", starts[0]).group() if starts and re.match(r"[\w']+", starts[0]) else ""
+    lower_after = comma_greeting and not (first_word[:1].isupper() and first_word.lower() in _DE_LOWER_FIRST
+                                          and first_word not in _FORMAL_PRONOUNS)
+    if _FORMAL.search(greeting + "\n" + closing) or sig_lines >= 3:
+        register = "letter"
+    elif lowercase or (n < 50 and (not closing or _CHAT_CLOSING.match(closing))):
+        register = "chat"
+    else:
+        register = "mail"
+    return Voice(lang=lang, address=address, register=register, lowercase=lowercase, words=n,
+                 lower_after_greeting=lower_after)
+
+
+def fit_case(text: str, *, first_after_greeting: bool, voice: Voice) -> str:
+    """The case of a sentence's first letter as this writer would have it."""
+    m = re.match(r"[\W_]*", text)
+    i = m.end() if m else 0
+    if i >= len(text) or not text[i].isalpha():
+        return text
+    word = re.match(r"[\w']+", text[i:])
+    w = word.group() if word else ""
+    if voice.lowercase or (first_after_greeting and voice.lower_after_greeting):
+        if w in _FORMAL_PRONOUNS or (voice.lang == "de" and w.lower() not in _DE_LOWER_FIRST and not voice.lowercase):
+            return text
+        return text[:i] + text[i].lower() + text[i + 1:]
+    if first_after_greeting and voice.lang == "de" and not voice.lower_after_greeting:
+        return text[:i] + text[i].upper() + text[i + 1:]
+    if text[i].islower():
+        return text[:i] + text[i].upper() + text[i + 1:]
+    return text
