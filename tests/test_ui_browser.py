@@ -303,7 +303,7 @@ def test_a_good_draft_says_send_it_as_it_is(browser: object, offline_url: str) -
     with visit(browser, PHONE, "en-GB") as v:
         v.open(offline_url)
         v.rewrite(good.draft, good.client_message)
-        v.page.get_by_text("Send it as it is").wait_for()
+        v.page.get_by_test_id("stAlertContentSuccess").get_by_text("Send it as it is").wait_for()
         assert v.in_first_screen('[data-testid="stAlertContentSuccess"]')
         assert v.reply().strip() == good.draft.strip()
         v.shot("ui-phone-good-draft.png")

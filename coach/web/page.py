@@ -550,19 +550,18 @@ def _changes(outcome: Outcome, coach: Coach, t: Strings) -> None:
 
 
 def _flagged(outcome: Outcome, t: Strings) -> None:
-    """Sentences the reply keeps although the checker has a note on them, with the note."""
-    from coach.moves import move
-
+    """Sentences the reply keeps although the checker has a note on them, with the note (not those the
+    user brought back by unticking a change: that change already says why)."""
+    restored = {c.before.strip() for c in (outcome.result.changes if outcome.result else [])
+                if c.id in outcome.rejected and c.before}
     for sentence, notes in outcome.flagged:
+        if sentence.strip() in restored:
+            continue
         parts = [f'<span class="coach-tag">{render.esc(t("kind_flagged"))}</span>',
                  f'<div style="white-space:pre-wrap;">{render.esc(sentence)}</div>']
-        for mv, why in notes:
-            try:
-                label = move(mv).label(t.lang)
-            except KeyError:
-                label = mv
+        for _move, why in notes:
             parts.append(f'<div style="font-size:0.9em;opacity:0.85;"><b>{render.esc(t("change_why"))}:</b> '
-                         f'{render.esc(why)} <span style="opacity:0.7;">({render.esc(label)})</span></div>')
+                         f'{render.esc(why)}</div>')
         with st.container(border=True):
             st.html("".join(parts))
 
