@@ -43,7 +43,8 @@ LANG_OPTIONS = ("auto", "de", "en")
 # Widget and state keys (the user's text lives in st.session_state under these and survives reruns).
 K_CLIENT, K_DRAFT, K_LANG, K_EXAMPLE, K_RUN, K_OUTCOME = (
     "client_message", "draft", "lang", "example", "run", "outcome")
-K_UI, K_REPLY, K_ANOTHER = "ui_lang", "reply", "another"
+K_UI, K_REPLY, K_ANOTHER, K_ALL_CHANGES = "ui_lang", "reply", "another", "all_changes"
+CHANGES_SHOWN = 25  # changes listed before "show all"
 FAVICON = Path(__file__).with_name("favicon.png")
 RESULT_KEY = "coach_result"  # the result container's key: its CSS class is st-key-coach_result
 
@@ -527,7 +528,13 @@ def _changes(outcome: Outcome, coach: Coach, t: Strings) -> None:
         st.warning(_plain(outcome.apply_error), icon=":material/warning:")
     sources = {s.id: s for s in result.sources}
     _flagged(outcome, t)
-    for ch in result.changes:
+    shown = result.changes
+    if len(shown) > CHANGES_SHOWN and not st.session_state.get(K_ALL_CHANGES):
+        # a long letter can have hundreds: every rerun (each keystroke elsewhere) would draw them all
+        shown = [c for c in shown if c.id in outcome.rejected] + \
+            [c for c in shown if c.id not in outcome.rejected][:CHANGES_SHOWN]
+        shown = [c for c in result.changes if c in shown]
+    for ch in shown:
         with st.container(border=True, key=f"change_{ch.id}"):
             parts = [f'<span class="coach-tag">{render.esc(t("kind_" + ch.kind))}</span>']
             if ch.before:
@@ -547,6 +554,8 @@ def _changes(outcome: Outcome, coach: Coach, t: Strings) -> None:
                 key = f"keep_{outcome.click}_{outcome.variant}_{ch.id}"
                 st.session_state[key] = ch.id not in outcome.rejected
                 st.checkbox(t("change_keep"), key=key, on_change=_toggle, args=(ch.id, key))
+    if len(result.changes) > CHANGES_SHOWN:
+        st.toggle(t("changes_all", count=len(result.changes)), key=K_ALL_CHANGES)
 
 
 def _flagged(outcome: Outcome, t: Strings) -> None:
