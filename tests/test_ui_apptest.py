@@ -180,6 +180,18 @@ def test_text_coach_cannot_check_gets_a_warning_not_a_traceback(offline: None) -
     assert any("cannot check this text" in w.value for w in at.warning)
 
 
+def test_choosing_german_by_hand_does_not_check_a_french_letter(offline: None) -> None:
+    at = _app().run()
+    at.selectbox(key="lang").select("de").run()
+    at = _fill_and_click(at, draft="Bonjour Madame, je suis vraiment désolé. Nous pouvons annuler le projet "
+                                   "sans problème, bien sûr. Cordialement, Pierre", client="")
+    _no_errors(at)
+    assert any("neither German nor English" in w.value for w in at.warning)
+    assert "reply" not in [t.key for t in at.text_area]
+    short = _fill_and_click(at, draft="Hallo Lena,\n\nok, ist storniert.\n\nLG Sam", client="")
+    assert "reply" in [t.key for t in short.text_area]  # a short chat line chosen by hand is still checked
+
+
 def test_pasted_script_stays_text(offline: None) -> None:
     draft = DRAFT.replace("Alles Gute", "<script>alert(1)</script> <img src=x onerror=alert(2)> Alles Gute")
     at = _fill_and_click(_app().run(), draft=draft)

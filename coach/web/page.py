@@ -286,6 +286,14 @@ def _inputs(t: Strings) -> bool:
 
 # ----------------------------------------------------------------------------- the click
 
+def _reads_as_neither(draft: str) -> bool:
+    """A language chosen by hand must not make coach check a French letter as German: refuse a text of
+    a dozen words or more in which neither language's function words show."""
+    from coach.lang.detect import detect_language
+
+    return len(draft.split()) >= 12 and detect_language(draft) is None
+
+
 def _rules_rewrite(coach: Coach, outcome: Outcome, pr: Probe, variant: int = 0) -> RewriteResult:
     """The rules rewrite. With the LLM known to be down, it is asked for offline (no 12 s wait)
     and says so with a true notice instead of "offline was asked for"."""
@@ -320,6 +328,9 @@ def _run(coach: Coach, pr: Probe, t: Strings) -> None:
 
     from coach.errors import InputError
 
+    if lang is not None and _reads_as_neither(draft):
+        st.warning(t("neither_language"), icon=":material/warning:")
+        return
     try:
         report = coach.check(draft, client_message=client_message, lang=lang)
     except InputError as exc:
