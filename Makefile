@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: install install-test run test test-slow check-shared bench index clean
+.PHONY: install install-test run test test-slow check-shared bench index train clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ install-test: $(VENV)/.installed-test
 
 index: install
 	$(VENV)/bin/coach index
+
+train: install
+	$(VENV)/bin/coach train
 
 run: install index
 	$(VENV)/bin/streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT) \

@@ -42,9 +42,10 @@ class Coach:
             self._overrides = {}
         return self._settings
 
-    def check(self, draft: str, client_message: str | None = None, lang: str | None = None) -> CheckReport:
-        """Rule check only; never touches the network."""
-        return self.checker.check(draft, client_message=client_message, lang=lang)
+    def check(self, draft: str, client_message: str | None = None, lang: str | None = None, *,
+              rules_only: bool = False) -> CheckReport:
+        """Rules plus the local semantic layer (rules_only=True: the rules alone); never touches the network."""
+        return self.checker.check(draft, client_message=client_message, lang=lang, rules_only=rules_only)
 
     @property
     def retriever(self):  # type: ignore[no-untyped-def]

@@ -49,7 +49,7 @@ def bench_rows(path: str | None = None) -> tuple[list[dict[str, Any]], str]:
 def check_latency(rows: list[dict[str, Any]], reps: int) -> dict[str, Any]:
     from coach.checker import Checker
 
-    checker = Checker()
+    checker = Checker(rules_only=True)  # the rules path; semantic_check() times the default
     samples = []
     for r in rows:
         checker.check(r["draft"], client_message=r.get("client_message"))
@@ -86,6 +86,39 @@ def _proselint(drafts: list[str], checker: Any, reps: int) -> dict[str, Any]:
     p, c = _pcts(ps), _pcts(cs)
     return {"available": True, "drafts": len(drafts), "proselint": p, "coach_check": c,
             "ratio_p50": round(p["p50_ms"] / c["p50_ms"], 1) if c["p50_ms"] else None}
+
+
+def semantic_check(rows: list[dict[str, Any]], reps: int) -> dict[str, Any]:
+    """The default check (rules + semantic layer) on the drafts nearest 300 characters, warm (the sentence
+    cache emptied before every call, so each one embeds) and as a cold process, beside the rules alone."""
+    from coach.checker import Checker
+    from coach.semantic.model import _cache
+
+    near = sorted(rows, key=lambda r: abs(len(r["draft"]) - 300))[:8]  # the drafts nearest 300 characters
+    row = near[0]
+    both, rules = Checker(rules_only=False), Checker(rules_only=True)
+    both.check(row["draft"], client_message=row.get("client_message"))
+    warm, fast = [], []
+    for _ in range(max(1, reps // 4)):
+        for r in near:
+            _cache.clear()
+            warm.append(_time(lambda r=r: both.check(r["draft"], client_message=r.get("client_message"))))
+            fast.append(_time(lambda r=r: rules.check(r["draft"], client_message=r.get("client_message"))))
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
+        fh.write(row["draft"])
+    try:
+        cold = {flag or "default": _pcts([_run_ms([sys.executable, "-m", "coach", "check", "--json", fh.name, *flag.split()])
+                                          for _ in range(max(3, reps // 2))]) for flag in ("", "--rules-only")}
+    finally:
+        os.unlink(fh.name)
+    return {"draft_chars": round(statistics.mean(len(r["draft"]) for r in near)), "warm": _pcts(warm), "warm_rules_only": _pcts(fast),
+            "cold_process": cold["default"], "cold_process_rules_only": cold["--rules-only"]}
+
+
+def _run_ms(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, check=True)
+    return (time.perf_counter() - t) * 1000
 
 
 def cold_start(draft: str, runs: int) -> dict[str, Any]:
@@ -164,6 +197,7 @@ def run_bench(*, quick: bool = False, drafts: str | None = None) -> dict[str, An
     }
     out["check"] = check_latency(rows, reps)
     out["cold_start"] = cold_start(rows[0]["draft"], 5 if quick else 15)
+    out["semantic"] = semantic_check(rows, reps)
     out["retrieval"] = retrieval(2 if quick else 10)
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
         from coach.kb.index import sync_index
@@ -184,13 +218,22 @@ def format_bench(d: dict[str, Any]) -> str:
         f"drafts: {d['drafts']['n']} from {d['drafts']['source']} (mean {c['mean_draft_chars']} chars)",
         "",
         f"{'figure':<42}{'p50':>12}{'p95':>12}",
-        f"{'check, per draft':<42}{c['per_draft']['p50_ms']:>10.3f}ms{c['per_draft']['p95_ms']:>10.3f}ms",
+        f"{'check --rules-only, per draft':<42}{c['per_draft']['p50_ms']:>10.3f}ms{c['per_draft']['p95_ms']:>10.3f}ms",
         f"{'check, 2,000-character draft':<42}{c['draft_2000_chars']['p50_ms']:>10.3f}ms"
         f"{c['draft_2000_chars']['p95_ms']:>10.3f}ms",
     ]
     if pl.get("available"):
         lines.append(f"{'proselint, same English drafts':<42}{pl['proselint']['p50_ms']:>10.3f}ms"
                      f"{pl['proselint']['p95_ms']:>10.3f}ms   ({pl['ratio_p50']}x coach check)")
+    sm = d["semantic"]
+    lines += [
+        f"{'check + semantic layer, ' + str(sm['draft_chars']) + ' chars, warm':<42}{sm['warm']['p50_ms']:>10.3f}ms"
+        f"{sm['warm']['p95_ms']:>10.3f}ms   (rules only {sm['warm_rules_only']['p50_ms']:.3f}ms)",
+        f"{'cold: coach check (semantic), process':<42}{sm['cold_process']['p50_ms']:>10.1f}ms"
+        f"{sm['cold_process']['p95_ms']:>10.1f}ms",
+        f"{'cold: coach check --rules-only, process':<42}{sm['cold_process_rules_only']['p50_ms']:>10.1f}ms"
+        f"{sm['cold_process_rules_only']['p95_ms']:>10.1f}ms",
+    ]
     lines += [
         f"{'cold start: coach check --json':<42}{cs['coach_check']['p50_ms']:>10.1f}ms{cs['coach_check']['p95_ms']:>10.1f}ms",
         f"{'cold start: python -c pass':<42}{cs['python_c_pass']['p50_ms']:>10.1f}ms{cs['python_c_pass']['p95_ms']:>10.1f}ms",

@@ -65,17 +65,29 @@ class Analysis:
 
 
 class Checker:
-    def __init__(self, rules: RuleSet | None = None):
+    def __init__(self, rules: RuleSet | None = None, *, rules_only: bool | None = None):
         self.rules = rules or default_rules()
+        self.rules_only = rules_only  # None: COACH_RULES_ONLY decides (the semantic layer is on by default)
+        self._semantic: object = None
 
+    def semantic_layer(self):  # type: ignore[no-untyped-def]
+        """The semantic layer beside the rules (coach.semantic), loaded on first use; None when off."""
+        from coach.semantic.combine import load_layer, rules_only_by_default
+
+        if self.rules_only or (self.rules_only is None and rules_only_by_default()):
+            return None
+        if self._semantic is None:
+            self._semantic = load_layer(self.rules) or False
+        return self._semantic or None
 
     def check(self, draft: str, client_message: str | None = None, lang: str | None = None, *,
-              own: bool = False) -> CheckReport:
-        return self.analyse(draft, client_message=client_message, lang=lang, own=own).report()
+              own: bool = False, rules_only: bool = False) -> CheckReport:
+        return self.analyse(draft, client_message=client_message, lang=lang, own=own, rules_only=rules_only).report()
 
     def analyse(self, draft: str, client_message: str | None = None, lang: str | None = None, *,
-                own: bool = False) -> Analysis:
-        """`own=True` checks coach's own text (a rewrite): the input size limit does not apply to it."""
+                own: bool = False, rules_only: bool = False) -> Analysis:
+        """`own=True` checks coach's own text (a rewrite): the input size limit does not apply to it.
+        `rules_only=True` leaves the semantic layer out (the sub-millisecond path)."""
         if not own:
             draft = validate_text(draft, what="draft")
         elif not isinstance(draft, str) or not draft.strip():
@@ -109,6 +121,10 @@ class Checker:
         greeting = normalized[parts.greeting[0]:parts.greeting[1]] if parts.greeting else None
         address = detect_address(masked, sentences, greeting, lang=language)
         scenario = detect_scenario(client_message, self.rules)
+        semantic = None if rules_only else self.semantic_layer()
+        if semantic is not None:
+            hits = semantic.apply(masked, sentences, hits, language, address)
+            scenario = semantic.scenario(client_message, scenario)
 
         fired = {h.rule.rule.move for h in hits}
         moves = {m: m in fired for m in MOVE_NAMES}
@@ -123,8 +139,8 @@ class Checker:
         findings: list[tuple[Finding, int]] = []
         for h in a.hits:
             r = h.rule.rule
-            findings.append((self._finding(r.id, r.move, r.severity, h.start, h.end, a.draft, r.message, r.suggestion),
-                             r.penalty))
+            findings.append((self._finding(r.id, r.move, r.severity, h.start, h.end, a.draft, r.message, r.suggestion,
+                                           h.layer), r.penalty))
         for cr in rules:
             r = cr.rule
             if r.kind == "absence":
@@ -144,8 +160,8 @@ class Checker:
 
     @staticmethod
     def _finding(rule: str, move: str, severity: str, start: int, end: int, draft: str, message: str,
-                 suggestion: str) -> Finding:
+                 suggestion: str, layer: str = "rule") -> Finding:
         return Finding.model_construct(
             rule=rule, move=move, severity=severity, start=start, end=end, text=draft[start:end],
-            message=message, suggestion=suggestion,
+            message=message, suggestion=suggestion, layer=layer,
         )

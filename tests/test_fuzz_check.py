@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from coach import InputError
 from coach.checker import Checker
 
-CHECKER = Checker()
+CHECKER = Checker(rules_only=True)  # many examples: the fast path
+SEMANTIC = Checker(rules_only=False)  # fewer examples: every sentence is embedded
 WORDS = st.sampled_from([
     "Ich", "verstehe", "nicht", "kein Problem", "storniert", "Plan", "Zusammenarbeit", "später", "Sie", "du",
     "I'm so sorry", "no problem", "I've cancelled", "overreaction", "notice period", "let's", "plan", "\n", "> ",
@@ -31,3 +32,17 @@ def test_check_never_raises_anything_but_input_error(draft: str, client: str | N
     for f in report.findings:
         assert 0 <= f.start <= f.end <= len(draft)
         assert draft[f.start:f.end] == f.text
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(draft=TEXT, client=st.one_of(st.none(), TEXT), lang=st.sampled_from([None, "de", "en"]))
+def test_the_semantic_layer_keeps_spans_inside_the_draft(draft: str, client: str | None, lang: str | None) -> None:
+    try:
+        report = SEMANTIC.check(draft, client_message=client, lang=lang)
+    except InputError:
+        return
+    assert 0 <= report.score <= 100
+    for f in report.findings:
+        assert 0 <= f.start <= f.end <= len(draft)
+        assert draft[f.start:f.end] == f.text
+        assert f.layer in ("rule", "model")

@@ -18,10 +18,10 @@ PACKAGE = REPO / "coach"
 
 # Lower layers first; a module may import its own layer and the ones below it, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "paths", "secrets", "normalize", "inputs", "progress"},
+    {"errors", "paths", "secrets", "normalize", "inputs", "progress", "e5"},
     {"moves", "notices", "lang", "letter", "sentences", "html_text", "mail", "settings"},
     {"models", "rules"},
-    {"context", "checker", "check", "evaluation", "report_text"},
+    {"context", "checker", "check", "semantic", "evaluation", "report_text"},
     {"kb", "llm"},
     {"rewrite"},
     {"api"},

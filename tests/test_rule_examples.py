@@ -10,7 +10,7 @@ from coach.rules.loader import default_rules
 from coach.rules.schema import Example
 
 RULES = default_rules()
-CHECKER = Checker(RULES)
+CHECKER = Checker(RULES, rules_only=True)  # the rules alone: these are their examples
 GOOD_MOVE_PRESENCE = {"empathy", "plan_offer", "defer_collaboration", "referral"}
 
 

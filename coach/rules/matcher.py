@@ -32,6 +32,7 @@ class Hit:
     rule: CompiledRule
     start: int
     end: int
+    layer: str = "rule"  # "model": added by the semantic layer (coach.semantic)
 
 
 class SentenceIndex:

@@ -45,10 +45,12 @@ class Rule(BaseModel):
     severity: Literal["error", "warning", "info"]
     penalty: int = Field(default=0, ge=0, le=100)
     patterns: list[str] = Field(default_factory=list)
+    pattern_examples: list[str] = Field(default_factory=list)  # one per pattern, same order: a text it matches
     requires: list[str] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
     negation: bool = False
     case_sensitive: bool = False
+    ambiguous: bool = False  # the semantic layer may drop a hit of this rule whose sentence it scores as not the move
     when_scenario: Literal["shock", "long_standing", "unclear"] | None = None
     message: str = Field(min_length=1)
     suggestion: str = Field(min_length=1)
@@ -96,6 +98,7 @@ class ScenarioSignal(BaseModel):
     scenario: Literal["shock", "long_standing"]
     weak: bool = False  # a weak long-standing sign (bank pressure) gives way to a sudden shock
     patterns: list[str] = Field(min_length=1)
+    pattern_examples: list[str] = Field(default_factory=list)  # one per pattern, same order: a text it matches
     requires: list[str] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
     examples: Examples

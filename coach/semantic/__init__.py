@@ -1,0 +1,10 @@
+"""The semantic layer beside the rules.
+
+Each sentence of the letter's own text is embedded with the bundled multilingual-e5-small and
+scored per move by a small logistic model trained on the labeled sentence corpus under
+``knowledge/lang/<xx>/corpus/``; the client's mail gets a scenario the same way.
+``coach.semantic.combine`` merges those scores with the rule hits (rules stay authoritative).
+
+Modules: ``corpus`` (the training data, validated), ``config`` (thresholds and messages),
+``model`` (weights and scoring), ``train`` (rebuilds the weights), ``combine`` (the merge).
+"""
