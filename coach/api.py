@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from coach.checker import Checker
 from coach.errors import InputError
-from coach.models import CheckReport, RewriteResult, Source
+from coach.models import CheckReport, RewriteResult, Source, StreamReset
 
 if TYPE_CHECKING:
     from coach.settings import Settings
@@ -80,8 +80,22 @@ class Coach:
                                      variant=variant)
 
     def rewrite_stream(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
-                       lang: str | None = None) -> Iterator[str | RewriteResult]:
-        """Yield text as the LLM writes it, then the final, verified RewriteResult."""
+                       lang: str | None = None) -> Iterator[str | StreamReset | RewriteResult]:
+        """Stream a rewrite. The contract, for every caller (the page included):
+
+        - `str` items are a *preview*: the model's reply as it arrives, unverified, with the
+          placeholders of redaction still in place ("[NAME_1]", "[EMAIL_1]"). Render them only as
+          escaped plain text (never Markdown or HTML: a model can write links and images), and do not
+          restore placeholders in them.
+        - A `StreamReset` means the preview will not be the reply (reason "repair": the first answer
+          failed the checks and the model was asked again; "fallback": the rules rewrite takes over).
+          Clear the preview when it comes.
+        - The last item is always the `RewriteResult`. Its `.rewrite` is the only text to show as the
+          reply: verified, with names and numbers restored. Replace the preview with it; `.mode` tells
+          whether the model's answer ("llm") or the rules ("rules") wrote it.
+        - Without an LLM (offline, not configured) the only item is the RewriteResult. Input errors are
+          raised before anything is yielded; every other failure ends in a RewriteResult.
+        """
         return self.rewriter.rewrite_stream(draft, client_message=client_message, offline=offline, lang=lang)
 
     def apply(self, result: RewriteResult, rejected: list[str] | tuple[str, ...] = ()) -> RewriteResult:

@@ -102,3 +102,11 @@ class RewriteResult(BaseModel):
     changes: list[Change] = Field(default_factory=list)
     # the rewrite as a Letter (coach.letter) with its changes marked, so Coach.apply can take some back
     _letter: object | None = PrivateAttr(default=None)
+
+
+class StreamReset(BaseModel):
+    """Yielded by `rewrite_stream` when the text streamed so far will not be the reply (see its docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["repair", "fallback"]

@@ -84,7 +84,7 @@ def error_body(code: int, message: str | None = None, *, type: str | None = None
 class Reply:
     """One scripted answer to a chat-completions request.  Build it with the static constructors."""
 
-    kind: str  # "content" | "refusal" | "status" | "malformed" | "delay" | "stream_then_hang"
+    kind: str  # "content" | "refusal" | "status" | "malformed" | "delay" | "stream_then_hang" | "keepalive" | "trickle"
     text: str = ""
     finish_reason: str = "stop"
     prompt_tokens: int = 100
@@ -98,6 +98,7 @@ class Reply:
     seconds: float = 0.0
     then: Reply | None = None
     sent_chars: int | None = None
+    interval: float = 0.0
 
     @staticmethod
     def content(text: str, *, finish_reason: str = "stop", prompt_tokens: int = 100,
@@ -155,6 +156,24 @@ class Reply:
         return Reply("stream_then_hang", text=text, seconds=float(seconds), sent_chars=sent_chars,
                      chunk_size=chunk_size, finish_reason=finish_reason,
                      prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+
+
+    @staticmethod
+    def keepalive(text: str, seconds: float, *, interval: float = 0.5, sent_chars: int | None = None,
+                  chunk_size: int = 8) -> Reply:
+        """Stream the first ``sent_chars`` characters of ``text`` (default: half), then send an SSE
+        comment (``: keep-alive``) every ``interval`` seconds for ``seconds``, then the rest.
+
+        For a non-stream request the headers go out, then a space (JSON whitespace) every
+        ``interval`` seconds for ``seconds``, then the body: bytes keep arriving, the answer does not.
+        """
+        return Reply("keepalive", text=text, seconds=float(seconds), interval=float(interval),
+                     sent_chars=sent_chars, chunk_size=chunk_size)
+
+    @staticmethod
+    def trickle(then: Reply, interval: float = 2.0) -> Reply:
+        """Answer with ``then``, but send its body one byte every ``interval`` seconds (headers at once)."""
+        return Reply("trickle", then=then, interval=float(interval))
 
 
 DefaultReply = Union[Reply, Callable[[dict], Reply], None]
@@ -435,6 +454,29 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.then is None:
                 raise _Aborted()
             self._render(reply.then, req)
+        elif reply.kind == "trickle":
+            raw = self.wfile
+            self.wfile = _Trickle(self, raw, reply.interval)
+            try:
+                self._render(reply.then, req)
+            finally:
+                self.wfile = raw
+        elif reply.kind == "keepalive":
+            if stream:
+                self._stream(reply, req, model)
+            else:
+                payload = json.dumps(fake._completion(reply, model)).encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.close_connection = True
+                end = time.monotonic() + reply.seconds
+                while time.monotonic() < end:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    self._wait(reply.interval)
+                self.wfile.write(payload)
+                self.wfile.flush()
         elif reply.kind == "status":
             self._send_json(reply.status_code, reply.body, reply.headers)
         elif reply.kind == "malformed":
@@ -485,7 +527,7 @@ class _Handler(BaseHTTPRequestHandler):
             return [t[i:i + size] for i in range(0, len(t), size)]
 
         pieces, hang_after = split(text), None
-        if reply.kind == "stream_then_hang":
+        if reply.kind in ("stream_then_hang", "keepalive"):
             sent = len(text) // 2 if reply.sent_chars is None else max(0, min(reply.sent_chars, len(text)))
             head = split(text[:sent])
             pieces, hang_after = head + split(text[sent:]), len(head)
@@ -495,12 +537,22 @@ class _Handler(BaseHTTPRequestHandler):
         if field_name == "refusal":
             first = {"role": "assistant", "content": None, "refusal": ""}
         self._sse(chunk(first))
+        def stall() -> None:
+            if reply.kind != "keepalive":
+                self._wait(reply.seconds)
+                return
+            end = time.monotonic() + reply.seconds
+            while time.monotonic() < end:
+                self.wfile.write(b": keep-alive\n\n")
+                self.wfile.flush()
+                self._wait(reply.interval)
+
         for n, piece in enumerate(pieces):
             if n == hang_after:
-                self._wait(reply.seconds)
+                stall()
             self._sse(chunk({field_name: piece}))
         if hang_after is not None and hang_after >= len(pieces):
-            self._wait(reply.seconds)
+            stall()
         self._sse(chunk({}, reply.finish_reason))
         if include_usage:
             self._sse({
@@ -534,6 +586,27 @@ class _Handler(BaseHTTPRequestHandler):
             "object": "list", "data": data, "model": req.get("model") or fake.model,
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         })
+
+
+class _Trickle:
+    """Stands in for a handler's wfile: headers pass at once, then every byte waits ``interval`` seconds."""
+
+    def __init__(self, handler: _Handler, raw: Any, interval: float):
+        self.handler, self.raw, self.interval = handler, raw, interval
+        self.headers_sent = False
+
+    def write(self, data: bytes) -> int:
+        if not self.headers_sent:
+            self.headers_sent = data.endswith(b"\r\n\r\n")
+            return self.raw.write(data)
+        for i in range(len(data)):
+            self.raw.write(data[i:i + 1])
+            self.raw.flush()
+            self.handler._wait(self.interval)
+        return len(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 def _usage(reply: Reply) -> dict:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from coach.errors import KnowledgeError, LLMError
-from coach.llm.answer import ReplyStreamExtractor, parse_answer
+from coach.llm.answer import ReplyReader, parse_answer
 from coach.llm.prompts import TEMPLATES, render
 from coach.llm.redact import redact
 from coach.llm.tokens import FALLBACK, counter_for
@@ -90,9 +90,27 @@ def test_dates_times_and_amounts_are_not_taken_for_phone_numbers() -> None:
 
 def test_the_stream_reader_yields_the_reply_text_as_it_arrives() -> None:
     payload = json.dumps({"reply": "Liebe Frau \"Roth\",\nich verstehe Sie. \u00dcber", "changes": []})
-    reader = ReplyStreamExtractor()
+    reader = ReplyReader()
     text = "".join(reader.feed(payload[i:i + 3]) for i in range(0, len(payload), 3))
     assert text == 'Liebe Frau "Roth",\nich verstehe Sie. Über'
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 7])
+def test_the_stream_reader_decodes_escaped_emoji_without_lone_surrogates(size: int) -> None:
+    payload = json.dumps({"reply": "Alles Gute \U0001F600 und \U0001F44D!", "changes": []})  # ensure_ascii
+    assert "\\ud83d" in payload
+    reader = ReplyReader()
+    text = "".join(reader.feed(payload[i:i + size]) for i in range(0, len(payload), size))
+    assert text == "Alles Gute \U0001F600 und \U0001F44D!"
+    text.encode("utf-8")  # a lone surrogate would raise UnicodeEncodeError
+
+
+def test_raw_newlines_inside_json_strings_are_read_leniently() -> None:
+    content = '{"reply": "Hallo Anna,\n\nich verstehe.\n\nGrüße\nTom", "changes": []}'
+    assert "\n" in content  # raw newlines, as llama.cpp's grammar lets through
+    assert parse_answer(content, plain_ok=False).reply == "Hallo Anna,\n\nich verstehe.\n\nGrüße\nTom"
+    reader = ReplyReader()
+    assert "".join(reader.feed(c) for c in content) == "Hallo Anna,\n\nich verstehe.\n\nGrüße\nTom"
 
 
 def test_a_plain_text_answer_is_read_as_the_reply_only_in_plain_mode() -> None:

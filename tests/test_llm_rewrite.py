@@ -15,7 +15,7 @@ from helpers import letter_from
 from llm_server import FakeLLMServer, Reply
 
 from coach.api import Coach
-from coach.models import RewriteResult
+from coach.models import RewriteResult, StreamReset
 
 KEY = "sk-test-SECRET-4f9a8b7c6d5e"
 DRAFT = (
@@ -101,8 +101,10 @@ def test_streamed_answer_yields_text_then_the_verified_result(server: FakeLLMSer
     assert isinstance(final, RewriteResult) and final.mode == "llm"
     assert len(chunks) > 5
     streamed = "".join(chunks)
-    assert "[NAME_" not in streamed and "Peter Kraus" in streamed
-    assert streamed.strip() == final.rewrite.strip()
+    # the preview keeps the placeholders; only the verified result has the names back
+    assert "[NAME_" in streamed and "Kraus" not in streamed
+    assert "Peter Kraus" in final.rewrite and "[NAME_" not in final.rewrite
+    assert not any(isinstance(i, StreamReset) for i in items)
     assert server.chat_requests()[0]["stream"] is True
 
 
@@ -166,6 +168,7 @@ def test_streamed_answer_that_fails_verification_ends_with_the_fallback(server: 
     final = items[-1]
     assert isinstance(final, RewriteResult) and final.mode == "rules"
     assert any(isinstance(i, str) for i in items[:-1])
+    assert items[-2] == StreamReset(reason="fallback")  # the page clears the preview
 
 
 def test_redaction_keeps_contact_details_and_names_on_this_machine(server: FakeLLMServer) -> None:

@@ -235,10 +235,12 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
         import openai
 
+        from coach.llm.redact import redact_text  # nothing leaves the machine in clear: names, contacts, ids
+
         client = self._openai()
         out: list[np.ndarray] = []
         for start in range(0, len(texts), self.batch_size):
-            chunk = [t[:MAX_EMBED_CHARS] or " " for t in texts[start : start + self.batch_size]]
+            chunk = [redact_text(t)[:MAX_EMBED_CHARS] or " " for t in texts[start : start + self.batch_size]]
             try:
                 resp = client.embeddings.create(model=self.model, input=chunk)
             except openai.OpenAIError as exc:

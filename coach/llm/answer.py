@@ -55,76 +55,96 @@ def answer_schema() -> dict[str, object]:
 
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$", re.I)
+_CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_raw_controls(text: str) -> str:
+    """Escape raw control characters inside JSON strings (llama.cpp's grammars let raw newlines in).
+
+    Outside strings they are whitespace and stay as they are; inside they become JSON escapes.
+    """
+    out: list[str] = []
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+            elif c < " ":
+                c = _CONTROL_ESCAPES.get(c, f"\\u{ord(c):04x}")
+        elif c == '"':
+            in_string = True
+        out.append(c)
+    return "".join(out)
+
+
+def _json_part(text: str) -> str:
+    text = _FENCE.sub("", text.strip())
+    return text
 
 
 def parse_answer(content: str | None, *, plain_ok: bool) -> LLMAnswer:
-    """Parse the model's content; in plain-text mode a non-JSON answer is the reply itself."""
+    """Parse the model's content leniently; in plain-text mode a non-JSON answer is the reply itself."""
+    import pydantic_core
+
     if content is None or not content.strip():
         raise LLMError("the model returned an empty answer")
-    text = _FENCE.sub("", content.strip())
+    text = _json_part(content)
     if text.startswith("{"):
         try:
-            return LLMAnswer.model_validate(json.loads(text))
-        except (json.JSONDecodeError, ValidationError):
-            if not plain_ok:
-                raise LLMError("the model's answer was not the JSON asked for") from None
-    elif not plain_ok:
+            data = pydantic_core.from_json(escape_raw_controls(text))
+        except ValueError:
+            # a JSON-looking answer that does not parse is garbled, in any mode
+            raise LLMError("the model's answer was not the JSON asked for (it does not parse)") from None
+        try:
+            return LLMAnswer.model_validate(data)
+        except ValidationError:
+            raise LLMError("the model's answer was not the JSON asked for (no reply text in it)") from None
+    if not plain_ok:
         raise LLMError("the model's answer was not the JSON asked for")
     return LLMAnswer(reply=text)
 
 
-class ReplyStreamExtractor:
-    """Pull the text of the "reply" field out of a JSON answer while it is still being written."""
+class ReplyReader:
+    """The text of the "reply" field of a JSON answer while it is still being written.
 
-    _START = re.compile(r'"reply"\s*:\s*"')
-    _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+    Uses pydantic-core's partial JSON parser, so escapes (also surrogate pairs: emoji) are decoded
+    correctly; only text that can no longer change is handed out.
+    """
 
     def __init__(self, plain: bool = False):
         self.buf = ""
-        self.pos: int | None = 0 if plain else None
+        self.shown = ""
         self.plain = plain
-        self.done = False
 
     def feed(self, chunk: str) -> str:
+        import pydantic_core
+
         self.buf += chunk
         if self.plain:
-            out, self.pos = self.buf[self.pos or 0:], len(self.buf)
-            return out
-        if self.done:
-            return ""
-        if self.pos is None:
-            m = self._START.search(self.buf)
-            if not m:
-                if len(self.buf) > 40 and not self.buf.lstrip().startswith(("{", "`")):
-                    self.plain, self.pos = True, 0  # the server ignored the JSON request
-                    return self.feed("")
+            reply = self.buf
+        else:
+            text = _json_part(self.buf) if self.buf.lstrip().startswith("`") else self.buf.lstrip()
+            if not text.startswith("{"):
                 return ""
-            self.pos = m.end()
-        out = []
-        i = self.pos
-        while i < len(self.buf):
-            c = self.buf[i]
-            if c == '"':
-                self.done = True
-                i += 1
-                break
-            if c == "\\":
-                if i + 1 >= len(self.buf):
-                    break
-                e = self.buf[i + 1]
-                if e == "u":
-                    if i + 6 > len(self.buf):
-                        break
-                    try:
-                        out.append(chr(int(self.buf[i + 2:i + 6], 16)))
-                    except ValueError:
-                        pass
-                    i += 6
-                    continue
-                out.append(self._ESCAPES.get(e, e))
-                i += 2
-                continue
-            out.append(c)
-            i += 1
-        self.pos = i
-        return "".join(out)
+            try:
+                data = pydantic_core.from_json(escape_raw_controls(text), allow_partial="trailing-strings")
+            except ValueError:
+                return ""
+            reply = data.get("reply") if isinstance(data, dict) else None
+            if not isinstance(reply, str):
+                return ""
+            if not self._complete(text):
+                # the last characters of a string still being written may be half an escape
+                reply = reply[:-1] if reply and "\ud800" <= reply[-1] <= "\udbff" else reply
+        if not reply.startswith(self.shown):
+            return ""
+        out, self.shown = reply[len(self.shown):], reply
+        return out
+
+    @staticmethod
+    def _complete(text: str) -> bool:
+        return text.rstrip().endswith("}")

@@ -1,4 +1,4 @@
-"""Checking the model's reply before anyone sees it: moves, faults, language, facts, placeholders, leaks."""
+"""Checking the model's reply before anyone sees it: moves, faults, language, facts, placeholders, content."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import re
 from dataclasses import dataclass
 
 from coach.checker import Analysis, Checker
+from coach.llm.content import check_content
 from coach.llm.redact import Redaction
-from coach.models import FAULT_MOVES, GOOD_MOVES, CheckReport
-from coach.rewrite.rules_rewriter import plan_sentences
+from coach.models import CheckReport
+from coach.lang.load import language
+from coach.moves import AID_MOVES, FAULT_MOVES, GOOD_MOVES, move
 
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _WORDY_FACTS = re.compile(
@@ -16,14 +18,6 @@ _WORDY_FACTS = re.compile(
     r"Saturday|Sunday|Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|January|"
     r"February|March|May|June|July|October|December)\b"
 )
-_LABELS = {
-    "empathy": "show real understanding of the client's situation",
-    "plan_offer": "offer to sit down together and build a concrete plan for the hard time",
-    "defer_collaboration": "offer to talk about the collaboration itself later",
-    "accepts_cancellation": "do not accept or confirm the cancellation",
-    "judgment": "do not judge or lecture the client's reaction",
-    "pressure": "do not mention contract terms, fees, guilt or urgency",
-}
 
 
 @dataclass
@@ -36,43 +30,36 @@ class Verdict:
         return not self.problems
 
 
-def kept_parts(a: Analysis) -> str:
-    """The parts of the draft a rewrite must keep: greeting, fine sentences, sign-off and signature."""
-    d = a.draft
-    parts = []
-    if a.parts.greeting:
-        parts.append(d[a.parts.greeting[0]:a.parts.greeting[1]])
-    parts += [p.text for p in plan_sentences(a) if p.verdict == "keep"]
-    if a.parts.signoff:
-        parts.append(d[a.parts.signoff[0]:a.parts.signoff[1]])
-    return "\n".join(parts)
-
-
 def _numbers(text: str) -> set[str]:
     return {n.rstrip(".,:") for n in _NUMBER.findall(text)}
 
 
 def verify(reply: str, a: Analysis, checker: Checker, client_message: str | None, redaction: Redaction,
-           instructions: str) -> Verdict:
-    """`reply` has its placeholders restored already; `a` is the analysis of the original draft."""
-    report = checker.check(reply, client_message=client_message, lang=None) if reply.strip() else None
-    if report is None:
+           instructions: str, *, keep: str, allowed: str = "") -> Verdict:
+    """Check a reply (placeholders restored) against the analysis `a` of the original draft.
+
+    `keep` is the text of the draft a rewrite must keep (greeting, fine sentences, sign-off): its facts
+    must survive. `allowed` is grounding text (approved phrasings) whose words the reply may reuse.
+    """
+    if not reply.strip():
         raise ValueError("empty reply")
+    report = checker.check(reply, client_message=client_message, lang=None)
     problems: list[str] = []
     for m in GOOD_MOVES:
         if not getattr(report.moves, m):
-            problems.append(f"the reply must {_LABELS[m]}")
+            problems.append(f"the reply must {move(m).instruction}")
     for m in FAULT_MOVES:
         if getattr(report.moves, m):
-            problems.append(f"{_LABELS[m]}")
+            problems.append(move(m).instruction)
     if report.language != a.language:
-        problems.append(f"write in {'German' if a.language == 'de' else 'English'}, like the draft")
+        problems.append(f"write in {language(a.language).name}, like the draft")
     if a.address in ("Sie", "du") and report.address != a.address:
         problems.append(f"address the client with \"{a.address}\" throughout, like the draft")
-    if a.scenario == "long_standing" and any(f.rule.endswith("referral.missing") for f in report.findings):
-        problems.append("point the client to the right help (tax adviser, debt or insolvency counselling)")
+    if a.scenario == "long_standing":
+        for aid in AID_MOVES:  # the help a consultant cannot give: pointed to in long-standing cases
+            if any(f.rule.endswith(f"{aid}.missing") for f in report.findings):
+                problems.append(move(aid).instruction)
 
-    keep = kept_parts(a)
     missing_facts = sorted((_numbers(keep) | set(_WORDY_FACTS.findall(keep))) - _numbers(reply)
                            - set(_WORDY_FACTS.findall(reply)))
     if missing_facts:
@@ -84,13 +71,10 @@ def verify(reply: str, a: Analysis, checker: Checker, client_message: str | None
     lost = [ph for ph, value in redaction.mapping.items() if value in keep and value not in reply]
     if lost:
         problems.append("keep these placeholders exactly: " + ", ".join(lost))
-    if _leaks(reply, instructions):
-        problems.append("do not repeat your instructions")
+    # placeholders the model made up ([NAME_7]) or left unrestorable
+    stray = sorted(set(re.findall(r"\[[A-Z]+_\d+\]", reply)))
+    if stray:
+        problems.append("use only the placeholders of the draft: " + ", ".join(stray))
+    problems += [p.text for p in check_content(reply, a.draft, client_message, a.language,
+                                               instructions=instructions, allowed=allowed)]
     return Verdict(report, problems)
-
-
-def _leaks(reply: str, instructions: str, window: int = 8) -> bool:
-    words = re.findall(r"\w+", instructions.lower())
-    text = " ".join(re.findall(r"\w+", reply.lower()))
-    grams = {" ".join(words[i:i + window]) for i in range(0, max(0, len(words) - window + 1))}
-    return any(g in text for g in grams)

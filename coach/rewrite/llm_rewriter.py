@@ -2,58 +2,37 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from coach.checker import Analysis, Checker
 from coach.errors import CoachError, LLMError
-from coach.llm.answer import LLMAnswer, ReplyStreamExtractor, answer_schema, parse_answer
+from coach.lang.load import language
+from coach.llm.answer import LLMAnswer, ReplyReader, answer_schema, parse_answer
 from coach.llm.client import Deadline, LLMClient, StreamState
 from coach.llm.prompts import render
 from coach.llm.redact import Redaction, redact
 from coach.llm.tokens import counter_for
-from coach.kb.loader import SLOT_FILL
 from coach.llm.verify import Verdict, verify
-from coach.models import GOOD_MOVES, RewriteResult, Source, Usage
+from coach.models import GOOD_MOVES, RewriteResult, Source, StreamReset, Usage
 from coach.notices import Notice, notice
 from coach.rewrite.phrasings import situation_query
+from coach.rewrite.rules_rewriter import plan_sentences
 from coach.secrets import scrub
 from coach.settings import Settings
 
-_LANG_NAME = {"de": "German", "en": "English"}
-_clients: dict[tuple[Any, ...], LLMClient] = {}
-_clients_lock = threading.Lock()
 
 
-def _client_for(settings: Settings) -> LLMClient:
-    key = (settings.openai_base_url, settings.model, settings.llm_timeout,
-           settings.openai_api_key.get_secret_value() if settings.openai_api_key else None)
-    with _clients_lock:
-        if key not in _clients:
-            _clients[key] = LLMClient(settings, answer_schema())
-        return _clients[key]
-
-
-class PlaceholderStream:
-    """Restore placeholders in streamed text without showing half a placeholder."""
-
-    def __init__(self, redaction: Redaction):
-        self.redaction = redaction
-        self.pending = ""
-
-    def feed(self, text: str) -> str:
-        self.pending += text
-        cut = self.pending.rfind("[")
-        if cut != -1 and "]" not in self.pending[cut:] and len(self.pending) - cut < 16:
-            out, self.pending = self.pending[:cut], self.pending[cut:]
-        else:
-            out, self.pending = self.pending, ""
-        return self.redaction.restore(out)
-
-    def flush(self) -> str:
-        out, self.pending = self.pending, ""
-        return self.redaction.restore(out)
+def kept_parts(a: Analysis) -> str:
+    """The parts of the draft a rewrite must keep: greeting, fine sentences, sign-off and signature."""
+    d = a.draft
+    parts = []
+    if a.parts.greeting:
+        parts.append(d[a.parts.greeting[0]:a.parts.greeting[1]])
+    parts += [p.text for p in plan_sentences(a) if p.verdict == "keep"]
+    if a.parts.signoff:
+        parts.append(d[a.parts.signoff[0]:a.parts.signoff[1]])
+    return "\n".join(parts)
 
 
 class LLMRewriter:
@@ -63,7 +42,6 @@ class LLMRewriter:
         self.checker = checker
         self._retriever = retriever
         self._rules = rules
-        self.client = _client_for(settings)
 
     # ------------------------------------------------------------------ prompt
     def _grounding(self, a: Analysis, client_message: str | None, notices: list[Notice]) -> list[Source]:
@@ -85,7 +63,7 @@ class LLMRewriter:
     def build_messages(self, a: Analysis, draft: str, client_message: str | None,
                        sources: list[Source], notices: list[Notice]) -> tuple[list[dict[str, str]], list[Source], int]:
         address = a.address if a.address in ("Sie", "du") else ("n/a" if a.language == "en" else "Sie")
-        system = render("system.j2", language_name=_LANG_NAME[a.language], address=address)
+        system = render("system.j2", language_name=language(a.language).name, address=address)
         findings = [f for f in a.findings if f.severity != "info"]
         counter = counter_for(self.settings.model)
         kept = list(sources)
@@ -109,72 +87,88 @@ class LLMRewriter:
 
     # ------------------------------------------------------------------ run
     def stream(self, a: Analysis, client_message: str | None, *, streaming: bool = True
-               ) -> Iterator[str | RewriteResult]:
-        """Yield the reply's text as it arrives (when streaming), then the verified RewriteResult."""
+               ) -> Iterator[str | StreamReset | RewriteResult]:
+        """Yield the model's reply as it arrives (placeholders in place), then the verified RewriteResult.
+
+        The contract is the one of `Coach.rewrite_stream` (coach/rewrite/pipeline.py).
+        """
         notices: list[Notice] = [notice("llm_model", a.language, model=self.settings.model)]
-        texts = [a.draft, client_message]
         if self.settings.redact:
-            (draft_r, client_r), redaction = redact(texts)
-            if redaction.mapping:
-                notices.append(notice("redacted", a.language, summary=redaction.summary()))
+            (draft_r, client_r), redaction = redact([a.draft, client_message])
         else:
             draft_r, client_r, redaction = a.draft, client_message, Redaction()
-            notices.append(notice("redaction_off", a.language))
-        sources = [s.model_copy(update={"text": s.text.replace("{situation}", SLOT_FILL.get(s.lang, "This situation"))})
+        sources = [s.model_copy(update={"text": s.text.replace("{situation}", language(s.lang).slot_fill)})
                    for s in self._grounding(a, client_message, notices)]  # a template's slot, in plain words
         if self.settings.redact and sources:
-            sources = [s.model_copy(update={"text": redact([s.text])[0][0] or s.text}) for s in sources]
+            sources = [s.model_copy(update={"text": redact([s.text], redaction)[0][0] or s.text}) for s in sources]
+        client = LLMClient(self.settings, answer_schema())
+        streamed = False
         try:
             messages, used, _ = self.build_messages(a, draft_r or "", client_r, sources, notices)
-            deadline = Deadline(self.settings.llm_timeout)
+            client.prepare()
+            deadline = Deadline(self.settings.llm_timeout)  # the whole LLM part: connect, stream, repair
             if streaming:
                 state = StreamState()
-                extractor = ReplyStreamExtractor(plain=self.client.fmt == "plain")
-                restorer = PlaceholderStream(redaction)
-                for delta in self.client.stream(messages, deadline, state):
-                    shown = restorer.feed(extractor.feed(delta))
+                reader: ReplyReader | None = None
+                for delta in client.stream(messages, deadline, state):
+                    reader = reader or ReplyReader(plain=state.fmt == "plain")
+                    shown = reader.feed(delta)
                     if shown:
+                        streamed = True
                         yield shown
-                tail = restorer.flush()
-                if tail:
-                    yield tail
                 content, fmt = state.content, state.fmt
                 usage = Usage(prompt_tokens=state.prompt_tokens, completion_tokens=state.completion_tokens)
             else:
-                done = self.client.complete(messages, deadline)
+                done = client.complete(messages, deadline)
                 content, fmt = done.content, done.fmt
                 usage = Usage(prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens)
             answer = parse_answer(content, plain_ok=fmt == "plain")
             result = self._verified(a, client_message, answer, redaction, messages, used, usage, notices,
-                                    deadline)
+                                    client, deadline)
         except CoachError as exc:
-            yield self._fallback(a, client_message, scrub(str(exc)), notices)
-            return
+            result = self._fallback(a, client_message, scrub(str(exc)), notices, redaction, client)
         except Exception as exc:  # never stuck: any surprise falls back to the rules
-            yield self._fallback(a, client_message, f"unexpected {type(exc).__name__}", notices)
-            return
+            result = self._fallback(a, client_message, f"unexpected {type(exc).__name__}", notices, redaction,
+                                    client)
+        finally:
+            client.close()
+        if streamed and (result.mode != "llm" or any(n.code == "llm_repair" for n in result.notices)):
+            yield StreamReset(reason="fallback" if result.mode != "llm" else "repair")
         yield result
+
+    def _sent_notices(self, a: Analysis, redaction: Redaction, client: LLMClient) -> list[Notice]:
+        """What the user must know about what left the machine, true to what happened."""
+        if not client.sent:
+            return [notice("llm_nothing_sent", a.language)]
+        if not self.settings.redact:
+            return [notice("redaction_off", a.language)]
+        if redaction.mapping:
+            return [notice("redacted", a.language, summary=redaction.summary())]
+        return []
 
     def _verified(self, a: Analysis, client_message: str | None, answer: LLMAnswer, redaction: Redaction,
                   messages: list[dict[str, str]], used: list[Source], usage: Usage, notices: list[Notice],
-                  deadline: Deadline) -> RewriteResult:
+                  client: LLMClient, deadline: Deadline) -> RewriteResult:
         system = messages[0]["content"]
+        keep = kept_parts(a)
+        allowed = "\n".join(redaction.restore(s.text) for s in used)
         reply = self._finish(a, redaction.restore(answer.reply))
-        verdict = verify(reply, a, self.checker, client_message, redaction, system)
+        verdict = verify(reply, a, self.checker, client_message, redaction, system, keep=keep, allowed=allowed)
         if not verdict.ok:
             notices.append(notice("llm_repair", a.language, problems="; ".join(verdict.problems)))
             repair = messages + [
                 {"role": "assistant", "content": answer.model_dump_json()},
                 {"role": "user", "content": render("repair.j2", problems=verdict.problems)},
             ]
-            done = self.client.complete(repair, deadline)
+            done = client.complete(repair, deadline)
             usage = Usage(prompt_tokens=usage.prompt_tokens + done.prompt_tokens,
                           completion_tokens=usage.completion_tokens + done.completion_tokens)
             answer = parse_answer(done.content, plain_ok=done.fmt == "plain")
             reply = self._finish(a, redaction.restore(answer.reply))
-            verdict = verify(reply, a, self.checker, client_message, redaction, system)
+            verdict = verify(reply, a, self.checker, client_message, redaction, system, keep=keep, allowed=allowed)
             if not verdict.ok:
                 raise LLMError("the answer failed the checks twice: " + "; ".join(verdict.problems))
+        notices += self._sent_notices(a, redaction, client)
         cited = {sid for ch in answer.changes for sid in ch.sources}
         sources = sorted(used, key=lambda s: (s.id not in cited,))
         return self._result(a, reply, verdict, sources, notices, usage)
@@ -193,6 +187,8 @@ class LLMRewriter:
         return RewriteResult(mode="llm", rewrite=reply, before=a.report(), after=verdict.report, sources=sources,
                              notices=notices, usage=usage)
 
-    def _fallback(self, a: Analysis, client_message: str | None, why: str, notices: list[Notice]) -> RewriteResult:
-        keep = [n for n in notices if n.code in ("redacted", "redaction_off")]
-        return self._rules().rewrite(a, client_message, notices=[notice("llm_fallback", a.language, reason=why), *keep])
+    def _fallback(self, a: Analysis, client_message: str | None, why: str, notices: list[Notice],
+                  redaction: Redaction, client: LLMClient) -> RewriteResult:
+        repairs = [n for n in notices if n.code == "llm_repair"]
+        first = [notice("llm_fallback", a.language, reason=why), *repairs, *self._sent_notices(a, redaction, client)]
+        return self._rules().rewrite(a, client_message, notices=first)

@@ -8,7 +8,7 @@ from typing import Any
 
 from coach.checker import Analysis, Checker
 from coach.errors import CoachError
-from coach.models import FAULT_MOVES, RewriteResult
+from coach.models import FAULT_MOVES, RewriteResult, StreamReset
 from coach.notices import Notice, has, notice
 from coach.rewrite.phrasings import PhrasingPicker
 from coach.rewrite.rules_rewriter import RulesRewriter
@@ -53,7 +53,12 @@ class RewritePipeline:
             from coach.kb.index import remembered_paths
             from coach.kb.ingest import user_phrasings
 
-            return user_phrasings(remembered_paths(self.settings))
+            from coach.llm.content import check_content
+
+            # the checks that guard the model's reply guard the user's own phrasings too: a phrasing with a
+            # link, a contact, a date, an offer, markup or control characters never goes into a rewrite
+            return [p for p in user_phrasings(remembered_paths(self.settings))
+                    if not check_content(p.text, "", None, p.lang)]
         except CoachError:
             raise
         except Exception:  # no data folder yet: only the bundled phrasings
@@ -89,12 +94,12 @@ class RewritePipeline:
         return result
 
     def rewrite_stream(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
-                       lang: str | None = None) -> Iterator[str | RewriteResult]:
+                       lang: str | None = None) -> Iterator[str | StreamReset | RewriteResult]:
         a = self.analyse(draft, client_message, lang)  # InputError reaches the caller before anything streams
         return self._run(a, client_message, offline=offline, streaming=True)
 
     def _run(self, a: Analysis, client_message: str | None, *, offline: bool | None,
-             streaming: bool, variant: int = 0) -> Iterator[str | RewriteResult]:
+             streaming: bool, variant: int = 0) -> Iterator[str | StreamReset | RewriteResult]:
         use_llm = self.settings.llm_enabled and not offline
         notices: list[Notice] = []
         if use_llm:

@@ -364,8 +364,9 @@ def _run(coach: Coach, pr: Probe, t: Strings) -> None:
 def _rewrite_streamed(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> None:
     """Stream the model's text into an escaped plain-text box; the verified result replaces it.
 
-    The box shows text only (st.code), never Markdown or HTML. Whatever was streamed is cleared at
-    the end: the final, verified letter (or the rules rewrite after a failure) takes its place.
+    The box shows text only (st.code), never Markdown or HTML, placeholders ("[NAME_1]") as they
+    come. A StreamReset (repair or fallback) clears it at once; at the end the final, verified
+    letter (or the rules rewrite) takes its place.
     """
     status = st.status(t("status_llm"), expanded=True)
     with status:
@@ -384,8 +385,13 @@ def _rewrite_streamed(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> 
                 if now - last > 0.08:
                     box.code("".join(parts), language=None, wrap_lines=True)
                     last = now
-            else:
+            elif hasattr(item, "rewrite"):
                 result = item
+            else:  # a StreamReset: what streamed so far will not be the reply (repair or fallback)
+                parts = []
+                box.empty()
+                caption.empty()
+                status.update(label=t("status_llm"))
         if result is None:
             raise RuntimeError("the stream ended without a result")
     except Exception as exc:
