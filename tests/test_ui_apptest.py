@@ -409,3 +409,21 @@ def test_notices_quoting_a_model_answer_stay_text(llm_server: FakeLLMServer, mon
     shown = next(w.value for w in at.warning if "evil.example" in w.value)
     assert "![](" not in shown and "<img" not in shown and ":red[" not in shown and "**" not in shown
     assert "&#91;&#93;" in shown or "&#33;" in shown or "&#91;" in shown
+
+
+def test_a_stream_reset_clears_the_preview_and_the_verified_letter_is_shown(
+        llm_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coach.api import Coach
+    from coach.models import StreamReset
+
+    def stream(self, draft, client_message=None, **k):  # type: ignore[no-untyped-def]
+        yield "Sehr geehrte [NAME_1], kein Problem"
+        yield StreamReset(reason="fallback")
+        yield Coach.rewrite(self, draft, client_message=client_message, offline=True)
+
+    monkeypatch.setattr(Coach, "rewrite_stream", stream)
+    at = _fill_and_click(_app().run())
+    _no_errors(at)
+    reply = at.text_area(key="reply").value
+    assert reply.startswith("Sehr geehrte Frau Vogt") and "[NAME_1]" not in reply
+    assert not any("[NAME_1]" in c.value for c in at.code)  # the preview is gone
