@@ -58,6 +58,13 @@ def _all_text(at: AppTest) -> str:
                       *(i.value for i in at.info), *(s.value for s in at.success), _html(at)])
 
 
+def _alerts(at: AppTest) -> list[str]:
+    """The text of the page's warning and error boxes (escaped HTML, never Markdown)."""
+    import html as _h
+
+    return [_h.unescape(re.sub(r"<[^>]+>", "", h.proto.body)) for h in at.html if 'class="coach-alert' in h.proto.body]
+
+
 def _checklist_now(at: AppTest) -> dict[str, bool]:
     """move -> ok in the checklist's "reply" column (the text as it stands in the reply box)."""
     table = next(h.proto.body for h in at.html if "coach-checklist" in h.proto.body)
@@ -176,7 +183,7 @@ def test_text_coach_cannot_check_gets_a_warning_not_a_traceback(offline: None) -
     at = _fill_and_click(_app().run(), draft="Bonjour Madame, je suis vraiment désolé. Nous pouvons "
                                              "annuler le projet sans problème.", client="")
     _no_errors(at)
-    assert any("cannot check this text" in w.value for w in at.warning)
+    assert any("cannot check this text" in w for w in _alerts(at))
 
 
 def test_choosing_german_by_hand_does_not_check_a_french_letter(offline: None) -> None:
@@ -355,7 +362,7 @@ def test_an_unreachable_llm_gets_an_honest_badge_and_a_quick_rules_rewrite(monke
     at = _fill_and_click(at)
     _no_errors(at)
     assert "Peter Kraus" in at.text_area(key="reply").value
-    warnings = [w.value for w in at.warning]
+    warnings = _alerts(at)
     # the notice is in the draft's language (German here), and true: nothing was sent
     assert any("antwortet gerade nicht" in w and "Es wurde nichts gesendet" in w for w in warnings), warnings
     assert not any("Replaced before sending" in t or "offline was asked" in t for t in _all_text(at).split("\n"))
@@ -367,7 +374,7 @@ def test_llm_failure_falls_back_to_the_rules_with_a_notice(llm_server: FakeLLMSe
     _no_errors(at)
     assert "Peter Kraus" in at.text_area(key="reply").value
     assert any("written from the rules" in c.value for c in at.caption)
-    assert at.warning and all(KEY not in w.value for w in at.warning)
+    assert _alerts(at) and all(KEY not in w for w in _alerts(at))
 
 
 def test_a_crashing_llm_path_still_ends_in_the_rules_rewrite(llm_server: FakeLLMServer,
@@ -383,7 +390,7 @@ def test_a_crashing_llm_path_still_ends_in_the_rules_rewrite(llm_server: FakeLLM
     at = _fill_and_click(_app().run())
     _no_errors(at)
     assert any("written from the rules" in c.value for c in at.caption)
-    warnings = [w.value for w in at.warning]
+    warnings = _alerts(at)
     assert any("rewrite failed" in w and "RuntimeError" in w for w in warnings), warnings
     assert all(KEY not in w for w in warnings)
 
@@ -406,9 +413,10 @@ def test_notices_quoting_a_model_answer_stay_text(llm_server: FakeLLMServer, mon
     monkeypatch.setattr(Coach, "rewrite_stream", stream)
     at = _fill_and_click(_app().run())
     _no_errors(at)
-    shown = next(w.value for w in at.warning if "evil.example" in w.value)
-    assert "![](" not in shown and "<img" not in shown and ":red[" not in shown and "**" not in shown
-    assert "&#91;&#93;" in shown or "&#33;" in shown or "&#91;" in shown
+    box = next(h.proto.body for h in at.html if 'class="coach-alert' in h.proto.body and "evil.example" in h.proto.body)
+    assert "<img" not in box and "<a " not in box and "&lt;img src=http" in box  # escaped HTML, no Markdown
+    assert "the answer said ![](http://evil.example/x.png?m=1)" in _alerts(at)[-1] or any(
+        "![](http://evil.example" in a for a in _alerts(at))  # the reader sees what the model wrote
 
 
 def test_a_stream_reset_clears_the_preview_and_the_verified_letter_is_shown(

@@ -331,6 +331,8 @@ def test_a_hostile_model_answer_makes_no_request_leave_the_page(browser: object,
             v.page.wait_for_timeout(1500)
             assert srv.chat_requests(), "the model was not asked"
             for frame in v.page.frames:  # no element anywhere points at the outside host
+                bad = frame.evaluate("[...document.querySelectorAll('[src*=\"evil\"], [href*=\"evil\"]')].map(e => (e.closest('[data-testid]')?.getAttribute('data-testid') + ' :: ' + (e.closest('[data-testid]')?.textContent || '').slice(0, 300)))")
+                assert bad == [], bad
                 assert frame.evaluate("document.querySelectorAll('[src*=\"evil\"], [href*=\"evil\"]').length") == 0
             shown = v.reply()
             if "evil.example" in shown:  # the model's text is in the letter: as text, never as markup

@@ -113,10 +113,10 @@ def _scrub(text: str) -> str:
     return scrub(text, key)
 
 
-def _plain(text: str) -> str:
-    """Text for an alert box (which reads Markdown) that stays text: a reason quoting a model's answer
-    ("![](http://…)", "<img …>", ":red[…]") shows as written and loads nothing."""
-    return render.esc(text.replace("\r", " ").replace("\n", " "))
+def _alert(text: str, level: str) -> None:
+    """A warning or error box whose text stays text. Not st.warning: that reads Markdown, which turns
+    a URL quoted from a model's answer into a link even when escaped; this is escaped HTML only."""
+    st.html(render.alert_html(text, level))
 
 
 def _describe(exc: BaseException) -> str:
@@ -335,10 +335,10 @@ def _run(coach: Coach, pr: Probe, t: Strings) -> None:
         report = coach.check(draft, client_message=client_message, lang=lang)
     except InputError as exc:
         reason = _scrub(str(exc)).replace("pass --lang de or --lang en", t("choose_lang_hint"))
-        st.warning(_plain(t("cannot_check", reason=reason)), icon=":material/warning:")
+        _alert(t("cannot_check", reason=reason), "warning")
         return
     except Exception as exc:
-        st.warning(_plain(t("check_failed", reason=_describe(exc))), icon=":material/warning:")
+        _alert(t("check_failed", reason=_describe(exc)), "warning")
         return
 
     outcome = Outcome(draft=draft, client_message=client_message, lang=lang, report=report,
@@ -512,7 +512,7 @@ go();
 def _notices(outcome: Outcome) -> None:
     """Warnings and errors as boxes by level; information as a quiet line. Never matched on text."""
     for w in outcome.warnings:
-        st.warning(_plain(_scrub(w)), icon=":material/warning:")
+        _alert(_scrub(w), "warning")
     result = outcome.result
     if result is None:
         return
@@ -522,9 +522,9 @@ def _notices(outcome: Outcome) -> None:
             continue
         text = _scrub(n.text)
         if n.level == "error":
-            st.error(_plain(text), icon=":material/error:")
+            _alert(text, "error")
         elif n.level == "warning":
-            st.warning(_plain(text), icon=":material/warning:")
+            _alert(text, "warning")
         else:
             infos.append(f'<div style="font-size:0.9em;opacity:0.8;">ℹ {render.esc(text)}</div>')
     if infos:
@@ -542,7 +542,7 @@ def _changes(outcome: Outcome, coach: Coach, t: Strings) -> None:
     can_apply = hasattr(coach, "apply")
     st.caption(t("changes_help") if can_apply else t("changes_unavailable"))
     if outcome.apply_error:
-        st.warning(_plain(outcome.apply_error), icon=":material/warning:")
+        _alert(outcome.apply_error, "warning")
     sources = {s.id: s for s in result.sources}
     _flagged(outcome, t)
     shown = result.changes
@@ -632,7 +632,7 @@ def _results(coach: Coach, outcome: Outcome, pr: Probe, t: Strings) -> None:
             _scroll_to_result(outcome.click)
         st.subheader(t("result_title"), anchor=False)
         if outcome.error:
-            st.warning(_plain(outcome.error), icon=":material/warning:")
+            _alert(outcome.error, "warning")
         client_now = (st.session_state.get(K_CLIENT) or "").strip()
         if (st.session_state.get(K_DRAFT) or "") != outcome.draft or client_now != (outcome.client_message or "").strip():
             st.caption(t("stale_inputs"))
@@ -746,7 +746,7 @@ def main() -> None:
         coach.settings  # noqa: B018 - a bad value in the environment shows here, not mid-click
     except Exception as exc:
         st.title(t("title"), anchor=False)
-        st.warning(_plain(t("config_unreadable", reason=_describe(exc))), icon=":material/warning:")
+        _alert(t("config_unreadable", reason=_describe(exc)), "warning")
         return
     pr = llm_probe()
     _header(t, pr)

@@ -74,6 +74,9 @@ tr.coach-edited td.coach-after{background:#ddf4e0;color:#0d4a1c;}
 tr.coach-flagged td.coach-after{background:#fff5d1;color:#4d3800;}
 table.coach-checklist th,table.coach-checklist td{padding:0.15rem 0.45rem;vertical-align:top;}
 table.coach-checklist th:first-child,table.coach-checklist td:first-child{padding-left:0;}
+.coach-alert{padding:0.75rem 1rem;border-radius:0.5rem;margin:0.25rem 0;line-height:1.5;overflow-wrap:anywhere;}
+.coach-alert-warning{background:rgba(255,189,69,0.2);color:#926c05;}
+.coach-alert-error{background:rgba(255,43,43,0.09);color:#7d353b;}
 .coach-tag{display:inline-block;font-size:0.72em;font-weight:600;padding:0 0.35rem;margin-right:0.35rem;
  border-radius:0.6rem;background:rgba(128,128,128,0.18);white-space:nowrap;}
 @media (max-width:640px){
@@ -364,6 +367,14 @@ def compare_html(rows: Sequence[Row], t: Strings) -> str:
         body.append(f'<tr class="coach-{r.kind}"><td class="coach-before">{before}</td>'
                     f'<td class="coach-after">{after}</td></tr>')
     return f'<table class="coach-compare">{head}<tbody>{"".join(body)}</tbody></table>'
+
+
+def alert_html(text: str, level: str) -> str:
+    """A warning or error box: the text escaped, no Markdown (so no autolinked URLs), no markup."""
+    level = level if level in ("warning", "error") else "warning"
+    icon = "⚠" if level == "warning" else "✖"
+    return (f'<div class="coach-alert coach-alert-{level}" role="alert">{icon} '
+            f'{esc(text.replace(chr(13), " ").replace(chr(10), " "))}</div>')
 
 
 # ----------------------------------------------------------------------------- moves and mode
