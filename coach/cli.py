@@ -46,7 +46,12 @@ def _parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("index", help="build or sync the knowledge index")
     i.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
-    i.add_argument("--add", nargs="+", metavar="PATH", default=[], help="your own .md/.txt files or folders")
+    i.add_argument("--add", nargs="+", metavar="PATH", default=[],
+                   help="your own .md/.txt notes and .yaml phrasings (files or folders); checked before they are kept")
+    i.add_argument("--dry-run", action="store_true",
+                   help="with --add: show what each file and phrasing would give; remember and index nothing")
+    i.add_argument("--list", action="store_true", help="show the files and folders you added")
+    i.add_argument("--forget", nargs="+", metavar="PATH", default=[], help="stop using files or folders you added")
 
     e = sub.add_parser("eval", help="score the checker (or the retriever) on a labeled JSONL file")
     e.add_argument("file")
@@ -65,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--drafts", metavar="FILE", help="a JSONL file of drafts to time (default: the bundled examples)")
+    b.add_argument("--store", action="store_true",
+                   help="only the knowledge store: search and rewrite with two busy processes beside them, index at scale")
+    b.add_argument("--index-scale", type=int, metavar="N", default=None,
+                   help="added paragraphs for the index figures (default 1000, 100 with --quick, 0 skips)")
 
     u = sub.add_parser("ui", help="start the Streamlit page")
     u.add_argument("--port", type=int, default=8501)
@@ -157,19 +166,50 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_index(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from coach.kb.index import sync_index
+    from coach.kb.index import forget_path, preview_additions, remembered_paths, sync_index
+    from coach.kb.ingest import safe_name
     from coach.progress import ProgressBar
     from coach.settings import load_settings
 
+    settings = load_settings()
     extra = [Path(p) for p in args.add]
     for p in extra:
         if not p.exists():
-            raise UsageError(f"no such file or folder: {p}")
+            raise UsageError(f"no such file or folder: {safe_name(p)}")
+    if args.dry_run:
+        if not extra:
+            raise UsageError("--dry-run goes with --add PATH")
+        for entry in preview_additions(settings, extra):
+            name = safe_name(entry["file"])
+            if entry["status"] != "ok":
+                sys.stdout.write(f"skip  {name}: {safe_name(entry['reason'])}\n")
+            elif entry["phrasings"]:
+                good = sum(1 for ph in entry["phrasings"] if ph["ok"])
+                sys.stdout.write(f"ok    {name}: {good} of {len(entry['phrasings'])} phrasings pass\n")
+            else:
+                sys.stdout.write(f"ok    {name}: {entry['passages']} passages\n")
+            for ph in entry["phrasings"]:
+                verdict = "pass  " if ph["ok"] else "reject"
+                why = "" if ph["ok"] else ": " + safe_name("; ".join(ph["problems"]))
+                sys.stdout.write(f"  {verdict} {safe_name(ph['id'])}{' (' + ph['move'] + ')' if ph['move'] else ''}{why}\n")
+        sys.stdout.write("dry run: nothing remembered, nothing indexed\n")
+        return 0
+    if args.list:
+        paths = remembered_paths(settings)
+        if not paths:
+            sys.stdout.write("nothing added (use `coach index --add PATH`)\n")
+        for p in paths:
+            kind = "folder" if p.is_dir() else "file" if p.exists() else "missing"
+            sys.stdout.write(f"{kind:<7} {safe_name(p)}\n")
+        return 0
+    forgotten = [forget_path(settings, Path(p)) for p in args.forget]
     bar = ProgressBar("indexing")
-    stats = sync_index(load_settings(), extra_paths=extra, progress=bar.update, rebuild=args.rebuild)
+    stats = sync_index(settings, extra_paths=extra, progress=bar.update, rebuild=args.rebuild)
     bar.close()
+    for p in forgotten:
+        sys.stderr.write(f"note: forgot {safe_name(p)}\n")
     for n in stats.notices:
-        sys.stderr.write(f"note: {n.text}\n")
+        sys.stderr.write(f"note: {safe_name(n.text)}\n")
     sys.stdout.write(
         f"index ready: {stats.total} documents ({stats.added} added, {stats.updated} updated, "
         f"{stats.removed} removed, {stats.unchanged} unchanged) in {stats.seconds:.2f} s [{stats.embedding}]\n"
@@ -238,7 +278,7 @@ def _is_queries_file(path: str) -> bool:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from coach.bench import format_bench, run_bench
 
-    data = run_bench(quick=args.quick, drafts=args.drafts)
+    data = run_bench(quick=args.quick, drafts=args.drafts, index_scale_n=args.index_scale, only_store=args.store)
     if args.json:
         _emit(data)
     else:

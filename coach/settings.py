@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     redact: bool = Field(default=True, validation_alias="COACH_REDACT")
     prompt_token_budget: int = Field(default=1500, ge=300, validation_alias=AliasChoices("COACH_PROMPT_BUDGET"))
     retrieval_k: int = Field(default=4, ge=1, le=20, validation_alias=AliasChoices("COACH_K"))
+    # seconds a Chroma server may take to answer one request, and a retrieval inside a rewrite
+    chroma_timeout: float = Field(default=10.0, gt=0, le=600, validation_alias="COACH_CHROMA_TIMEOUT")
+    # after the knowledge base failed, rewrites go without it for this many seconds before trying again
+    retrieval_retry_after: float = Field(default=30.0, ge=0, le=3600, validation_alias="COACH_RETRIEVAL_RETRY_AFTER")
+    # the largest file `coach index --add` takes, in MB
+    max_file_mb: float = Field(default=5.0, gt=0, le=1024, validation_alias="COACH_MAX_FILE_MB")
 
     @field_validator("openai_base_url", "chroma_host", mode="before")
     @classmethod
@@ -38,6 +44,18 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @classmethod
+    def env_names(cls) -> list[str]:
+        """Every environment variable the settings read (from the fields, so the list never drifts)."""
+        names: list[str] = []
+        for field in cls.model_fields.values():
+            alias = field.validation_alias
+            if isinstance(alias, str):
+                names.append(alias)
+            elif isinstance(alias, AliasChoices):
+                names.extend(a for a in alias.choices if isinstance(a, str))
+        return names
 
     @property
     def llm_enabled(self) -> bool:

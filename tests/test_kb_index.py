@@ -314,9 +314,22 @@ def test_unreachable_server_is_a_config_error(tmp_path: Path) -> None:
 def test_concurrent_indexer_waits_for_the_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = settings_for(tmp_path / "data")
     monkeypatch.setattr(kb_index, "LOCK_TIMEOUT", 0.3)
-    with index_lock(Path(settings.data_dir)):
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:  # another indexer (the lock is re-entrant only within one thread)
+        with index_lock(Path(settings.data_dir)):
+            held.set()
+            release.wait(30)
+
+    other = threading.Thread(target=holder)
+    other.start()
+    held.wait(10)
+    try:
         with pytest.raises(ConfigError, match="another coach process is indexing"):
             sync_index(settings, embedding_function=HashEF())
+    finally:
+        release.set()
+        other.join(10)
     # Two indexers at once: one waits for the other, both succeed, nothing is doubled.
     monkeypatch.setattr(kb_index, "LOCK_TIMEOUT", 60)
     results: list[Any] = []
@@ -328,3 +341,22 @@ def test_concurrent_indexer_waits_for_the_lock(tmp_path: Path, monkeypatch: pyte
     assert len(results) == 2
     assert sorted(r.added for r in results) == [0, results[0].total]
     assert store.get_collection(store.open_client(settings)).count() == results[0].total
+
+
+def test_nothing_changed_sync_reads_no_user_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    notes = tmp_path / "notes"
+    write_notes(notes)
+    settings = settings_for(tmp_path / "data")
+    first = sync_index(settings, extra_paths=[notes], embedding_function=HashEF())
+    from coach.kb import ingest
+
+    def no_parsing(*a: Any, **kw: Any) -> Any:
+        raise AssertionError("a file was parsed again")
+
+    monkeypatch.setattr(ingest, "file_documents", no_parsing)
+    again = sync_index(settings, embedding_function=HashEF())
+    assert (again.embedded, again.total) == (0, first.total)
+    # touched but not changed: the content hash matches its record, so it is not parsed or repaired either
+    os.utime(notes / "b.md", ns=(time.time_ns(), time.time_ns() + 10**9))
+    touched = sync_index(settings, embedding_function=HashEF())
+    assert (touched.embedded, touched.removed, touched.total) == (0, 0, first.total)

@@ -8,12 +8,12 @@ leaves alone), then split at Markdown headings and paragraphs into passages of r
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import Any
 
 import yaml
@@ -213,25 +213,114 @@ def split_text(text: str, *, min_chars: int = MIN_CHARS, max_chars: int = MAX_CH
 
 # ------------------------------------------------------------------------ files
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def safe_name(value: object) -> str:
+    """A path or text fit for a terminal: control and direction characters shown escaped (ESC -> \x1b)."""
+    text = str(value)
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def is_binary(data: bytes) -> bool:
+    """Binary content: NUL bytes, or text that is neither UTF-8 nor mostly printable in cp1252."""
+    head = data[: 64 * 1024]
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+        return False
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a character cut at the sample's end
+            return False
+    text = head.decode("latin-1")
+    controls = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f") or 0x7F <= ord(ch) < 0xA0)
+    return controls > max(2, len(text) // 100)
+
+
 @dataclass(frozen=True)
+class Rejected:
+    """A user phrasing that did not pass the checks, with the reasons."""
+
+    file: Path
+    id: str
+    text: str
+    problems: tuple[str, ...]
+
+
+@dataclass
+class FileRecord:
+    """What one user file gave at its last read: for skipping it while it is unchanged."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+    rel: str
+    docs: dict[str, str]  # id -> content hash
+    skip: str = ""  # why the file gives nothing ("" = fine)
+    rejected: list[list[str]] | None = None  # [id, reason] of phrasings that failed the checks
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "mtime_ns": self.mtime_ns, "sha256": self.sha256, "rel": self.rel,
+                "docs": self.docs, "skip": self.skip, "rejected": self.rejected or []}
+
+    @classmethod
+    def from_json(cls, data: Any) -> FileRecord | None:
+        try:
+            return cls(size=int(data["size"]), mtime_ns=int(data["mtime_ns"]), sha256=str(data["sha256"]),
+                       rel=str(data["rel"]), docs={str(k): str(v) for k, v in dict(data["docs"]).items()},
+                       skip=str(data.get("skip", "")),
+                       rejected=[[str(a), str(b)] for a, b in data.get("rejected", [])])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass
 class IngestResult:
     documents: list[Document]
     files: list[Path]
     skipped: list[tuple[Path, str]]
+    rejected: list[Rejected] = field(default_factory=list)
+    records: dict[str, FileRecord] = field(default_factory=dict)  # str(file) -> record
+    reused: dict[str, str] = field(default_factory=dict)  # doc id -> hash of files not read again
 
 
-def _iter_files(path: Path) -> Iterator[tuple[Path, Path]]:
-    """(root, file) for every supported file under ``path`` (hidden entries skipped)."""
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def _iter_files(path: Path, skipped: list[tuple[Path, str]] | None = None) -> Iterator[tuple[Path, Path]]:
+    """(root, file) for every supported file under ``path`` (hidden entries skipped).
+
+    Links that lead out of the added folder are not followed (reported in ``skipped``).
+    """
     if path.is_file():
         if path.suffix.lower() in SUPPORTED_SUFFIXES:
             yield path.parent, path
         return
     for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            full = Path(dirpath) / d
+            if full.is_symlink() and skipped is not None and not _inside(full, path):
+                skipped.append((full, "a link that leads out of the added folder"))
+            keep.append(d)
+        dirnames[:] = keep  # os.walk does not descend into linked folders
         for name in sorted(filenames):
             if name.startswith(".") or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
                 continue
-            yield path, Path(dirpath) / name
+            file = Path(dirpath) / name
+            if file.is_symlink() and not _inside(file, path):
+                if skipped is not None:
+                    skipped.append((file, "a link that leads out of the added folder"))
+                continue
+            yield path, file
 
 
 def _title_from_name(path: Path) -> str:
@@ -239,7 +328,14 @@ def _title_from_name(path: Path) -> str:
     return stem[:1].upper() + stem[1:] if stem else path.name
 
 
-def load_user_phrasings(path: Path, rel: str) -> list[Any]:
+def _read_text(path: Path, data: bytes | None = None) -> str:
+    data = path.read_bytes() if data is None else data
+    if is_binary(data):
+        raise KnowledgeError("binary content, not text")
+    return decode_bytes(data)
+
+
+def load_user_phrasings(path: Path, rel: str, data: bytes | None = None) -> list[Any]:
     """A user's own approved phrasings: a YAML list in the shape of knowledge/phrasings/*.yaml.
 
     Ids become ``user:<relative path>#<id>``; an invalid file raises KnowledgeError naming it.
@@ -248,43 +344,81 @@ def load_user_phrasings(path: Path, rel: str) -> list[Any]:
     from coach.kb.schema import Phrasing
 
     try:
-        data = yaml.safe_load(decode_bytes(path.read_bytes())) or []
+        loaded = yaml.safe_load(_read_text(path, data)) or []
     except yaml.YAMLError as exc:
-        raise KnowledgeError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-    if not isinstance(data, list):
-        raise KnowledgeError(f"{path}: expected a list of phrasings")
-    items = parse_items(Phrasing, data, str(path))
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise KnowledgeError(f"not valid YAML{where}") from None
+    if not isinstance(loaded, list):
+        raise KnowledgeError("expected a list of phrasings")
+    try:
+        items = parse_items(Phrasing, loaded, "phrasing")
+    except KnowledgeError as exc:
+        raise KnowledgeError(str(exc).removeprefix("phrasing: ")) from None
     return [p.model_copy(update={"id": f"user:{rel}#{p.id}"}) for p in items]
 
 
-def user_phrasings(paths: Iterable[Path]) -> list[Any]:
-    """Every user phrasing under the given files or folders (for the offline rewrite's choice)."""
+def checked_phrasings(path: Path, rel: str, data: bytes | None = None) -> tuple[list[Any], list[Rejected]]:
+    """The file's phrasings split into those that pass the checks and those that do not."""
+    from coach.kb.phrasing_check import check_phrasing
+
+    ok: list[Any] = []
+    bad: list[Rejected] = []
+    for p in load_user_phrasings(path, rel, data):
+        verdict = check_phrasing(p)
+        if verdict.ok:
+            ok.append(p)
+        else:
+            bad.append(Rejected(path, p.id, p.text, verdict.problems))
+    return ok, bad
+
+
+def user_phrasings(paths: Iterable[Path], max_bytes: int = MAX_FILE_BYTES) -> list[Any]:
+    """Every user phrasing under the given files or folders that passes the checks (for the offline rewrite).
+
+    A file that cannot be read, is too large or is not valid gives nothing (``coach index`` says why).
+    """
     out: list[Any] = []
     for raw in paths:
         root_path = Path(raw).expanduser()
         if not root_path.exists():
             continue
         for root, file in _iter_files(root_path):
-            if file.suffix.lower() in PHRASING_SUFFIXES:
-                out.extend(load_user_phrasings(file, file.relative_to(root).as_posix()))
+            if file.suffix.lower() not in PHRASING_SUFFIXES:
+                continue
+            try:
+                if file.stat().st_size > max_bytes:
+                    continue
+                out.extend(checked_phrasings(file, file.relative_to(root).as_posix())[0])
+            except (OSError, KnowledgeError):
+                continue
     return out
 
 
-def file_documents(path: Path, rel: str, *, default_lang: str = "en") -> list[Document]:
-    """The passages of one file as Documents (empty list for an empty or unreadable file)."""
-    if path.suffix.lower() in PHRASING_SUFFIXES:
-        from coach.kb.loader import phrasing_embed_text, phrasing_title
+def _phrasing_documents(phrasings: list[Any], path: Path) -> list[Document]:
+    from coach.kb.loader import phrasing_embed_text, phrasing_title
 
-        return [
-            make_document(p.id, p.text, phrasing_embed_text(p), kind="phrasing", lang=p.lang,
-                          title=phrasing_title(p), move=p.move, address=p.address, scenario=p.scenario, tone=p.tone,
-                          section="", topic=f"phrasing_{p.move}", source=str(path))
-            for p in load_user_phrasings(path, rel)
-        ]
-    data = path.read_bytes()
-    if b"\x00" in data[:4096]:
-        return []
-    text = decode_bytes(data)
+    return [
+        make_document(p.id, p.text, phrasing_embed_text(p), kind="phrasing", lang=p.lang,
+                      title=phrasing_title(p), move=p.move, address=p.address, scenario=p.scenario, tone=p.tone,
+                      section="", topic=f"phrasing_{p.move}", source=str(path))
+        for p in phrasings
+    ]
+
+
+def file_documents(path: Path, rel: str, *, default_lang: str = "en", data: bytes | None = None,
+                   rejected: list[Rejected] | None = None) -> list[Document]:
+    """The passages of one file as Documents (empty list for an empty file).
+
+    Raises KnowledgeError for binary content or an invalid phrasings file; phrasings that fail
+    the checks are left out and appended to ``rejected``.
+    """
+    if path.suffix.lower() in PHRASING_SUFFIXES:
+        ok, bad = checked_phrasings(path, rel, data)
+        if rejected is not None:
+            rejected.extend(bad)
+        return _phrasing_documents(ok, path)
+    text = _read_text(path, data)
     if not text.strip():
         return []
     file_lang = detect_language(text, default=default_lang)
@@ -313,39 +447,84 @@ def file_documents(path: Path, rel: str, *, default_lang: str = "en") -> list[Do
     return docs
 
 
-def ingest_paths(paths: Iterable[Path]) -> IngestResult:
-    """Documents for every supported file in ``paths`` (files or folders), ids unique."""
-    docs: list[Document] = []
-    files: list[Path] = []
-    skipped: list[tuple[Path, str]] = []
+def _mb(n: float) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def ingest_paths(paths: Iterable[Path], *, max_bytes: int = MAX_FILE_BYTES,
+                 cache: dict[str, FileRecord] | None = None) -> IngestResult:
+    """Documents for every supported file in ``paths`` (files or folders), ids unique.
+
+    With ``cache`` (the records of the last sync), a file whose size and modification time, or
+    else whose content hash, match its record is not parsed again: its ids and hashes go into
+    ``reused`` instead of ``documents``.
+    """
+    res = IngestResult(documents=[], files=[], skipped=[])
     used: set[str] = set()
     for raw in paths:
         root_path = Path(raw).expanduser()
         if not root_path.exists():
-            skipped.append((root_path, "not found"))
+            res.skipped.append((root_path, "not found"))
             continue
         if root_path.is_file() and root_path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append((root_path, "not a .md, .txt or .yaml file"))
+            res.skipped.append((root_path, "not a .md, .txt or .yaml file"))
             continue
-        for root, file in _iter_files(root_path):
+        for root, file in _iter_files(root_path, res.skipped):
             rel = file.relative_to(root).as_posix()
             if rel in used:  # same relative path under two folders: name the folder too
                 rel = f"{root.name}/{rel}"
-            try:
-                if file.stat().st_size > MAX_FILE_BYTES:
-                    skipped.append((file, "larger than 5 MB"))
-                    continue
-                file_docs = file_documents(file, rel)
-            except OSError as exc:
-                skipped.append((file, f"cannot read: {exc.strerror or exc}"))
-                continue
             used.add(rel)
-            if not file_docs:
-                skipped.append((file, "empty"))
+            key = str(file)
+            try:
+                st = file.stat()
+                if st.st_size > max_bytes:
+                    why = f"{_mb(st.st_size)}, larger than the limit of {_mb(max_bytes)} (COACH_MAX_FILE_MB)"
+                    res.skipped.append((file, why))
+                    res.records[key] = FileRecord(st.st_size, st.st_mtime_ns, "", rel, {}, why)
+                    continue
+                old = cache.get(key) if cache else None
+                if old is not None and old.rel == rel and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
+                    record, data = old, None
+                else:
+                    data = file.read_bytes()
+                    digest = hashlib.sha256(data).hexdigest()
+                    if old is not None and old.rel == rel and old.sha256 == digest:
+                        record = FileRecord(st.st_size, st.st_mtime_ns, digest, rel, old.docs, old.skip, old.rejected)
+                    else:
+                        record = None
+            except OSError as exc:
+                res.skipped.append((file, f"cannot read: {exc.strerror or exc}"))
                 continue
-            files.append(file)
-            docs.extend(file_docs)
-    return IngestResult(documents=docs, files=files, skipped=skipped)
+            if record is not None:  # unchanged since the last sync: nothing read, nothing repaired
+                res.records[key] = record
+                for pid, why in record.rejected or []:
+                    res.rejected.append(Rejected(file, pid, "", (why,)))
+                if record.skip:
+                    res.skipped.append((file, record.skip))
+                    continue
+                res.reused.update(record.docs)
+                res.files.append(file)
+                continue
+            rejected: list[Rejected] = []
+            try:
+                file_docs = file_documents(file, rel, data=data, rejected=rejected)
+                skip = "" if file_docs else ("no phrasing passed the checks" if rejected else "empty")
+            except KnowledgeError as exc:
+                file_docs, skip = [], str(exc)
+            res.rejected.extend(rejected)
+            res.records[key] = FileRecord(st.st_size, st.st_mtime_ns, digest, rel, {d.id: d.hash for d in file_docs},
+                                          skip, [[r.id, "; ".join(r.problems)] for r in rejected])
+            if skip:
+                res.skipped.append((file, skip))
+                continue
+            res.files.append(file)
+            res.documents.extend(file_docs)
+    return res
+
+
+def reread(file: Path, record: FileRecord) -> list[Document]:
+    """The documents of a file whose record was reused but whose vectors the index lacks."""
+    return file_documents(file, record.rel)
 
 
 def file_stats(paths: Iterable[Path]) -> list[tuple[str, int, int]]:

@@ -14,7 +14,8 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +180,29 @@ class _Hit:
     similarity: float
 
 
+class _QueryCache:
+    """Query vectors per text (bounded LRU): the same client message is not embedded twice."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> Any:
+        with self._lock:
+            vec = self._data.get(text)
+            if vec is not None:
+                self._data.move_to_end(text)
+            return vec
+
+    def put(self, text: str, vec: Any) -> None:
+        with self._lock:
+            self._data[text] = vec
+            self._data.move_to_end(text)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
 def _check_query(query: object) -> str:
     if not isinstance(query, str):
         raise InputError("the search query must be text")
@@ -208,43 +232,103 @@ class Retriever:
         progress: Any = None,
     ) -> None:
         from coach.kb.embeddings import embedding_function_for
-        from coach.kb.index import ensure_index
-        from coach.kb.store import get_collection, open_client
 
         if settings is None:
             from coach.settings import load_settings
 
             settings = load_settings()
         self.settings = settings
-        self.client = client if client is not None else open_client(settings)
+        self._own_client = client is None
         self.ef = embedding_function if embedding_function is not None else embedding_function_for(settings)
         self.hybrid = HYBRID_DEFAULT if hybrid is None else bool(hybrid)
-        if ensure:
-            ensure_index(settings, client=self.client, embedding_function=self.ef, progress=progress)
-        coll = get_collection(self.client, embedding_function=self.ef)
-        if coll is None:
-            raise ConfigError("the knowledge index is missing or was built with another model; run `coach index`")
-        self.collection = coll
+        self._ensure = ensure
+        self._progress = progress
         self._bm25: BM25 | None = None
         self._corpus: list[tuple[str, str, dict[str, Any]]] = []
         self._lock = threading.Lock()
+        self._queries = _QueryCache()
+        self.client = client
+        self.collection: Any = None
+        self._open()
+
+    def _open(self) -> None:
+        """Build or sync the index when needed (waiting for another process that builds it), then open it."""
+        from coach.kb.index import ensure_index
+        from coach.kb.store import get_collection, guarded, open_client
+
+        if self._own_client:
+            if self._ensure:
+                ensure_index(self.settings, embedding_function=self.ef, progress=self._progress)
+            self.client = open_client(self.settings)
+        elif self._ensure:
+            ensure_index(self.settings, client=self.client, embedding_function=self.ef, progress=self._progress)
+        with guarded(self.settings, "cannot open the knowledge index"):
+            coll = get_collection(self.client, embedding_function=self.ef)
+        if coll is None:
+            raise ConfigError("the knowledge index is missing or was built with another model; run `coach index`")
+        self.collection = coll
+        self._synced_at = (coll.metadata or {}).get("synced_at")
+
+    def _store(self, what: str, call: Callable[[], Any]) -> Any:
+        """One store call; a damaged embedded index is rebuilt once and the call repeated.
+
+        A server that is down or silent gives a ConfigError that says so (a rebuild would not help).
+        """
+        from coach.kb.store import StoreError, guarded
+
+        try:
+            with guarded(self.settings, what):
+                return call()
+        except StoreError as exc:
+            if not (exc.damaged and self._own_client and not self.settings.chroma_host):
+                if exc.damaged and "--rebuild" not in str(exc):
+                    raise StoreError(f"{exc}; run `coach index --rebuild`", damaged=True) from None
+                raise
+            first = exc
+        self._repair(first)
+        try:
+            with guarded(self.settings, what):
+                return call()
+        except StoreError as exc:
+            raise StoreError(
+                f"{exc}; it stayed damaged after a rebuild: remove {self._path()} and run `coach index`",
+                damaged=True,
+            ) from None
+
+    def _path(self) -> Any:
+        from coach.kb.store import chroma_path
+
+        return chroma_path(self.settings)
+
+    def _repair(self, cause: Exception) -> None:
+        """Rebuild the embedded index under the lock (unless another process already did)."""
+        import logging
+
+        from coach.kb.index import repair_index
+
+        logging.getLogger(__name__).warning("%s; rebuilding the index", cause)
+        repair_index(self.settings, seen=self._synced_at, embedding_function=self.ef, progress=self._progress)
+        self.refresh()
+        self._open()
 
     # --- internals -------------------------------------------------------------------
     def embed(self, query: str) -> Any:
-        return self.ef.embed_query([query])[0]
+        vec = self._queries.get(query)
+        if vec is None:
+            vec = self.ef.embed_query([query])[0]
+            self._queries.put(query, vec)
+        return vec
 
     def _dense(self, vec: Any, n: int, filters: Filters) -> list[_Hit]:
-        try:
-            res = self.collection.query(
+        res = self._store(
+            "the knowledge index cannot be searched",
+            lambda: self.collection.query(
                 query_embeddings=[vec],
                 n_results=n,
                 where=filters.where(),
                 include=["documents", "metadatas", "distances"],
-            )
-        except Exception as exc:  # noqa: BLE001 - a damaged or vanished index
-            raise ConfigError(
-                f"the knowledge index cannot be searched ({type(exc).__name__}); run `coach index --rebuild`"
-            ) from None
+            ),
+        )
         ids = res["ids"][0] if res["ids"] else []
         docs = res["documents"][0] if res.get("documents") else [""] * len(ids)
         metas = res["metadatas"][0] if res.get("metadatas") else [{}] * len(ids)
@@ -258,7 +342,8 @@ class Retriever:
         if self._bm25 is None:
             with self._lock:
                 if self._bm25 is None:
-                    got = self.collection.get(include=["documents", "metadatas"])
+                    got = self._store("the knowledge index cannot be read",
+                                      lambda: self.collection.get(include=["documents", "metadatas"]))
                     self._corpus = [
                         (i, d or "", dict(m or {}))
                         for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
@@ -375,7 +460,7 @@ class Retriever:
         return out
 
     def count(self) -> int:
-        return int(self.collection.count())
+        return int(self._store("the knowledge index cannot be counted", lambda: self.collection.count()))
 
 
 _shared: dict[tuple[Any, ...], Retriever] = {}

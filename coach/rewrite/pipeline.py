@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from coach.checker import Analysis, Checker
-from coach.errors import CoachError
+from coach.errors import CoachError, ConfigError
 from coach.models import FAULT_MOVES, RewriteResult, StreamReset
 from coach.notices import Notice, has, notice
 from coach.rewrite.phrasings import PhrasingPicker
@@ -22,19 +24,75 @@ class RewritePipeline:
         self._retriever_factory = retriever
         self._lock = threading.Lock()
         self._rules: RulesRewriter | None = None
-        self._retrieval_broken: str | None = None
+        # after a failure, retrieval is skipped (with a notice each time) until this monotonic time
+        self._retry_at = 0.0
+        self._last_failure = ""
+        self._off: str | None = None  # retrieval switched off on purpose (disable_retrieval)
 
-    # ------------------------------------------------------------------ parts
+    # ------------------------------------------------------------------ retrieval
+    # Retrieval is grounding, not a precondition: every failure (a damaged index, a Rust panic, a
+    # server that is down or silent) ends in a rewrite without it and a notice on *that* result.
+    # One failure does not switch retrieval off for good: it is tried again after
+    # COACH_RETRIEVAL_RETRY_AFTER seconds (so a dead server is not waited for on every click).
+
+    def _failed(self, reason: str) -> None:
+        self._last_failure = reason
+        self._retry_at = time.monotonic() + self.settings.retrieval_retry_after
+        lost = _OUTCOME.get()
+        if lost is not None:
+            lost.append(reason)
+
+    def disable_retrieval(self, reason: str) -> None:
+        """Rewrite without the knowledge base from now on (tests that are not about grounding)."""
+        self._off = reason
+
+    @property
+    def _retrieval_broken(self) -> str | None:  # the older spelling of disable_retrieval
+        return self._off
+
+    @_retrieval_broken.setter
+    def _retrieval_broken(self, reason: str | None) -> None:
+        self._off = reason
+
     def _retriever(self) -> Any | None:
-        if self._retriever_factory is None or self._retrieval_broken:
+        if self._retriever_factory is None or self._off:
+            return None
+        if time.monotonic() < self._retry_at:
+            self._failed(self._last_failure)
             return None
         try:
-            return self._retriever_factory()
-        except CoachError as exc:
-            self._retrieval_broken = str(exc)
-        except Exception as exc:  # an index that cannot be opened must not stop an offline rewrite
-            self._retrieval_broken = f"{type(exc).__name__}: {exc}"
-        return None
+            retriever = self._retriever_factory()
+        except BaseException as exc:  # noqa: BLE001 - chromadb's Rust panics are BaseExceptions
+            self._failed(_reason(exc))
+            return None
+        return retriever
+
+    def _bounded(self, what: Callable[[], Any]) -> Any:
+        """Run one retrieval inside the deadline (COACH_CHROMA_TIMEOUT); failures become ConfigError."""
+        timeout = float(self.settings.chroma_timeout)
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box["value"] = what()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="coach-retrieval", daemon=True).start()
+        if not done.wait(timeout):
+            raise ConfigError(f"no answer within {timeout:g} s")
+        if "error" in box:
+            raise ConfigError(_reason(box["error"])) from None
+        return box["value"]
+
+    def _llm_retriever(self) -> Any | None:
+        """What the LLM rewriter grounds with: bounded calls; a failure carries its reason."""
+        if self._retriever_factory is None or self._off:
+            return None
+        return _GuardedRetriever(self)
 
     def rules_rewriter(self) -> RulesRewriter:
         with self._lock:
@@ -75,8 +133,13 @@ class RewritePipeline:
         retriever = self._retriever()
         if retriever is None:
             return []
-        hits = retriever.search(query, k=12 * len(moves), lang=lang, kinds={"phrasing"}, moves=set(moves),
-                                address=address, scenario=scenario)
+        try:
+            hits = self._bounded(lambda: retriever.search(
+                query, k=12 * len(moves), lang=lang, kinds={"phrasing"}, moves=set(moves), address=address,
+                scenario=scenario))
+        except ConfigError as exc:
+            self._failed(str(exc))
+            return []
         return [(h.id, h.score) for h in hits]
 
     # ------------------------------------------------------------------ API
@@ -105,7 +168,7 @@ class RewritePipeline:
         if use_llm:
             from coach.rewrite.llm_rewriter import LLMRewriter
 
-            llm = LLMRewriter(self.settings, self.checker, self._retriever, self.rules_rewriter)
+            llm = LLMRewriter(self.settings, self.checker, self._llm_retriever, self.rules_rewriter)
             yield from llm.stream(a, client_message, streaming=streaming)
             return
         if offline:
@@ -118,7 +181,50 @@ class RewritePipeline:
 
     def rules_result(self, a: Analysis, client_message: str | None, notices: list[Notice],
                      variant: int = 0) -> RewriteResult:
-        result = self.rules_rewriter().rewrite(a, client_message, notices=notices, variant=variant)
-        if self._retrieval_broken and not has(result.notices, "retrieval_unavailable"):
-            result.notices.append(notice("retrieval_unavailable", a.language, reason=self._retrieval_broken))
+        lost: list[str] = []
+        token = _OUTCOME.set(lost)
+        try:
+            result = self.rules_rewriter().rewrite(a, client_message, notices=notices, variant=variant)
+        finally:
+            _OUTCOME.reset(token)
+        if lost and not has(result.notices, "retrieval_unavailable"):
+            result.notices.append(notice("retrieval_unavailable", a.language, reason=lost[0]))
         return result
+
+
+# the retrieval failures of the rewrite running in this context (None outside a rewrite)
+_OUTCOME: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("coach_retrieval_outcome", default=None)
+
+
+def _reason(exc: BaseException) -> str:
+    from coach.secrets import scrub
+
+    if isinstance(exc, CoachError):
+        text = str(exc)
+    else:  # a Rust panic or an unexpected error of the store
+        text = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    return scrub(text)[:240]
+
+
+class _GuardedRetriever:
+    """The retriever as the LLM rewriter sees it: each call bounded in time, failures as ConfigError."""
+
+    def __init__(self, pipeline: RewritePipeline) -> None:
+        self._pipeline = pipeline
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        p = self._pipeline
+        retriever = p._retriever()
+        if retriever is None:
+            raise ConfigError(p._last_failure or "no knowledge base")
+        try:
+            return p._bounded(lambda: getattr(retriever, name)(*args, **kwargs))
+        except ConfigError as exc:
+            p._failed(str(exc))
+            raise
+
+    def grounding(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("grounding", *args, **kwargs)
+
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("search", *args, **kwargs)
