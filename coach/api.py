@@ -71,9 +71,13 @@ class Coach:
             return self._rewriter
 
     def rewrite(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
-                lang: str | None = None) -> RewriteResult:
-        """Check, retrieve, rewrite (LLM when configured, else rules), check again."""
-        return self.rewriter.rewrite(draft, client_message=client_message, offline=offline, lang=lang)
+                lang: str | None = None, variant: int = 0) -> RewriteResult:
+        """Check, retrieve, rewrite (LLM when configured, else rules), check again.
+
+        ``variant`` > 0 asks the rules for another choice among the approved phrasings (the page's
+        "another version"); the same variant always gives the same letter."""
+        return self.rewriter.rewrite(draft, client_message=client_message, offline=offline, lang=lang,
+                                     variant=variant)
 
     def rewrite_stream(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
                        lang: str | None = None) -> Iterator[str | StreamReset | RewriteResult]:

@@ -147,10 +147,10 @@ class RewritePipeline:
         return self.checker.analyse(draft, client_message=client_message, lang=lang)
 
     def rewrite(self, draft: str, client_message: str | None = None, *, offline: bool | None = None,
-                lang: str | None = None) -> RewriteResult:
+                lang: str | None = None, variant: int = 0) -> RewriteResult:
         result: RewriteResult | None = None
         a = self.analyse(draft, client_message, lang)
-        for item in self._run(a, client_message, offline=offline, streaming=False):
+        for item in self._run(a, client_message, offline=offline, streaming=False, variant=variant):
             if isinstance(item, RewriteResult):
                 result = item
         assert result is not None
@@ -162,7 +162,7 @@ class RewritePipeline:
         return self._run(a, client_message, offline=offline, streaming=True)
 
     def _run(self, a: Analysis, client_message: str | None, *, offline: bool | None,
-             streaming: bool) -> Iterator[str | StreamReset | RewriteResult]:
+             streaming: bool, variant: int = 0) -> Iterator[str | StreamReset | RewriteResult]:
         use_llm = self.settings.llm_enabled and not offline
         notices: list[Notice] = []
         if use_llm:
@@ -177,13 +177,14 @@ class RewritePipeline:
             notices.append(notice("offline_mode", a.language))
         else:
             notices.append(notice("llm_not_configured", a.language))
-        yield self.rules_result(a, client_message, notices)
+        yield self.rules_result(a, client_message, notices, variant=variant)
 
-    def rules_result(self, a: Analysis, client_message: str | None, notices: list[Notice]) -> RewriteResult:
+    def rules_result(self, a: Analysis, client_message: str | None, notices: list[Notice],
+                     variant: int = 0) -> RewriteResult:
         lost: list[str] = []
         token = _OUTCOME.set(lost)
         try:
-            result = self.rules_rewriter().rewrite(a, client_message, notices=notices)
+            result = self.rules_rewriter().rewrite(a, client_message, notices=notices, variant=variant)
         finally:
             _OUTCOME.reset(token)
         if lost and not has(result.notices, "retrieval_unavailable"):

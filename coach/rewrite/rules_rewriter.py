@@ -92,16 +92,18 @@ class RulesRewriter:
         self.situations = situations
 
     # ------------------------------------------------------------------ compose
-    def compose(self, a: Analysis, client_message: str | None) -> RulesOutcome:
+    def compose(self, a: Analysis, client_message: str | None, variant: int = 0) -> RulesOutcome:
+        """``variant`` > 0: another choice among the approved phrasings (the page's "another version")."""
         if a.report().moves.is_good:
             return RulesOutcome(text=a.draft, letter=a.letter.copy(), unchanged=True)
-        outcome = self._compose(a, client_message, repair=True)
+        outcome = self._compose(a, client_message, repair=True, variant=variant)
         after = self.checker.analyse(outcome.text, client_message=client_message, lang=a.language, own=True)
         if any(after.moves[m] for m in FAULT_MOVES):
-            outcome = self._compose(a, client_message, repair=False)  # a repaired clause still reads as a fault
+            # a repaired clause still reads as a fault
+            outcome = self._compose(a, client_message, repair=False, variant=variant)
         return outcome
 
-    def _compose(self, a: Analysis, client_message: str | None, *, repair: bool) -> RulesOutcome:
+    def _compose(self, a: Analysis, client_message: str | None, *, repair: bool, variant: int = 0) -> RulesOutcome:
         lang = a.language
         st = style(lang)
         letter = a.letter.copy()
@@ -147,7 +149,7 @@ class RulesRewriter:
         situation = situation_phrase(client_message, self.situations, lang, address)
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
-        seed = seed_of(a.draft, client_message)
+        seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
         per_span = a.sentence_moves()
         moves_of = {s.id: per_span.get((s.start, s.end), set()) for s in letter.sentences() if s.start >= 0}
         context = (a.draft + "\n" + (client_message or "")).lower()
@@ -175,7 +177,7 @@ class RulesRewriter:
                 and _proposes_call(prev.text, st)
             choice = self.picker.pick(
                 m, lang=lang, address=address, scenario=a.scenario, situation=situation, scores=scores,
-                seed=seed_of(a.draft, client_message, m), registers=registers, after_call=call,
+                seed=seed_of(a.draft, client_message, m) + variant, registers=registers, after_call=call,
                 avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
                 max_words=share if voice.words < 60 else None, present=present | {c.move for c in choices},
                 tones={"neutral"} if m == _ACK and a.scenario in (None, "unclear") else None,
@@ -190,12 +192,13 @@ class RulesRewriter:
                         else why(lang, m), at=(part, index))
         if voice.words < 60:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
-                          allowed=max(voice.words, 30) + sum(words(t) for t in removed))
+                          allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant)
         self._fix_case(letter, voice, lang)
         return RulesOutcome(text=render(letter), letter=letter, choices=choices, removed=removed)
 
     def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
-                 address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int) -> None:  # type: ignore[no-untyped-def]
+                 address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int,  # type: ignore[no-untyped-def]
+                 variant: int = 0) -> None:
         """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
         order = sorted(range(len(choices)), key=lambda k: -words(choices[k].text))
         for i in order:
@@ -211,7 +214,7 @@ class RulesRewriter:
                            + _neighbours(at[0], at[1] + 1)[1:], st) if at else None
             new = self.picker.pick(
                 old.move, lang=a.language, address=address, scenario=a.scenario, situation=situation, scores={},
-                seed=seed_of(a.draft, client_message, old.move), avoid=avoid,
+                seed=seed_of(a.draft, client_message, old.move) + variant, avoid=avoid,
                 registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
                 tones={"neutral"} if old.move == _ACK and a.scenario in (None, "unclear") else None,
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
@@ -409,8 +412,8 @@ class RulesRewriter:
 
     # ------------------------------------------------------------------ result
     def rewrite(self, a: Analysis, client_message: str | None, notices: Sequence[Notice] = (),
-                extra_sources: Sequence[Source] = ()) -> RewriteResult:
-        outcome = self.compose(a, client_message)
+                extra_sources: Sequence[Source] = (), variant: int = 0) -> RewriteResult:
+        outcome = self.compose(a, client_message, variant=variant)
         notes = list(notices)
         if outcome.unchanged:
             notes.append(notice("sent_as_is", a.language))

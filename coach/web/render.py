@@ -1,10 +1,10 @@
 """Pure rendering helpers for the Streamlit page: no Streamlit import, easy to test.
 
-Everything that comes from the user (draft, client message, rewrite, the text a finding quotes)
-is escaped before it goes into HTML. The HTML is built on one line (newlines become ``<br>``)
-so that Streamlit's Markdown parser sees one raw HTML block and never reads the user's text as
-Markdown; characters Markdown or Streamlit give a meaning to (``*``, ``_``, ``$``, ``:``, ...)
-are written as numeric entities as well.
+Everything that comes from the user or a model (draft, client message, rewrite, the text a
+finding quotes, a change's reason) is escaped before it goes into HTML. The HTML is built on one
+line (newlines become ``<br>``) and characters Markdown or Streamlit give a meaning to (``*``,
+``_``, ``$``, ``:``, ...) are written as numeric entities, so it stays inert wherever it lands.
+Explanations open on a tap (a focusable mark, CSS ``:focus``), not on hover, so they work on a phone.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ import difflib
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from coach.sentences import sentence_spans
+from coach.web.i18n import Strings, quote
 
 # ----------------------------------------------------------------------------- escaping
 
@@ -26,36 +29,109 @@ _MD_ENTITIES = {ord(c): f"&#{ord(c)};" for c in "\\`*_[]{}$:~|"}
 
 
 def esc(text: str) -> str:
-    """Escape user text for HTML inside st.markdown: entities for markup, ``<br>`` for line breaks."""
+    """Escape user text for HTML: entities for markup, ``<br>`` for line breaks."""
     out = html.escape(text, quote=True).translate(_MD_ENTITIES)
     return out.replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
 
 
 def esc_attr(text: str) -> str:
-    """Escape text for an HTML attribute value (tooltips keep their line breaks as entities)."""
+    """Escape text for an HTML attribute value."""
     out = html.escape(text, quote=True).translate(_MD_ENTITIES)
     return out.replace("\r\n", "&#10;").replace("\r", "&#10;").replace("\n", "&#10;")
+
+
+# ----------------------------------------------------------------------------- page style
+
+# One style sheet for the whole page (st.html keeps <style>); classes below use it.
+PAGE_CSS = """<style>
+.st-key-coach_scroll{display:none;}
+.coach-text{white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.7;padding:0.75rem 1rem;
+ border:1px solid rgba(128,128,128,0.35);border-radius:0.5rem;}
+.coach-text mark{padding:0 1px;border-radius:2px;}
+mark.coach-error{background:#ffd9d6;color:#5c0b05;border-bottom:2px solid #d93025;}
+mark.coach-warning{background:#fff0c2;color:#4d3800;border-bottom:2px solid #e0a800;}
+mark.coach-info{background:#d9f2dd;color:#0d4a1c;border-bottom:2px solid #2e9e4f;}
+.coach-note{cursor:pointer;border-radius:2px;}
+.coach-note:focus{outline:none;}
+.coach-note:focus mark{outline:2px solid #1a73e8;outline-offset:1px;}
+.coach-note .coach-explain{display:none;}
+.coach-note:focus .coach-explain,.coach-note:focus-within .coach-explain{display:block;}
+.coach-num{font-size:0.7em;font-weight:600;color:#6b6b6b;margin-left:1px;vertical-align:super;}
+.coach-explain{display:block;white-space:normal;margin:0.3rem 0 0.5rem 0;padding:0.4rem 0.6rem;
+ border-left:3px solid #1a73e8;background:rgba(26,115,232,0.08);border-radius:0.25rem;font-size:0.92em;}
+.coach-explain p{margin:0 0 0.25rem 0;}
+.coach-findings{padding-left:0;margin:0.25rem 0;}
+.coach-findings li{margin-bottom:0.45rem;list-style:none;}
+.coach-sug{opacity:0.85;}
+table.coach-compare{width:100%;border-collapse:collapse;table-layout:fixed;}
+table.coach-compare th{text-align:left;font-weight:600;padding:0.3rem 0.5rem;}
+table.coach-compare td{vertical-align:top;padding:0.35rem 0.5rem;border-top:1px solid rgba(128,128,128,0.25);
+ white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.55;width:50%;}
+tr.coach-removed td.coach-before{background:#ffe4e1;color:#5c0b05;}
+tr.coach-added td.coach-after{background:#ddf4e0;color:#0d4a1c;}
+tr.coach-edited td.coach-before{background:#ffe4e1;color:#5c0b05;}
+tr.coach-edited td.coach-after{background:#ddf4e0;color:#0d4a1c;}
+tr.coach-flagged td.coach-after{background:#fff5d1;color:#4d3800;}
+table.coach-checklist th,table.coach-checklist td{padding:0.15rem 0.45rem;vertical-align:top;}
+table.coach-checklist th:first-child,table.coach-checklist td:first-child{padding-left:0;}
+.coach-alert{padding:0.75rem 1rem;border-radius:0.5rem;margin:0.25rem 0;line-height:1.5;overflow-wrap:anywhere;}
+.coach-alert-warning{background:rgba(255,189,69,0.2);color:#926c05;}
+.coach-alert-error{background:rgba(255,43,43,0.09);color:#7d353b;}
+.coach-tag{display:inline-block;font-size:0.72em;font-weight:600;padding:0 0.35rem;margin-right:0.35rem;
+ border-radius:0.6rem;background:rgba(128,128,128,0.18);white-space:nowrap;}
+@media (max-width:640px){
+ table.coach-compare thead{display:none;}
+ table.coach-compare td{display:block;width:auto;}
+ table.coach-compare td.coach-after{border-top:none;}
+ table.coach-compare tr.coach-kept td.coach-before{display:none;}
+}
+</style>"""
 
 
 # ----------------------------------------------------------------------------- findings
 
 _SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
-
-# Colours with explicit text colour, so highlights stay readable in the dark theme too.
-_MARK_STYLE = {
-    "error": "background:#ffd9d6;color:#5c0b05;border-bottom:2px solid #d93025;",
-    "warning": "background:#fff0c2;color:#4d3800;border-bottom:2px solid #e0a800;",
-    "info": "background:#d9f2dd;color:#0d4a1c;border-bottom:2px solid #2e9e4f;",
-}
 QUOTE_STYLE = ("white-space:pre-wrap;border-left:3px solid rgba(128,128,128,0.45);padding:0.1rem 0.75rem;"
                "margin-top:0.2rem;opacity:0.9;")
-_SUP_STYLE = "font-size:0.7em;font-weight:600;color:#8a8a8a;margin-left:1px;"
-_BOX_STYLE = ("white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.65;padding:0.75rem 1rem;"
-              "border:1px solid rgba(128,128,128,0.35);border-radius:0.5rem;")
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch in "-’'"
+
+
+def snap(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span to whole words, so a mark never stops in the middle of one."""
+    while start > 0 and start < len(text) and _is_word(text[start - 1]) and _is_word(text[start]):
+        start -= 1
+    while 0 < end < len(text) and _is_word(text[end - 1]) and _is_word(text[end]):
+        end += 1
+    return start, end
+
+
+def locate(text: str, f: Any) -> tuple[int, int] | None:
+    """Where finding ``f`` sits in ``text``: its span when that holds the words it quotes, else the
+    nearest place those words occur, else its span as given; None when there is nowhere to point."""
+    n = len(text)
+    try:
+        start, end = int(_get(f, "start")), int(_get(f, "end"))
+    except (TypeError, ValueError):
+        return None
+    quoted = str(_get(f, "text") or "")
+    start, end = max(0, min(start, n)), max(0, min(end, n))
+    if quoted and text[start:end] != quoted:
+        hits = [m.start() for m in re.finditer(re.escape(quoted), text)]
+        if hits:
+            s = min(hits, key=lambda h: abs(h - start))
+            start, end = s, s + len(quoted)
+    if end <= start:
+        return None
+    return snap(text, start, end)
 
 
 @dataclass(frozen=True)
@@ -73,224 +149,276 @@ class Placed:
 
 
 def place_findings(text: str, findings: Iterable[Any]) -> tuple[list[Placed], list[Any]]:
-    """Split findings into those with a span in ``text`` (numbered by position) and general ones.
-
-    Spans are clamped to the text; a zero-length or out-of-range span makes a finding general
-    (for example "the draft never offers a plan", which has nowhere to point).
-    """
-    n = len(text)
+    """Split findings into those with a span in ``text`` (numbered by position) and general ones."""
     spans: list[tuple[int, int, Any]] = []
     general: list[Any] = []
     for f in findings:
-        try:
-            start, end = int(_get(f, "start")), int(_get(f, "end"))
-        except (TypeError, ValueError, KeyError, AttributeError):
-            general.append(f)
-            continue
-        start, end = max(0, min(start, n)), max(0, min(end, n))
-        if end <= start:
+        where = locate(text, f)
+        if where is None:
             general.append(f)
         else:
-            spans.append((start, end, f))
+            spans.append((where[0], where[1], f))
     spans.sort(key=lambda s: (s[0], -s[1]))
-    placed = [Placed(i + 1, s, e, f) for i, (s, e, f) in enumerate(spans)]
-    return placed, general
+    return [Placed(i + 1, s, e, f) for i, (s, e, f) in enumerate(spans)], general
 
 
-def _tooltip(items: Sequence[Placed]) -> str:
+@dataclass
+class _Cluster:
+    start: int
+    end: int
+    members: list[Placed] = field(default_factory=list)
+
+
+def _clusters(placed: Sequence[Placed]) -> list[_Cluster]:
+    """Overlapping spans form one cluster: one tap target, its numbers together at its end."""
+    out: list[_Cluster] = []
+    for p in placed:
+        if out and p.start < out[-1].end:
+            out[-1].end = max(out[-1].end, p.end)
+            out[-1].members.append(p)
+        else:
+            out.append(_Cluster(p.start, p.end, [p]))
+    return out
+
+
+def _explain(items: Sequence[Placed], draft_lang: str) -> str:
     parts = []
     for p in items:
-        msg = str(_get(p.finding, "message"))
+        msg = esc(str(_get(p.finding, "message") or ""))
         sug = str(_get(p.finding, "suggestion") or "")
-        parts.append(f"[{p.number}] {msg}" + (f"\n→ {sug}" if sug else ""))
-    return "\n\n".join(parts)
+        line = f"<b>{p.number}</b> {msg}"
+        if sug and p.severity != "info":
+            line += f'<br><span class="coach-sug">→ {esc(sug)}</span>'
+        parts.append(f"<p>{line}</p>")
+    return f'<span class="coach-explain">{"".join(parts)}</span>'
 
 
-def highlight_html(text: str, findings: Iterable[Any]) -> str:
-    """The text as escaped HTML with every finding's span marked; tooltips carry message and suggestion.
+def _segment(text: str, a: int, b: int) -> str:
+    segment = text[a:b]
+    if segment.endswith("\r") and text[b:b + 1] == "\n":
+        segment = segment[:-1]  # a CRLF cut by a span boundary is still one line break
+    return segment
 
-    Overlapping spans are cut into segments; each segment is coloured by the most severe finding
-    covering it, and its tooltip lists all of them. A small number after the end of each span
-    refers to the list that :func:`findings_list_html` renders.
+
+def highlight_html(text: str, findings: Iterable[Any], draft_lang: str = "de") -> str:
+    """The text as escaped HTML with every finding's words marked.
+
+    Overlapping findings form one tappable cluster; inside it each piece is coloured by the most
+    severe finding covering it, and the numbers of all its findings follow the cluster together.
+    A tap (or keyboard focus) on a cluster opens its reasons and suggestions right below it
+    (CSS ``:focus``, no hover and no script), so it works on a phone.
     """
     placed, _general = place_findings(text, findings)
-    cuts = sorted({0, len(text), *(p.start for p in placed), *(p.end for p in placed)})
     out: list[str] = []
-    for a, b in zip(cuts, cuts[1:]):
-        segment = text[a:b]
-        if segment.endswith("\r") and text[b:b + 1] == "\n":
-            segment = segment[:-1]  # a CRLF cut by a span boundary is still one line break
-        active = [p for p in placed if p.start <= a and p.end >= b]
-        if not active:
-            out.append(esc(segment))
-        else:
+    pos = 0
+    for c in _clusters(placed):
+        out.append(esc(_segment(text, pos, c.start)))
+        cuts = sorted({c.start, c.end, *(p.start for p in c.members), *(p.end for p in c.members)})
+        inner: list[str] = []
+        for a, b in zip(cuts, cuts[1:]):
+            active = [p for p in c.members if p.start <= a and p.end >= b]
+            seg = esc(_segment(text, a, b))
+            if not active:
+                inner.append(seg)
+                continue
             worst = max(active, key=lambda p: _SEVERITY_RANK.get(p.severity, 0)).severity
-            style = _MARK_STYLE.get(worst, _MARK_STYLE["warning"])
-            out.append(f'<mark class="coach-{esc_attr(worst)}" style="{style}padding:0 1px;" '
-                       f'title="{esc_attr(_tooltip(active))}">{esc(segment)}</mark>')
-        for p in placed:
-            if p.end == b:
-                out.append(f'<sup style="{_SUP_STYLE}">{p.number}</sup>')
-    return f'<div class="coach-text" style="{_BOX_STYLE}">{"".join(out)}</div>'
+            worst = worst if worst in _SEVERITY_RANK else "warning"
+            inner.append(f'<mark class="coach-{worst}">{seg}</mark>')
+        nums = ",".join(str(p.number) for p in c.members)
+        out.append(f'<span class="coach-note" tabindex="0" role="button">{"".join(inner)}'
+                   f'<span class="coach-num">{nums}</span>{_explain(c.members, draft_lang)}</span>')
+        pos = c.end
+    out.append(esc(_segment(text, pos, len(text))))
+    return f'<div class="coach-text">{"".join(out)}</div>'
 
 
-_SEVERITY_LABEL = {"error": "fault", "warning": "missing", "info": "good"}
 _SEVERITY_ICON = {"error": "✗", "warning": "!", "info": "✓"}
 _ICON_COLOR = {"error": "#d93025", "warning": "#c98a00", "info": "#2e9e4f"}
 
 
-def _finding_item(f: Any, number: int | None) -> str:
+def _finding_item(f: Any, number: int | None, draft_lang: str) -> str:
     sev = str(_get(f, "severity"))
     icon = _SEVERITY_ICON.get(sev, "•")
     color = _ICON_COLOR.get(sev, "#888")
     head = f'<span style="color:{color};font-weight:700;">{icon}</span> '
     if number is not None:
-        head += f'<sup style="{_SUP_STYLE}">{number}</sup> '
-    quote = str(_get(f, "text") or "")
-    if quote:
-        head += f"<b>„{esc(quote)}“</b> – "
-    msg = esc(str(_get(f, "message")))
+        head += f'<span class="coach-num">{number}</span> '
+    quoted = str(_get(f, "text") or "")
+    if quoted:
+        head += f"<b>{esc(quote(quoted, draft_lang))}</b> – "
+    body = f"{head}{esc(str(_get(f, 'message') or ''))}"
     sug = str(_get(f, "suggestion") or "")
-    body = f"{head}{msg}"
     if sug and sev != "info":
-        body += f'<br><span style="opacity:0.8;">→ {esc(sug)}</span>'
-    rule = esc(str(_get(f, "rule")))
-    return (f'<li style="margin-bottom:0.45rem;list-style:none;" title="{esc_attr(str(_get(f, "rule")))}">'
-            f'{body} <code style="font-size:0.7em;opacity:0.6;">{rule}</code></li>')
+        body += f'<br><span class="coach-sug">→ {esc(sug)}</span>'
+    return f"<li>{body}</li>"
 
 
-def findings_list_html(text: str, findings: Iterable[Any]) -> str:
-    """Every finding with its message and suggestion: faults first, then missing moves, then good notes."""
+def findings_list_html(text: str, findings: Iterable[Any], draft_lang: str = "de") -> str:
+    """Every finding with its message and suggestion: faults first, then missing moves, then good notes.
+
+    No rule ids here: those are for the Details expander."""
     placed, general = place_findings(text, findings)
     items: list[tuple[int, int, str]] = []
     for p in placed:
-        items.append((-_SEVERITY_RANK.get(p.severity, 0), p.number, _finding_item(p.finding, p.number)))
+        items.append((-_SEVERITY_RANK.get(p.severity, 0), p.number, _finding_item(p.finding, p.number, draft_lang)))
     for i, f in enumerate(general):
         sev = str(_get(f, "severity"))
-        items.append((-_SEVERITY_RANK.get(sev, 0), 10_000 + i, _finding_item(f, None)))
+        items.append((-_SEVERITY_RANK.get(sev, 0), 10_000 + i, _finding_item(f, None, draft_lang)))
     if not items:
         return ""
     items.sort(key=lambda t: (t[0], t[1]))
-    return ('<ul class="coach-findings" style="padding-left:0;margin:0.25rem 0;">'
-            + "".join(i[2] for i in items) + "</ul>")
+    return '<ul class="coach-findings">' + "".join(i[2] for i in items) + "</ul>"
 
 
-# ----------------------------------------------------------------------------- diff
+# ----------------------------------------------------------------------------- sentence comparison
 
-_TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
-_INS_STYLE = "background:#d9f2dd;color:#0d4a1c;text-decoration:none;border-radius:2px;"
-_DEL_STYLE = "background:#ffd9d6;color:#5c0b05;border-radius:2px;margin-right:2px;"
+@dataclass(frozen=True)
+class Row:
+    """One row of the side-by-side comparison: ``kind`` is kept, flagged, removed, added or edited."""
+
+    kind: str
+    before: str
+    after: str
 
 
-def tokens(text: str) -> list[str]:
-    """Word-level tokens: runs of word characters, single punctuation marks, and whitespace runs."""
-    return _TOKEN.findall(text)
+def _units(text: str) -> list[tuple[int, int]]:
+    return sentence_spans(text)
 
 
-def diff_ops(old: str, new: str) -> list[tuple[str, str, str]]:
-    """(tag, old_text, new_text) chunks with tag 'equal', 'delete', 'insert' or 'replace'.
+def _key(s: str) -> str:
+    return " ".join(s.split())
 
-    Whitespace or a single word that is all that stands between two changes is folded into them,
-    so a rewritten sentence reads as one deletion and one insertion instead of a word-by-word
-    patchwork.
-    """
-    a, b = tokens(old), tokens(new)
+
+_LOOKAHEAD = 6
+ALIKE = 0.65  # share of characters in common for "edited" (0.5 paired sentences that only share a noun)
+
+
+def _alike(a: str, b: str) -> bool:
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    raw = [(tag, "".join(a[i1:i2]), "".join(b[j1:j2])) for tag, i1, i2, j1, j2 in sm.get_opcodes()]
-    merged: list[tuple[str, str, str]] = []
-    for i, (tag, x, y) in enumerate(raw):
-        between_changes = (tag == "equal" and len(x.split()) <= 1 and 0 < i < len(raw) - 1
-                           and raw[i - 1][0] != "equal" and raw[i + 1][0] != "equal")
-        if between_changes:
-            tag = "replace"
-        if merged and tag != "equal" and merged[-1][0] != "equal":
-            _, px, py = merged[-1]
-            merged[-1] = ("replace", px + x, py + y)
-        else:
-            merged.append((tag, x, y))
-    return [(("delete" if not y else "insert" if not x else t) if t == "replace" else t, x, y)
-            for t, x, y in merged]
+    return sm.real_quick_ratio() >= ALIKE and sm.quick_ratio() >= ALIKE and sm.ratio() >= ALIKE
 
 
-def diff_html(old: str, new: str) -> str:
-    """A word-level diff of ``old`` and ``new`` as escaped HTML with ``<del>`` and ``<ins>``."""
-    out: list[str] = []
-    for tag, x, y in diff_ops(old, new):
+def compare_rows(old: str, new: str, flagged: Iterable[tuple[int, int]] = ()) -> list[Row]:
+    """Sentence-by-sentence alignment of the draft and the reply.
+
+    Within a run of sentences that differ, a draft sentence and the next alike reply sentence (two
+    thirds of their characters in common, a few places ahead at most) are "edited"; the rest are "removed"
+    or "added".
+    A kept sentence of the reply that overlaps a ``flagged`` span is "flagged". Cost grows with
+    the number of sentences, not characters (a 20,000-character letter has a few hundred).
+    """
+    a_spans, b_spans = _units(old), _units(new)
+    a = [_key(old[s:e]) for s, e in a_spans]
+    b = [_key(new[s:e]) for s, e in b_spans]
+    flags = sorted(flagged)
+
+    def is_flagged(span: tuple[int, int]) -> bool:
+        return any(fs < span[1] and fe > span[0] for fs, fe in flags)
+
+    rows: list[Row] = []
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag == "equal":
-            out.append(esc(x))
+            for k in range(i2 - i1):
+                before, after = old[slice(*a_spans[i1 + k])], new[slice(*b_spans[j1 + k])]
+                rows.append(Row("flagged" if is_flagged(b_spans[j1 + k]) else "kept", before, after))
             continue
-        if x:
-            out.append(f'<del style="{_DEL_STYLE}">{esc(x)}</del>')
-        if y:
-            out.append(f'<ins style="{_INS_STYLE}">{esc(y)}</ins>')
-    return f'<div class="coach-diff" style="{_BOX_STYLE}">{"".join(out)}</div>'
+        olds = [old[slice(*a_spans[i])] for i in range(i1, i2)]
+        news = [new[slice(*b_spans[j])] for j in range(j1, j2)]
+        j = 0
+        for before in olds:
+            # the first alike sentence a few places ahead is this one, edited; what it skips was added
+            match = next((k for k in range(j, min(j + _LOOKAHEAD, len(news))) if _alike(before, news[k])), None)
+            if match is None:
+                rows.append(Row("removed", before, ""))
+                continue
+            rows.extend(Row("added", "", news[k]) for k in range(j, match))
+            rows.append(Row("edited", before, news[match]))
+            j = match + 1
+        rows.extend(Row("added", "", news[k]) for k in range(j, len(news)))
+    return rows
+
+
+def flagged_sentences(text: str, placed: Sequence[Placed]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The sentences of ``text`` that carry a placed finding: (sentence, [(move, message)]) in order."""
+    out: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    spans = sentence_spans(text)
+    for p in placed:
+        span = next((sp for sp in spans if sp[0] <= p.start < sp[1]), None)
+        if span is None:
+            continue
+        note = (str(_get(p.finding, "move") or ""), str(_get(p.finding, "message") or ""))
+        if note not in out.setdefault(span, []):
+            out[span].append(note)
+    return [(text[a:b], notes) for (a, b), notes in sorted(out.items())]
+
+
+def compare_html(rows: Sequence[Row], t: Strings) -> str:
+    """The comparison as a two-column table (stacked on a phone); changed rows carry a tag."""
+    head = (f'<thead><tr><th>{esc(t("compare_draft"))}</th><th>{esc(t("compare_reply"))}</th></tr></thead>')
+    body: list[str] = []
+    for r in rows:
+        tag = "" if r.kind == "kept" else f'<span class="coach-tag">{esc(t("kind_" + r.kind))}</span>'
+        before = esc(r.before)
+        after = esc(r.after)
+        if r.kind == "removed":
+            before = tag + before
+        elif r.kind in ("added", "edited", "flagged"):
+            after = tag + after
+        body.append(f'<tr class="coach-{r.kind}"><td class="coach-before">{before}</td>'
+                    f'<td class="coach-after">{after}</td></tr>')
+    return f'<table class="coach-compare">{head}<tbody>{"".join(body)}</tbody></table>'
+
+
+def alert_html(text: str, level: str) -> str:
+    """A warning or error box: the text escaped, no Markdown (so no autolinked URLs), no markup."""
+    level = level if level in ("warning", "error") else "warning"
+    icon = "⚠" if level == "warning" else "✖"
+    return (f'<div class="coach-alert coach-alert-{level}" role="alert">{icon} '
+            f'{esc(text.replace(chr(13), " ").replace(chr(10), " "))}</div>')
 
 
 # ----------------------------------------------------------------------------- moves and mode
 
-GOOD_MOVES = ("empathy", "plan_offer", "defer_collaboration")
-FAULT_MOVES = ("accepts_cancellation", "judgment", "pressure")
-MOVE_LABELS = {
-    "empathy": "shows understanding for the situation",
-    "plan_offer": "offers to build a concrete plan together",
-    "defer_collaboration": "leaves the collaboration for a later talk",
-    "accepts_cancellation": "does not simply accept the cancellation",
-    "judgment": "does not judge the client's reaction",
-    "pressure": "puts on no pressure (contract, fees, guilt)",
-}
+def checklist(moves: Any, t: Strings) -> list[tuple[str, str, bool]]:
+    """(move, label, ok) for the six moves in the interface language: ok is "as the method wants"."""
+    from coach.moves import FAULT_MOVES, GOOD_MOVES, move
 
-
-def checklist(moves: Any) -> list[tuple[str, str, bool]]:
-    """(move, label, ok) for the six moves: a good move is ok when present, a fault when absent."""
     out = []
     for m in GOOD_MOVES + FAULT_MOVES:
         present = bool(_get(moves, m))
-        out.append((m, MOVE_LABELS[m], present if m in GOOD_MOVES else not present))
+        out.append((m, move(m).label(t.lang), present if m in GOOD_MOVES else not present))
     return out
 
 
-# Streamlit's bundled Material icons render everywhere (no colour-emoji font needed).
-YES = ":green[:material/check_circle:]"
-NO = ":red[:material/cancel:]"
+_YES = '<span style="color:#1e8e3e;font-weight:700;" title="{t}" aria-label="{t}">✓</span>'
+_NO = '<span style="color:#d93025;font-weight:700;" title="{t}" aria-label="{t}">✗</span>'
 
 
-def _mark(ok: bool) -> str:
-    return YES if ok else NO
+def checklist_html(before: Any, now: Any, t: Strings) -> str:
+    """The checklist for the draft and the reply as it stands now, as an HTML table."""
+    rows_b, rows_n = checklist(before, t), checklist(now, t)
+    yes, no = _YES.format(t=esc_attr(t("yes"))), _NO.format(t=esc_attr(t("no")))
+    lines = [f'<table class="coach-checklist" style="width:100%;border-collapse:collapse;"><thead><tr>'
+             f'<th style="text-align:left;">{esc(t("col_move"))}</th><th>{esc(t("col_draft"))}</th>'
+             f'<th>{esc(t("col_now"))}</th></tr></thead><tbody>']
+    for (m, label, ok_b), (_, _, ok_n) in zip(rows_b, rows_n):
+        lines.append(f'<tr data-move="{html.escape(m, quote=True)}" data-ok="{int(ok_n)}"><td>{esc(label)}</td>'
+                     f'<td style="text-align:center;">{yes if ok_b else no}</td>'
+                     f'<td style="text-align:center;">{yes if ok_n else no}</td></tr>')
+    lines.append("</tbody></table>")
+    return "".join(lines)
 
 
-def checklist_markdown(before: Any, after: Any | None = None) -> str:
-    """A Markdown table of the checklist for the draft (and the rewrite). Labels are static text."""
-    rows_b = checklist(before)
-    if after is None:
-        lines = ["| | the reply … |", "|:-:|:--|"]
-        lines += [f"| {_mark(ok)} | {label} |" for _, label, ok in rows_b]
-        return "\n".join(lines)
-    rows_a = checklist(after)
-    lines = ["| the reply … | draft | rewrite |", "|:--|:-:|:-:|"]
-    for (_, label, ok_b), (_, _, ok_a) in zip(rows_b, rows_a):
-        lines.append(f"| {label} | {_mark(ok_b)} | {_mark(ok_a)} |")
-    return "\n".join(lines)
-
-
-def _endpoint(url: str) -> str:
+def endpoint(url: str | None) -> str:
     """scheme://host[:port] of a URL, never its user info, path or query (they may hold secrets)."""
+    if not url:
+        return "https://api.openai.com"
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         if parts.port:
             host = f"{host}:{parts.port}"
-        return f"{parts.scheme}://{host}" if parts.scheme and host else "a custom endpoint"
+        return f"{parts.scheme}://{host}" if parts.scheme and host else "?"
     except ValueError:
-        return "a custom endpoint"
-
-
-def mode_badge(settings: Any) -> tuple[str, str, bool]:
-    """(badge text, why, llm_on) for the page's mode badge. Never includes the API key."""
-    if getattr(settings, "offline", False):
-        return "offline: rules only", "COACH_OFFLINE=1", False
-    if not getattr(settings, "llm_enabled", False):
-        return "offline: rules only", "no OPENAI_API_KEY or OPENAI_BASE_URL set", False
-    model = str(getattr(settings, "model", "") or "LLM")
-    base = getattr(settings, "openai_base_url", None)
-    why = f"OpenAI-compatible endpoint at {_endpoint(base)}" if base else "OpenAI API (OPENAI_API_KEY set)"
-    return f"LLM: {model}", why, True
+        return "?"
