@@ -63,6 +63,7 @@ def test_queries_file_is_scored_by_coach_eval() -> None:
     assert data["n"] == n and {"hit_at_k", "mrr"} <= set(data) and 0.0 <= data["hit_at_k"] <= 1.0
 
 
+@pytest.mark.slow  # builds whole indexes in subprocesses; `make test-slow` and CI run it
 def test_index_add_takes_a_users_own_notes_and_phrasings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "data"
     notes = tmp_path / "notes"

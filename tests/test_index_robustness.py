@@ -21,6 +21,7 @@ def _settings(data: Path):  # type: ignore[no-untyped-def]
     return load_settings(data_dir=data, chroma_host=None)
 
 
+@pytest.mark.slow  # builds whole indexes in subprocesses; `make test-slow` and CI run it
 def test_a_full_disk_during_a_build_is_a_clear_error_and_the_next_run_rebuilds(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = _settings(tmp_path / "data")
@@ -47,6 +48,7 @@ def test_a_full_disk_during_a_build_is_a_clear_error_and_the_next_run_rebuilds(
     assert index_state(store.open_client(settings))["complete"] is True  # type: ignore[index]
 
 
+@pytest.mark.slow  # builds whole indexes in subprocesses; `make test-slow` and CI run it
 def test_two_processes_indexing_at_once_both_finish_and_leave_one_complete_index(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {**os.environ, "COACH_DATA_DIR": str(data)}
