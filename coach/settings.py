@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     redact: bool = Field(default=True, validation_alias="COACH_REDACT")
     prompt_token_budget: int = Field(default=1500, ge=300, validation_alias=AliasChoices("COACH_PROMPT_BUDGET"))
     retrieval_k: int = Field(default=4, ge=1, le=20, validation_alias=AliasChoices("COACH_K"))
+    hybrid_search: bool = Field(default=False, validation_alias="COACH_HYBRID")  # BM25 beside the embedding, fused
     # seconds a Chroma server may take to answer one request, and a retrieval inside a rewrite
     chroma_timeout: float = Field(default=10.0, gt=0, le=600, validation_alias="COACH_CHROMA_TIMEOUT")
     # after the knowledge base failed, rewrites go without it for this many seconds before trying again

@@ -21,6 +21,7 @@ from coach.settings import Settings  # noqa: E402
 
 # every variable the settings read (derived from the fields, so a new setting is cleared too)
 _ENV_TO_CLEAR = tuple(name for name in Settings.env_names() if name != "COACH_DATA_DIR")
+os.environ.pop("COACH_KNOWLEDGE_DIR", None)  # the suite reads the repository's own knowledge/
 
 
 @pytest.fixture(scope="session")

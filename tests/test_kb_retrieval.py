@@ -11,7 +11,7 @@ import pytest
 from coach.errors import ConfigError, InputError
 from coach.kb.embeddings import E5EmbeddingFunction, OpenAIEmbeddingFunction, embedding_function_for
 from coach.kb.index import sync_index
-from coach.kb.query_eval import QueryEvalReport, evaluate_queries, latency, load_queries
+from coach.kb.query_eval import QueryEvalReport, evaluate_queries, load_queries
 from coach.kb.retriever import BM25, Filters, Retriever, tokenize
 from coach.models import Source
 from coach.settings import load_settings

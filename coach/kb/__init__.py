@@ -16,7 +16,6 @@ __all__ = [
     "Retriever",
     "ensure_index",
     "evaluate_queries",
-    "get_retriever",
     "load_knowledge",
     "sync_index",
 ]
@@ -28,7 +27,6 @@ _LAZY = {
     "sync_index": "coach.kb.index",
     "ensure_index": "coach.kb.index",
     "Retriever": "coach.kb.retriever",
-    "get_retriever": "coach.kb.retriever",
     "QueryEvalReport": "coach.kb.query_eval",
     "evaluate_queries": "coach.kb.query_eval",
 }

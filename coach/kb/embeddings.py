@@ -148,8 +148,6 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
         """What the collection records; a different value means the vectors do not mix."""
         return f"{self.name()}:{E5_MODELS[self.variant]}"
 
-    def warm_up(self) -> None:
-        _e5_model(self.variant)
 
     def __repr__(self) -> str:
         return f"E5EmbeddingFunction(variant={self.variant!r})"
@@ -262,8 +260,6 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
     def model_id(self) -> str:
         return f"{self.name()}:{self.model}"
 
-    def warm_up(self) -> None:
-        self._openai()
 
     def __repr__(self) -> str:
         return f"OpenAIEmbeddingFunction(model={self.model!r}, base_url={self.base_url!r})"

@@ -90,27 +90,3 @@ def evaluate_queries(path: Path | str, retriever: Any, k: int = 4, **search_kwar
     return QueryEvalReport(n=n, k=k, hit_at_k=round(hits / n, 4), mrr=round(rr / n, 4), misses=misses)
 
 
-def latency(retriever: Any, queries: list[str], *, repeats: int = 3, hybrid: bool | None = None) -> dict[str, float]:
-    """p50/p95 in milliseconds of embedding a query alone and of a full search."""
-    retriever.search(queries[0], k=4, hybrid=hybrid)  # warm-up: model, collection, BM25
-    emb: list[float] = []
-    srch: list[float] = []
-    for _ in range(repeats):
-        for q in queries:
-            t = time.perf_counter()
-            retriever.embed(q)
-            emb.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            retriever.search(q, k=4, hybrid=hybrid)
-            srch.append(time.perf_counter() - t)
-
-    def pct(xs: list[float], p: float) -> float:
-        xs = sorted(xs)
-        return round(1000 * xs[min(len(xs) - 1, int(p * len(xs)))], 2)
-
-    return {
-        "embed_p50_ms": round(1000 * statistics.median(emb), 2),
-        "embed_p95_ms": pct(emb, 0.95),
-        "search_p50_ms": round(1000 * statistics.median(srch), 2),
-        "search_p95_ms": pct(srch, 0.95),
-    }

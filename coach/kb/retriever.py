@@ -32,7 +32,6 @@ MAX_QUERY_CHARS = 2000
 RRF_K = 60
 # Hybrid ranking was measured against dense-only on the shared and own query sets
 # (see coach.kb.query_eval); the default follows those figures.
-HYBRID_DEFAULT = False
 
 _SCENARIO_CUE = {
     "de": {
@@ -241,7 +240,7 @@ class Retriever:
         self.settings = settings
         self._own_client = client is None
         self.ef = embedding_function if embedding_function is not None else embedding_function_for(settings)
-        self.hybrid = HYBRID_DEFAULT if hybrid is None else bool(hybrid)
+        self.hybrid = bool(getattr(settings, "hybrid_search", False)) if hybrid is None else bool(hybrid)
         self._ensure = ensure
         self._progress = progress
         self._bm25: BM25 | None = None
@@ -468,16 +467,3 @@ _shared: dict[tuple[Any, ...], Retriever] = {}
 _shared_lock = threading.Lock()
 
 
-def get_retriever(settings: Any = None) -> Retriever:
-    """A process-wide Retriever per store and embedding choice (the CLI and the page reuse it)."""
-    if settings is None:
-        from coach.settings import load_settings
-
-        settings = load_settings()
-    key = (str(settings.data_dir), settings.chroma_host, settings.chroma_port, settings.embeddings)
-    with _shared_lock:
-        r = _shared.get(key)
-        if r is None:
-            r = Retriever(settings)
-            _shared[key] = r
-        return r

@@ -1,8 +1,7 @@
 """Pydantic models for the knowledge files (passages, phrasings, situations) and indexable documents.
 
 Every model forbids unknown keys, so a typo in a YAML file is an error, not a silently
-ignored field. Cross-item checks (unique ids, the language of a file) live in
-``check_unique_ids`` and in the loader.
+ignored field. Cross-item checks (unique ids, the language of a file) live in the loader.
 """
 
 from __future__ import annotations
@@ -169,16 +168,6 @@ class Situation(_Strict):
 
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
-
-
-def check_unique_ids(items: Iterable[BaseModel], *, where: str = "") -> None:
-    """Raise ValueError naming the first id that occurs twice."""
-    seen: set[str] = set()
-    for item in items:
-        item_id = item.id
-        if item_id in seen:
-            raise ValueError(f"{where}{': ' if where else ''}id {item_id!r} occurs more than once")
-        seen.add(item_id)
 
 
 MetaValue = str | int | float | bool

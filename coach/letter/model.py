@@ -79,8 +79,6 @@ class Letter:
         return copy.deepcopy(self)
 
     # -------------------------------------------------------------- views
-    def of_kind(self, *kinds: str) -> list[Part]:
-        return [p for p in self.parts if p.kind in kinds]
 
     def part(self, kind: str) -> Part | None:
         return next((p for p in self.parts if p.kind == kind), None)
@@ -109,9 +107,6 @@ class Letter:
         p = self.part("closing")
         return p.raw if p else ""
 
-    def own_text(self) -> str:
-        """The writer's live sentences, one per line."""
-        return "\n".join(s.text for s in self.sentences())
 
     # -------------------------------------------------------------- edits
     def remove(self, sentence_id: str, why: str = "") -> None:

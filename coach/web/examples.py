@@ -96,10 +96,6 @@ EXAMPLES: tuple[Example, ...] = (
 )
 
 
-def example_titles() -> list[str]:
-    return [e.title for e in EXAMPLES]
-
-
 def get_example(title: str) -> Example | None:
     for e in EXAMPLES:
         if e.title == title:
