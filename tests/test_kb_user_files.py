@@ -43,6 +43,7 @@ FORBIDDEN = [
     ("wrongmove", "plan_offer", "Das Wetter ist heute schön."),
     ("judge", "defer_collaboration",
      "Ihre Reaktion ist völlig überzogen und unprofessionell. Über unsere Zusammenarbeit reden wir später."),
+    ("clearhead", "defer_collaboration", "Über unsere Zusammenarbeit reden wir, wenn Sie wieder klar denken können."),
 ]
 
 
