@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from coach.lang.load import language
+from coach.letter.parse import mask
 
 from coach.rules.loader import RuleSet
 from coach.rules.matcher import SentenceIndex, signal_fires
@@ -93,7 +94,7 @@ def detect_scenario(client_message: str | None, rules: RuleSet) -> str | None:
     text = normalize(client_message)
     parts = split_mail(text)
     # the client's own words: drop quoted parts (a forwarded chain may hold older mail)
-    own = _mask(text, parts.masked_spans())
+    own = mask(text, parts.masked_spans())
     index = SentenceIndex(sentence_spans(own))
     from coach.rules.patterns import lower_text
 
@@ -108,15 +109,4 @@ def detect_scenario(client_message: str | None, rules: RuleSet) -> str | None:
     return "unclear"
 
 
-def _mask(text: str, spans: Sequence[Span]) -> str:
-    if not spans:
-        return text
-    chars = list(text)
-    for s, e in spans:
-        for i in range(s, e):
-            if chars[i] != "\n":
-                chars[i] = " "
-    return "".join(chars)
-
-
-mask_spans = _mask
+mask_spans = mask  # the letter's own masking: spans blanked, new lines kept
