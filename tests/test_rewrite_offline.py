@@ -42,6 +42,7 @@ def test_every_own_draft_that_is_not_good_gets_a_rewrite_that_keeps_its_promises
     assert _assess_file(own_drafts_file) == []
 
 
+@pytest.mark.slow  # 240 rewrites; `make test-slow` and CI run it (the own drafts above stay in `make test`)
 @pytest.mark.parametrize("name", ["holdout_drafts.jsonl", "blind_drafts.jsonl", "blind2_drafts.jsonl", "blind3_drafts.jsonl", "blind4_de_drafts.jsonl", "blind4_en_drafts.jsonl"])
 def test_every_later_labeled_draft_that_is_not_good_gets_a_rewrite_that_keeps_its_promises(name: str) -> None:
     assert _assess_file(Path(__file__).parent / "data" / name) == []
