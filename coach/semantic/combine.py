@@ -31,6 +31,8 @@ class SemanticLayer:
         self.model = model or default_model()
         self.config = config or default_config()
         self._synthetic: dict[tuple[str, str, str], CompiledRule] = {}
+        self._cues = {lang: re.compile("|".join(f"(?:{c})" for c in cues), re.IGNORECASE)
+                      for lang, cues in self.config.negation_cues.items() if cues}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ the draft
@@ -49,9 +51,9 @@ class SemanticLayer:
         hit of an ambiguous rule."""
         index = SentenceIndex(sentences)
         located = [(h, index.around(h.start)) for h in hits]
-        with_hits = {sent for _, sent in located}
+        with_faults = {sent for h, sent in located if h.rule.rule.move in FAULT_MOVES}
         doubtful = {sent for h, sent in located if h.rule.rule.ambiguous}
-        scored, probs = self.sentence_probs(text, [s for s in sentences if s not in with_hits or s in doubtful])
+        scored, probs = self.sentence_probs(text, [s for s in sentences if s not in with_faults or s in doubtful])
         if not scored:
             return hits
         kept: list[Hit] = []
@@ -64,22 +66,31 @@ class SemanticLayer:
             kept.append(h)
             if sent is not None:
                 by_sentence.setdefault(sent, set()).add(move)
+        # a sentence where the rules found a fault is theirs; where they found only good moves, the
+        # model may still add a fault (a sentence can hold empathy and a jab)
         added = [
             Hit(self._rule(language, address, move), s, e, layer="model")
             for (s, e) in scored
-            if (s, e) not in by_sentence  # a sentence where the rules found a move is theirs
-            for move in [self._candidate(text, (s, e), probs[(s, e)], language)] if move is not None
+            if not (by_sentence.get((s, e), set()) & set(FAULT_MOVES))
+            for move in [self._candidate(text, (s, e), probs[(s, e)], language, faults_only=(s, e) in by_sentence)]
+            if move is not None
         ]
         if not added and len(kept) == len(hits):
             return hits
         return sorted(kept + added, key=lambda h: (h.start, h.layer != "rule"))
 
-    def _candidate(self, text: str, sent: Span, probs: dict[str, float], lang: str) -> str | None:
-        """The move the model adds for a sentence: its most likely move, if that clears its threshold and
-        none of the rules' own exceptions for that move (their `unless` patterns, and a negation where
-        the move's rules honour one) apply to the sentence."""
-        move = max(probs, key=lambda m: probs[m])
-        if probs[move] < self.config.move[move].add:
+    def _candidate(self, text: str, sent: Span, probs: dict[str, float], lang: str, *,
+                   faults_only: bool = False) -> str | None:
+        """The move the model adds for a sentence: its most likely move (its most likely fault, in a sentence
+        where the rules found a good move), if that clears its threshold and none of the rules' own
+        exceptions for that move apply to the sentence: their `unless` patterns, and a negation that
+        governs one of the language's fault cues (config `negation_cues`: "no need to cancel") where the
+        move's rules honour negation."""
+        pool = [m for m in probs if m in FAULT_MOVES] if faults_only else list(probs)
+        if not pool:
+            return None
+        move = max(pool, key=lambda m: probs[m])
+        if probs[move] < max(self.config.move[move].add, self.config.beside_good if faults_only else 0.0):
             return None
         low = lower_text(text)
         for cr in self.rules.for_language(lang):
@@ -88,9 +99,17 @@ class SemanticLayer:
             t = text if cr.rule.case_sensitive else low
             if cr.unless is not None and cr.unless.search(t, sent[0], sent[1]):
                 return None
-            if cr.rule.negation and move in FAULT_MOVES and is_negated(t, sent, sent[0], sent[1]):
+            if cr.rule.negation and move in FAULT_MOVES and self._negated_cue(t, sent, lang):
                 return None
         return move
+
+    def _negated_cue(self, text: str, sent: Span, lang: str) -> bool:
+        """A negation governs a fault cue in the sentence ("no need to cancel", "keine Gebühren"); without
+        cues for the language, any negation in the sentence counts."""
+        cues = self._cues.get(lang)
+        if cues is None:
+            return is_negated(text, sent, sent[0], sent[1])
+        return any(is_negated(text, sent, m.start(), m.end()) for m in cues.finditer(text, sent[0], sent[1]))
 
     def _rule(self, lang: str, address: str, move: str) -> CompiledRule:
         key = (lang, address, move)

@@ -39,9 +39,23 @@ class SemanticConfig(BaseModel):
 
     min_words: int = Field(default=3, ge=1, le=20)
     scenario_min_words: int = Field(default=4, ge=1, le=20)
+    beside_good: float = Field(default=1.0, gt=0.5, le=1.0)  # a model fault in a sentence with a good rule hit
     move: dict[str, MoveThresholds]
     scenario: ScenarioThresholds
     message: dict[str, dict[str, dict[str, Message]]]  # lang -> address ("Sie", "du" or "any") -> move
+    negation_cues: dict[str, list[str]] = Field(default_factory=dict)  # lang -> regexes a negation must govern to veto
+
+    @model_validator(mode="after")
+    def _cues_compile(self) -> SemanticConfig:
+        import re
+
+        for lang, cues in self.negation_cues.items():
+            for cue in cues:
+                try:
+                    re.compile(cue)
+                except re.error as exc:
+                    raise ValueError(f"negation_cues.{lang}: {cue!r} does not compile: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _complete(self) -> SemanticConfig:
