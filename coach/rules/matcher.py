@@ -12,7 +12,7 @@ from coach.rules.loader import CompiledRule, CompiledSignal, LiteralIndex
 Span = tuple[int, int]
 
 _NEGATION = re.compile(
-    r"\b(?:nicht|nichts|kein|keine|keinen|keinem|keiner|keines|nie|niemals|weder|keineswegs|keinesfalls|mitnichten|"
+    r"\b(?:nicht|nichts|nix|kein|keine|keinen|keinem|keiner|keines|nie|niemals|weder|keineswegs|keinesfalls|mitnichten|"
     r"not|never|no|nothing|"
     r"none|neither|nor|noch\s+nicht)\b|n't\b|n’t\b",
     re.IGNORECASE,
@@ -23,7 +23,7 @@ _CLAUSE_BREAK = re.compile(
 )
 # "aber" right after a German verb is mostly a particle ("Ich storniere aber erst mal nichts"), not a new clause
 _AFTER_STOP = re.compile(r"[,;:.!?()]|\s-\s|\b(?:und|oder|and|or|but|sondern|weil|because)\b", re.IGNORECASE)
-_AFTER_NEGATION = re.compile(r"^(?:nicht|nichts|not|nie|never|keine\w*)$", re.IGNORECASE)
+_AFTER_NEGATION = re.compile(r"^(?:nicht|nichts|nix|not|nie|never|keine\w*)$", re.IGNORECASE)
 _AFTER_WORDS = 5
 
 
