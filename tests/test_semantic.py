@@ -151,3 +151,22 @@ def test_the_model_recognises_a_sudden_illness_the_signals_miss() -> None:
 
 def test_the_corpus_folders_are_languages() -> None:
     assert {p.name for p in corpus_root().iterdir() if (p / "corpus").is_dir()} >= {"de", "en"}
+
+
+def test_a_negation_vetoes_a_model_fault_only_where_it_governs_a_fault_cue() -> None:
+    layer = SemanticLayer(load_rules())
+    for text, vetoed in [("There won't be any cancellation fee.", True), ("There's no need to cancel anything.", True),
+                         ("Keine Sorge wegen der Rechnung.", True), ("You didn't want to hear it back then.", False),
+                         ("Quitting without a word isn't very grown-up, is it?", False)]:
+        low = text.lower()
+        assert layer._negated_cue(low, (0, len(low)), "de" if text.startswith("Keine") else "en") is vetoed, text
+
+
+def test_the_model_may_add_a_fault_beside_a_good_rule_hit_but_never_a_second_good_move() -> None:
+    layer = SemanticLayer(load_rules())
+    text = "i'm sorry, but you were always the weak link in this team."
+    probs = {m: 0.0 for m in MOVE_NAMES}
+    probs["empathy"], probs["judgment"] = 0.99, 0.985
+    assert layer._candidate(text, (0, len(text)), probs, "en", faults_only=True) == "judgment"
+    probs["judgment"] = layer.config.beside_good - 0.01
+    assert layer._candidate(text, (0, len(text)), probs, "en", faults_only=True) is None  # not the good move either
