@@ -166,7 +166,9 @@ def test_the_model_may_add_a_fault_beside_a_good_rule_hit_but_never_a_second_goo
     layer = SemanticLayer(load_rules())
     text = "i'm sorry, but you were always the weak link in this team."
     probs = {m: 0.0 for m in MOVE_NAMES}
-    probs["empathy"], probs["judgment"] = 0.99, 0.985
+    probs["empathy"], probs["judgment"] = 0.99, 0.985  # the model reads empathy first: no fault added
+    assert layer._candidate(text, (0, len(text)), probs, "en", faults_only=True) is None
+    probs["empathy"], probs["judgment"] = 0.4, 0.985
     assert layer._candidate(text, (0, len(text)), probs, "en", faults_only=True) == "judgment"
     probs["judgment"] = layer.config.beside_good - 0.01
     assert layer._candidate(text, (0, len(text)), probs, "en", faults_only=True) is None  # not the good move either

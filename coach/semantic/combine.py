@@ -90,6 +90,8 @@ class SemanticLayer:
         if not pool:
             return None
         move = max(pool, key=lambda m: probs[m])
+        if faults_only and probs[move] < max(probs.values()):
+            return None  # beside a good rule hit, the fault must be what the model reads first in the sentence
         if probs[move] < max(self.config.move[move].add, self.config.beside_good if faults_only else 0.0):
             return None
         low = lower_text(text)
