@@ -67,7 +67,7 @@ def plan_sentences(a: Analysis) -> list[SentencePlan]:
             elif after_fault and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
             elif after_fault and not moves and len(s.text.split()) <= 3 and s.text.rstrip().endswith(("?", "!")) \
-                    and not style(a.language).proposes_call(s.text):
+                    and not style(a.language).proposes_call(s.text) and not style(a.language).closers.search(s.text):
                 verdict = "followup"  # "Echt jetzt?" after a removed judgment (not "Wollen wir Donnerstag telefonieren?")
             else:
                 verdict = "keep"
@@ -146,6 +146,9 @@ class RulesRewriter:
         elif not has_referral and referral is not None and a.scenario == "shock" and referral.even_in_shock:
             needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
 
+        # a death or a serious illness: condolence, time and support first; the next steps only "when you are ready"
+        # (knowledge/situations.yaml `care`, phrasings of tone grief/health/care)
+        care = str(getattr(situation_item, "care", "") or "")
         situation = situation_phrase(client_message, self.situations, lang, address)
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
@@ -180,7 +183,7 @@ class RulesRewriter:
                 seed=seed_of(a.draft, client_message, m) + variant, registers=registers, after_call=call,
                 avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
                 max_words=share if voice.words < 60 else None, present=present | {c.move for c in choices},
-                tones={"neutral"} if m == _ACK and a.scenario in (None, "unclear") else None,
+                tones=_tones(m, a.scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context),
             )
             if choice is None:
@@ -192,13 +195,14 @@ class RulesRewriter:
                         else why(lang, m), at=(part, index))
         if voice.words < 60:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
-                          allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant)
+                          allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
+                          care=care)
         self._fix_case(letter, voice, lang)
         return RulesOutcome(text=render(letter), letter=letter, choices=choices, removed=removed)
 
     def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
                  address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int,  # type: ignore[no-untyped-def]
-                 variant: int = 0) -> None:
+                 variant: int = 0, care: str = "") -> None:
         """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
         order = sorted(range(len(choices)), key=lambda k: -words(choices[k].text))
         for i in order:
@@ -216,7 +220,7 @@ class RulesRewriter:
                 old.move, lang=a.language, address=address, scenario=a.scenario, situation=situation, scores={},
                 seed=seed_of(a.draft, client_message, old.move) + variant, avoid=avoid,
                 registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
-                tones={"neutral"} if old.move == _ACK and a.scenario in (None, "unclear") else None,
+                tones=_tones(old.move, a.scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
                 after_call=bool(getattr(phrasing, "after_call", False)),
             )
@@ -311,9 +315,20 @@ class RulesRewriter:
                 prev_removed = False
 
     # ------------------------------------------------------------------ adding
-    @staticmethod
-    def _position(letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
+    @classmethod
+    def _position(cls, letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
                   moves_of: dict[str, set[str]]) -> tuple[Part, int]:
+        part, index = cls._spot(letter, m, voice, st, moves_of)
+        if m in (_PLAN, _LATER) and st.refers_back is not None:
+            # "Sie müssen dafür nichts vorbereiten" stays next to the call it refers to
+            while index < len(part.sentences) and part.sentences[index].live \
+                    and part.sentences[index].state != "added" and st.refers_back.search(part.sentences[index].text):
+                index += 1
+        return part, index
+
+    @staticmethod
+    def _spot(letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
+              moves_of: dict[str, set[str]]) -> tuple[Part, int]:
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
@@ -436,11 +451,11 @@ class RulesRewriter:
         return result
 
 
-_LATER = re.compile(r"\b(?:später|spaeter|later)\b", re.I)
+_LATER_WORD = re.compile(r"\b(?:später|spaeter|later)\b", re.I)
 
 
 def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
-    return st.proposes_call(text) and not _LATER.search(text)
+    return st.proposes_call(text) and not _LATER_WORD.search(text)
 
 
 def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
@@ -450,6 +465,18 @@ def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
 def _short_reaction(s: Sentence) -> bool:
     """"Okay, schade.", "Oh no!", "Das ist ja unglaublich.": a first reaction stays first."""
     return s.state != "added" and len(s.text.split()) <= 5 and not _signs_off(s.text, style("de"))
+
+
+_EVERYDAY_TONES = frozenset({"warm", "neutral", "formal"})
+
+
+def _tones(m: str, scenario: str | None, care: str) -> set[str]:
+    """The phrasing tones that fit: condolence or care after a death or an illness, neutral for an unclear mail."""
+    if care:
+        return {care} if m == _ACK else ({"care"} if m in (_PLAN, _LATER) else set(_EVERYDAY_TONES))
+    if m == _ACK and scenario in (None, "unclear"):
+        return {"neutral"}
+    return set(_EVERYDAY_TONES)
 
 
 def _neighbours(part: Part, index: int) -> list[Sentence]:
