@@ -5,6 +5,7 @@ greeting, closing, signature, P.S. and quoted mail stay where they were."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -197,6 +198,7 @@ class RulesRewriter:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
                           allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
                           care=care)
+        self._close_fragments(letter, lang)
         self._fix_case(letter, voice, lang)
         return RulesOutcome(text=render(letter), letter=letter, choices=choices, removed=removed)
 
@@ -351,6 +353,8 @@ class RulesRewriter:
                 i += 1
             if i < len(p.sentences):
                 i = len(p.sentences)
+            if len(body) == 1 and (letter.part("closing") is None or voice.register == "chat"):
+                i = _before_tail(p, st)  # not after "… alles Gute! Rico" in a one-paragraph chat
             return p, i
         # plan and defer: next to each other; after a call the draft proposes; else in an offer paragraph
         for p in reversed(body):
@@ -391,10 +395,7 @@ class RulesRewriter:
             live = [i for i, s in enumerate(target.sentences) if s.live]
             if closer or target is not last:
                 return target, len(target.sentences)
-            k = len(target.sentences)
-            if live and _signs_off(target.sentences[live[-1]].text, st):
-                k = live[-1]  # "lg mia" at the end of a one-line chat stays last
-            return target, k
+            return target, _before_tail(target, st)
         anchor = body[-2] if closer else last
         at = letter.parts.index(anchor) + 1
         return letter.new_paragraph(at), 0
@@ -404,6 +405,23 @@ class RulesRewriter:
         part, index = at or self._position(letter, m, voice, st, {})
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
         letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
+
+    @staticmethod
+    def _close_fragments(letter: Letter, lang: str) -> None:
+        """A kept line without a full stop ("sag bescheid wenn ihr wieder sortiert seid") gets one when new text
+        follows it on the same line, so the two do not run into each other."""
+        for part in letter.parts:
+            if not part.has_sentences:
+                continue
+            live = [s for s in part.sentences if s.live]
+            for a, b in zip(live, live[1:]):
+                if b.state != "added" or a.state == "added" or "\n" in a.sep:
+                    continue
+                t = a.text.rstrip()
+                t0 = t.rstrip("\ufe0f\u200d")
+                if not t0 or _TERMINAL.search(t0) or unicodedata.category(t0[-1]) in ("So", "Sk"):
+                    continue
+                letter.edit(a.id, t + ".", a.why or why(lang, "case"))
 
     @staticmethod
     def _fix_case(letter: Letter, voice: Voice, lang: str) -> None:
@@ -418,7 +436,7 @@ class RulesRewriter:
                 after_greeting = first and greeting is not None and part.kind == "paragraph"
                 text = fit_case(s.text, first_after_greeting=after_greeting, voice=voice)
                 if s.state == "added":
-                    s.text = text
+                    s.text = _all_lower(text) if voice.lowercase else text
                 elif voice.lowercase and s.state != "edited":
                     pass  # a lower-case writer's own sentences stay as they are
                 elif text != s.text and (s.state == "edited" or after_greeting or s.id == orig_first):
@@ -456,6 +474,40 @@ _LATER_WORD = re.compile(r"\b(?:später|spaeter|later)\b", re.I)
 
 def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
     return st.proposes_call(text) and not _LATER_WORD.search(text)
+
+
+_KEEP_CASE = re.compile(r"\b(?:Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres|[A-ZÄÖÜ]{2,}\w*)\b")
+
+
+def _all_lower(text: str) -> str:
+    """An added line in an all-lower-case chat: lower case throughout, but "Sie/Ihnen" and acronyms stay."""
+    keep = {m.start(): m.group() for m in _KEEP_CASE.finditer(text)}
+    out = text.lower()
+    for start, word in keep.items():
+        if start > 0:  # the first word follows the writer's own habit (fit_case)
+            out = out[:start] + word + out[start + len(word):]
+    return out
+
+
+_TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
+_NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
+
+
+def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
+    """Where new text goes in a one-paragraph chat: before its closing wish and name ("lg mia", "alles Gute! Rico")."""
+    live = [i for i, s in enumerate(part.sentences) if s.live]
+    k = len(part.sentences)
+    for j in reversed(live):
+        s = part.sentences[j]
+        if s.state == "added":
+            break
+        t = s.text
+        if _signs_off(t, st) or (j == live[-1] and j != live[0] and _NAME_ONLY.fullmatch(t.strip())) \
+                or (j != live[0] and words(t) <= 8 and st.closers.search(t) and not _proposes_call(t, st)):
+            k = j
+            continue
+        break
+    return k
 
 
 def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
