@@ -174,6 +174,8 @@ class RulesRewriter:
                     choices.append(choice)
                     budget -= words(text)
                     continue
+            if m == _PLAN and _call_with_agenda(letter, st):
+                continue  # "Magst du Montag vorbeikommen? Zwei Stunden, wir machen zusammen eine Liste": no second offer
             part, index = self._position(letter, m, voice, st, moves_of)
             neighbours = _neighbours(part, index)
             prev = part.sentences[index - 1] if index > 0 else None
@@ -491,6 +493,20 @@ def _all_lower(text: str) -> str:
 
 _TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
 _NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
+
+
+def _call_with_agenda(letter: Letter, st) -> bool:  # type: ignore[no-untyped-def]
+    """The draft proposes a call or meeting and says what it will work out there together."""
+    if st.joint is None:
+        return False
+    own = [s for p in letter.body() for s in p.sentences if s.live and s.state != "added"]
+    for k, s in enumerate(own):
+        if _proposes_call(s.text, st):
+            following = own[k + 1].text if k + 1 < len(own) else ""
+            if st.joint.search(s.text) or (following and st.joint.search(following)
+                                           and not _proposes_call(following, st)):
+                return True
+    return False
 
 
 def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
