@@ -326,8 +326,11 @@ class RulesRewriter:
         if m in (_PLAN, _LATER) and st.refers_back is not None:
             # "Sie müssen dafür nichts vorbereiten" stays next to the call it refers to
             while index < len(part.sentences) and part.sentences[index].live \
-                    and part.sentences[index].state != "added" and st.refers_back.search(part.sentences[index].text):
-                index += 1
+                    and part.sentences[index].state != "added" and (
+                        st.refers_back.search(part.sentences[index].text)
+                        or (index > 0 and st.joint is not None and _proposes_call(part.sentences[index - 1].text, st)
+                            and st.joint.search(part.sentences[index].text))):
+                index += 1  # "Magst du Montag vorbeikommen? Zwei Stunden, wir machen zusammen …" belong together
         return part, index
 
     @staticmethod
