@@ -424,3 +424,10 @@ def test_no_second_plan_offer_beside_a_meeting_with_its_own_agenda() -> None:
 def test_the_referral_fits_the_trouble(client: str, help_word: str) -> None:
     out = _rw("Hi, sorry to hear that.\nBest", client)
     assert help_word in out
+
+
+def test_a_draft_opening_with_the_clients_name_keeps_the_name_first() -> None:
+    out = _rw("Greta, let's hold off on cancelling. We can talk about the project in a couple of weeks.\nLeon",
+              "Hi Leon, the hospital is closing our unit, so the contract we depend on is gone from next month. "
+              "I need to cancel the business plan project. Greta")
+    assert out.startswith("Greta, ") and ". Greta," not in out

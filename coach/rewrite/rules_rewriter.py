@@ -200,6 +200,7 @@ class RulesRewriter:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
                           allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
                           care=care)
+        self._keep_vocative_first(letter, lang, client_message or "")
         self._close_fragments(letter, lang)
         self._fix_case(letter, voice, lang)
         return RulesOutcome(text=render(letter), letter=letter, choices=choices, removed=removed)
@@ -412,6 +413,25 @@ class RulesRewriter:
         letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
 
     @staticmethod
+    def _keep_vocative_first(letter: Letter, lang: str, client_message: str) -> None:
+        """A draft that opens with the client's name ("Greta, let's hold off …") keeps it first: the name moves to
+        the front of a line added before it ("Greta, losing that contract sounds awful …")."""
+        body = [p for p in letter.body() if p.live_sentences()]
+        if not body:
+            return
+        live = body[0].live_sentences()
+        if len(live) < 2 or live[0].state != "added" or live[1].state == "added":
+            return
+        m = _VOCATIVE.match(live[1].text)
+        if not m or not re.search(r"\b" + re.escape(m.group(1)) + r"\b", client_message):
+            return  # only the client's own name ("Greta,"), not "Okay," or "Schade,"
+        rest = live[1].text[m.end():]
+        first = live[0].text
+        keep_cap = re.match(r"(?:I\b|I'|Sie\b|Ihr|Ihnen\b)", first)
+        live[0].text = m.group(1) + ", " + (first if keep_cap else first[:1].lower() + first[1:])
+        letter.edit(live[1].id, rest[:1].upper() + rest[1:], why(lang, "case"))
+
+    @staticmethod
     def _close_fragments(letter: Letter, lang: str) -> None:
         """A kept line without a full stop ("sag bescheid wenn ihr wieder sortiert seid") gets one when new text
         follows it on the same line, so the two do not run into each other."""
@@ -494,6 +514,7 @@ def _all_lower(text: str) -> str:
     return out
 
 
+_VOCATIVE = re.compile(r"([A-ZÄÖÜ][\w-]+),\s+(?=[a-zäöü])")  # "Greta, let's …"
 _TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
 _NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
 
