@@ -74,7 +74,7 @@ def make_coach() -> Coach:
     key = (os.environ.get("OPENAI_BASE_URL"), os.environ.get("COACH_LLM_TIMEOUT"))
     if key not in _coaches:
         coach = Coach()
-        coach.rewriter._retrieval_broken = "not needed here"
+        coach.rewriter.disable_retrieval("not needed here")
         coach.rewriter.rules_rewriter()
         _coaches[key] = coach
     return _coaches[key]

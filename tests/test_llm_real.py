@@ -107,7 +107,7 @@ def real(llama_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 def make_coach() -> Coach:
     coach = Coach()
-    coach.rewriter._retrieval_broken = "the real-model test grounds nothing"  # no embedding model load here
+    coach.rewriter.disable_retrieval("the real-model test grounds nothing")  # no embedding model load here
     coach.rewriter.rules_rewriter()
     return coach
 

@@ -95,7 +95,7 @@ def test_a_real_mail_leaves_the_machine_only_redacted(monkeypatch: pytest.Monkey
         monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
         monkeypatch.setenv("COACH_LLM_TIMEOUT", "2")
         coach = Coach()
-        coach.rewriter._retrieval_broken = "not needed here"
+        coach.rewriter.disable_retrieval("not needed here")
         r = coach.rewrite(draft, client)
         sent = " ".join(req.body.decode("utf-8") for req in srv.requests)
     assert srv.requests and r.mode == "rules"

@@ -61,7 +61,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
 
 def make_coach() -> Coach:
     coach = Coach()
-    coach.rewriter._retrieval_broken = "not needed here"  # grounding is tested in the retrieval tests
+    coach.rewriter.disable_retrieval("not needed here")  # grounding is tested in the retrieval tests
     return coach
 
 

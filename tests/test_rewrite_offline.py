@@ -348,3 +348,86 @@ def test_apply_takes_back_any_subset_of_changes(greeting: str, body: list[str], 
     assert all(a in partial.rewrite for a in kept_added)
     assert all(c.before in partial.rewrite for c in r.changes if c.kind == "removed" and c.id in rejected)
     assert COACH.apply(r, rejected=[c.id for c in r.changes]).rewrite == draft
+
+
+# ---------------------------------------------------------------- issue 13: true to the client's situation, no stacking
+def _rw(draft: str, client: str) -> str:
+    return COACH.rewrite(draft, client_message=client, offline=True).rewrite
+
+
+def test_a_death_gets_condolence_and_time_not_shock_wording_or_a_plan_meeting_this_week() -> None:
+    out = _rw("Sehr geehrter Herr Ostermann,\n\nhiermit bestätige ich die Absage der Strategieklausur am 24. April.\n\n"
+              "Mit freundlichen Grüßen\nMaria Leitner",
+              "Sehr geehrte Frau Leitner,\nunser Mitinhaber ist am Dienstag tödlich verunglückt. Wir müssen die "
+              "Strategieklausur absagen.\nMit freundlichen Grüßen\nHarald Ostermann")
+    assert "Beileid" in out and "Schock" not in out and "diese Woche" not in out
+
+
+def test_a_burnout_gets_care_and_the_closing_wish_stays() -> None:
+    out = _rw("Hallo Sven,\noh nein, das tut mir wirklich leid.\nAber mal ehrlich, ich hab dir im Januar schon gesagt, "
+              "dass du zu viel machst. Das war jetzt leider absehbar.\nWerd bald gesund!\nBettina",
+              "Hallo Bettina, ich bin zusammengeklappt, Burnout sagt der Arzt, sechs Wochen krankgeschrieben. "
+              "Das Coaching muss ich aussetzen. Sven")
+    assert "Werd bald gesund!" in out and "Ich nehm mir gern eine Stunde" not in out
+    assert out.rstrip().endswith("Werd bald gesund!\nBettina")
+
+
+def test_the_event_is_named_as_the_client_told_it() -> None:
+    fire = _rw("Hi Alice,\n\nNo problem, I've cancelled the shoot.\n\nAll the best,\nJoe",
+               "Hi Joe,\nA fire at our supplier has wiped out our stock for the season. We have to cancel the shoot.\nAlice")
+    assert "fire at your business" not in fire
+    contract = _rw("Greta, ok, cancelled.\nLeon",
+                   "Hi Leon, the hospital is closing our unit, so the contract we depend on is gone from next month. "
+                   "I need to cancel the business plan project. Greta")
+    assert "health news" not in contract
+
+
+def test_new_text_goes_before_a_one_line_chats_closing_wish_and_name() -> None:
+    out = _rw("Hey Dominik, das tut mir echt leid, das klingt nach einer schweren Zeit. Ich hab dein Abo gekündigt, "
+              "ab Mai wird nichts mehr abgebucht. Pass auf dich auf und alles Gute! Rico",
+              "Hey Rico, seit 2023 komm ich mit den Kreditraten nicht hinterher und jetzt hat die Bank gekündigt. "
+              "Ich muss das Coaching beenden. Dominik")
+    assert out.rstrip().endswith("Pass auf dich auf und alles Gute! Rico")
+    assert "Schuldnerberatung" in out and "Finanzierungsberatung" not in out
+
+
+def test_a_kept_fragment_gets_a_full_stop_before_new_text_and_a_lower_case_chat_stays_lower_case() -> None:
+    out = _rw("wow. na super timing 🙄 ok, verschoben. sag bescheid wenn ihr wieder sortiert seid",
+              "hi paul, unser CTO ist heute raus. wir müssen das architecture review verschieben. mira")
+    assert "sortiert seid." in out
+    added = out.split("sortiert seid.", 1)[1]
+    assert added.strip() and added == added.lower()
+
+
+def test_nothing_is_put_between_a_call_and_the_sentence_that_leans_on_it() -> None:
+    out = _rw("Sehr geehrte Frau Reinhardt,\n\ndas tut mir unendlich leid.\n\nWenn es Ihnen hilft, telefonieren wir "
+              "eine halbe Stunde mit Herrn Kunz und legen gemeinsam fest, was im Betrieb ohne Sie weiterlaufen kann. "
+              "Sie müssen dafür nichts vorbereiten.\n\nMit freundlichen Grüßen\nThomas Amann",
+              "Sehr geehrter Herr Amann,\nunser Sohn liegt auf der Intensivstation. Wir müssen das Projekt stoppen.\n"
+              "Mit freundlichen Grüßen\nClaudia Reinhardt")
+    assert "weiterlaufen kann. Sie müssen dafür nichts vorbereiten." in out
+
+
+def test_no_second_plan_offer_beside_a_meeting_with_its_own_agenda() -> None:
+    out = _rw("Hey Rafael,\nwas für eine Scheiße, das tut mir echt leid.\nMagst du Montag vorbeikommen? Zwei Stunden, "
+              "wir machen zusammen eine Liste, was jetzt zuerst kommt: Bank, Anwalt, Kunden informieren.\nSina",
+              "Hey Sina, mein Geschäftspartner ist mit der Kasse abgehauen. Ich muss das Branding-Projekt abblasen. Rafael")
+    assert out.count("Plan") == 0 and "Magst du Montag vorbeikommen? Zwei Stunden" in out
+
+
+@pytest.mark.parametrize(("client", "help_word"), [
+    ("Hi Gwen, I need to cancel. I haven't filed accounts for two years and Companies House is threatening to "
+     "strike us off. Dan", "accountant"),
+    ("Hi Judith, I have to pull out. The firm's been losing money for years and the bank wants a restructuring "
+     "plan by June. Peter", "restructuring adviser"),
+])
+def test_the_referral_fits_the_trouble(client: str, help_word: str) -> None:
+    out = _rw("Hi, sorry to hear that.\nBest", client)
+    assert help_word in out
+
+
+def test_a_draft_opening_with_the_clients_name_keeps_the_name_first() -> None:
+    out = _rw("Greta, let's hold off on cancelling. We can talk about the project in a couple of weeks.\nLeon",
+              "Hi Leon, the hospital is closing our unit, so the contract we depend on is gone from next month. "
+              "I need to cancel the business plan project. Greta")
+    assert out.startswith("Greta, ") and ". Greta," not in out

@@ -127,7 +127,7 @@ def _answers(text: str) -> Reply:
 def _rewrite_with(srv: FakeLLMServer, reply_text: str):  # type: ignore[no-untyped-def]
     srv.default = lambda request: _answers(reply_text)
     coach = Coach()
-    coach.rewriter._retrieval_broken = "not needed here"
+    coach.rewriter.disable_retrieval("not needed here")
     return coach.rewrite(DRAFT, client_message=INJECTION), srv
 
 

@@ -29,7 +29,7 @@ Lang = Annotated[str, AfterValidator(_known_language)]  # a code with a folder u
 PhrasingAddress = Literal["Sie", "du", "n/a"]
 PhrasingScenario = Literal["any", "shock", "long_standing", "unclear"]
 SituationScenario = Literal["shock", "long_standing", "unclear"]
-Tone = Literal["warm", "neutral", "formal"]
+Tone = Literal["warm", "neutral", "formal", "grief", "health", "care"]  # the last three: see Situation.care
 Register = Literal["letter", "mail", "chat"]
 Kind = Literal["passage", "phrasing"]
 
@@ -150,6 +150,9 @@ class Situation(_Strict):
     de_sie: str
     de_du: str
     en: str
+    # "grief" (a death) or "health" (a serious illness, a burnout, a child in intensive care): the reply offers
+    # condolence or care and time, not a plan; only phrasings of that tone (and "care" for the later talk) are used
+    care: Literal["", "grief", "health"] = ""
 
     @field_validator("id", "de_sie", "de_du", "en")
     @classmethod

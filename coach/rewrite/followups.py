@@ -35,6 +35,8 @@ class Style(BaseModel):
     connectors: list[str]
     subordinators: list[str]
     services: list[str] = Field(default_factory=list)
+    refers_back: list[str] = Field(default_factory=list)
+    joint: list[str] = Field(default_factory=list)  # work done together ("wir machen zusammen eine Liste")  # a sentence leaning on the one before ("Sie müssen dafür …")
 
 
 class Why(BaseModel):
@@ -116,6 +118,8 @@ class CompiledStyle:
             self._calls = re.compile("|".join(s.calls), re.I)
             self._proposals = re.compile("|".join(s.proposals), re.I)
             self.closers = re.compile("|".join(s.closers), re.I)
+            self.refers_back = re.compile("|".join(s.refers_back), re.I) if s.refers_back else None
+            self.joint = re.compile("|".join(s.joint), re.I) if s.joint else None
         except re.error as exc:
             raise KnowledgeError(f"rewrite.toml: invalid style pattern: {exc}") from None
         self.crisis = tuple(c.lower() for c in s.crisis)

@@ -46,14 +46,6 @@ class RewritePipeline:
         """Rewrite without the knowledge base from now on (tests that are not about grounding)."""
         self._off = reason
 
-    @property
-    def _retrieval_broken(self) -> str | None:  # the older spelling of disable_retrieval
-        return self._off
-
-    @_retrieval_broken.setter
-    def _retrieval_broken(self, reason: str | None) -> None:
-        self._off = reason
-
     def _retriever(self) -> Any | None:
         if self._retriever_factory is None or self._off:
             return None

@@ -5,6 +5,7 @@ greeting, closing, signature, P.S. and quoted mail stay where they were."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -67,7 +68,7 @@ def plan_sentences(a: Analysis) -> list[SentencePlan]:
             elif after_fault and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
             elif after_fault and not moves and len(s.text.split()) <= 3 and s.text.rstrip().endswith(("?", "!")) \
-                    and not style(a.language).proposes_call(s.text):
+                    and not style(a.language).proposes_call(s.text) and not style(a.language).closers.search(s.text):
                 verdict = "followup"  # "Echt jetzt?" after a removed judgment (not "Wollen wir Donnerstag telefonieren?")
             else:
                 verdict = "keep"
@@ -146,6 +147,9 @@ class RulesRewriter:
         elif not has_referral and referral is not None and a.scenario == "shock" and referral.even_in_shock:
             needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
 
+        # a death or a serious illness: condolence, time and support first; the next steps only "when you are ready"
+        # (knowledge/situations.yaml `care`, phrasings of tone grief/health/care)
+        care = str(getattr(situation_item, "care", "") or "")
         situation = situation_phrase(client_message, self.situations, lang, address)
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
@@ -170,6 +174,8 @@ class RulesRewriter:
                     choices.append(choice)
                     budget -= words(text)
                     continue
+            if m == _PLAN and _call_with_agenda(letter, st):
+                continue  # "Magst du Montag vorbeikommen? Zwei Stunden, wir machen zusammen eine Liste": no second offer
             part, index = self._position(letter, m, voice, st, moves_of)
             neighbours = _neighbours(part, index)
             prev = part.sentences[index - 1] if index > 0 else None
@@ -180,7 +186,7 @@ class RulesRewriter:
                 seed=seed_of(a.draft, client_message, m) + variant, registers=registers, after_call=call,
                 avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
                 max_words=share if voice.words < 60 else None, present=present | {c.move for c in choices},
-                tones={"neutral"} if m == _ACK and a.scenario in (None, "unclear") else None,
+                tones=_tones(m, a.scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context),
             )
             if choice is None:
@@ -192,13 +198,16 @@ class RulesRewriter:
                         else why(lang, m), at=(part, index))
         if voice.words < 60:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
-                          allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant)
+                          allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
+                          care=care)
+        self._keep_vocative_first(letter, lang, client_message or "")
+        self._close_fragments(letter, lang)
         self._fix_case(letter, voice, lang)
         return RulesOutcome(text=render(letter), letter=letter, choices=choices, removed=removed)
 
     def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
                  address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int,  # type: ignore[no-untyped-def]
-                 variant: int = 0) -> None:
+                 variant: int = 0, care: str = "") -> None:
         """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
         order = sorted(range(len(choices)), key=lambda k: -words(choices[k].text))
         for i in order:
@@ -216,7 +225,7 @@ class RulesRewriter:
                 old.move, lang=a.language, address=address, scenario=a.scenario, situation=situation, scores={},
                 seed=seed_of(a.draft, client_message, old.move) + variant, avoid=avoid,
                 registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
-                tones={"neutral"} if old.move == _ACK and a.scenario in (None, "unclear") else None,
+                tones=_tones(old.move, a.scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
                 after_call=bool(getattr(phrasing, "after_call", False)),
             )
@@ -311,9 +320,23 @@ class RulesRewriter:
                 prev_removed = False
 
     # ------------------------------------------------------------------ adding
-    @staticmethod
-    def _position(letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
+    @classmethod
+    def _position(cls, letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
                   moves_of: dict[str, set[str]]) -> tuple[Part, int]:
+        part, index = cls._spot(letter, m, voice, st, moves_of)
+        if m in (_PLAN, _LATER) and st.refers_back is not None:
+            # "Sie müssen dafür nichts vorbereiten" stays next to the call it refers to
+            while index < len(part.sentences) and part.sentences[index].live \
+                    and part.sentences[index].state != "added" and (
+                        st.refers_back.search(part.sentences[index].text)
+                        or (index > 0 and st.joint is not None and _proposes_call(part.sentences[index - 1].text, st)
+                            and st.joint.search(part.sentences[index].text))):
+                index += 1  # "Magst du Montag vorbeikommen? Zwei Stunden, wir machen zusammen …" belong together
+        return part, index
+
+    @staticmethod
+    def _spot(letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
+              moves_of: dict[str, set[str]]) -> tuple[Part, int]:
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
@@ -336,6 +359,8 @@ class RulesRewriter:
                 i += 1
             if i < len(p.sentences):
                 i = len(p.sentences)
+            if len(body) == 1 and (letter.part("closing") is None or voice.register == "chat"):
+                i = _before_tail(p, st)  # not after "… alles Gute! Rico" in a one-paragraph chat
             return p, i
         # plan and defer: next to each other; after a call the draft proposes; else in an offer paragraph
         for p in reversed(body):
@@ -376,10 +401,7 @@ class RulesRewriter:
             live = [i for i, s in enumerate(target.sentences) if s.live]
             if closer or target is not last:
                 return target, len(target.sentences)
-            k = len(target.sentences)
-            if live and _signs_off(target.sentences[live[-1]].text, st):
-                k = live[-1]  # "lg mia" at the end of a one-line chat stays last
-            return target, k
+            return target, _before_tail(target, st)
         anchor = body[-2] if closer else last
         at = letter.parts.index(anchor) + 1
         return letter.new_paragraph(at), 0
@@ -389,6 +411,42 @@ class RulesRewriter:
         part, index = at or self._position(letter, m, voice, st, {})
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
         letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
+
+    @staticmethod
+    def _keep_vocative_first(letter: Letter, lang: str, client_message: str) -> None:
+        """A draft that opens with the client's name ("Greta, let's hold off …") keeps it first: the name moves to
+        the front of a line added before it ("Greta, losing that contract sounds awful …")."""
+        body = [p for p in letter.body() if p.live_sentences()]
+        if not body:
+            return
+        live = body[0].live_sentences()
+        if len(live) < 2 or live[0].state != "added" or live[1].state == "added":
+            return
+        m = _VOCATIVE.match(live[1].text)
+        if not m or not re.search(r"\b" + re.escape(m.group(1)) + r"\b", client_message):
+            return  # only the client's own name ("Greta,"), not "Okay," or "Schade,"
+        rest = live[1].text[m.end():]
+        first = live[0].text
+        keep_cap = re.match(r"(?:I\b|I'|Sie\b|Ihr|Ihnen\b)", first)
+        live[0].text = m.group(1) + ", " + (first if keep_cap else first[:1].lower() + first[1:])
+        letter.edit(live[1].id, rest[:1].upper() + rest[1:], why(lang, "case"))
+
+    @staticmethod
+    def _close_fragments(letter: Letter, lang: str) -> None:
+        """A kept line without a full stop ("sag bescheid wenn ihr wieder sortiert seid") gets one when new text
+        follows it on the same line, so the two do not run into each other."""
+        for part in letter.parts:
+            if not part.has_sentences:
+                continue
+            live = [s for s in part.sentences if s.live]
+            for a, b in zip(live, live[1:]):
+                if b.state != "added" or a.state == "added" or "\n" in a.sep:
+                    continue
+                t = a.text.rstrip()
+                t0 = t.rstrip("\ufe0f\u200d")
+                if not t0 or _TERMINAL.search(t0) or unicodedata.category(t0[-1]) in ("So", "Sk"):
+                    continue
+                letter.edit(a.id, t + ".", a.why or why(lang, "case"))
 
     @staticmethod
     def _fix_case(letter: Letter, voice: Voice, lang: str) -> None:
@@ -403,7 +461,7 @@ class RulesRewriter:
                 after_greeting = first and greeting is not None and part.kind == "paragraph"
                 text = fit_case(s.text, first_after_greeting=after_greeting, voice=voice)
                 if s.state == "added":
-                    s.text = text
+                    s.text = _all_lower(text) if voice.lowercase else text
                 elif voice.lowercase and s.state != "edited":
                     pass  # a lower-case writer's own sentences stay as they are
                 elif text != s.text and (s.state == "edited" or after_greeting or s.id == orig_first):
@@ -436,11 +494,60 @@ class RulesRewriter:
         return result
 
 
-_LATER = re.compile(r"\b(?:später|spaeter|later)\b", re.I)
+_LATER_WORD = re.compile(r"\b(?:später|spaeter|later)\b", re.I)
 
 
 def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
-    return st.proposes_call(text) and not _LATER.search(text)
+    return st.proposes_call(text) and not _LATER_WORD.search(text)
+
+
+_KEEP_CASE = re.compile(r"\b(?:Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres|[A-ZÄÖÜ]{2,}\w*)\b")
+
+
+def _all_lower(text: str) -> str:
+    """An added line in an all-lower-case chat: lower case throughout, but "Sie/Ihnen" and acronyms stay."""
+    keep = {m.start(): m.group() for m in _KEEP_CASE.finditer(text)}
+    out = text.lower()
+    for start, word in keep.items():
+        if start > 0:  # the first word follows the writer's own habit (fit_case)
+            out = out[:start] + word + out[start + len(word):]
+    return out
+
+
+_VOCATIVE = re.compile(r"([A-ZÄÖÜ][\w-]+),\s+(?=[a-zäöü])")  # "Greta, let's …"
+_TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
+_NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
+
+
+def _call_with_agenda(letter: Letter, st) -> bool:  # type: ignore[no-untyped-def]
+    """The draft proposes a call or meeting and says what it will work out there together."""
+    if st.joint is None:
+        return False
+    own = [s for p in letter.body() for s in p.sentences if s.live and s.state != "added"]
+    for k, s in enumerate(own):
+        if _proposes_call(s.text, st):
+            following = own[k + 1].text if k + 1 < len(own) else ""
+            if st.joint.search(s.text) or (following and st.joint.search(following)
+                                           and not _proposes_call(following, st)):
+                return True
+    return False
+
+
+def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
+    """Where new text goes in a one-paragraph chat: before its closing wish and name ("lg mia", "alles Gute! Rico")."""
+    live = [i for i, s in enumerate(part.sentences) if s.live]
+    k = len(part.sentences)
+    for j in reversed(live):
+        s = part.sentences[j]
+        if s.state == "added":
+            break
+        t = s.text
+        if _signs_off(t, st) or (j == live[-1] and j != live[0] and _NAME_ONLY.fullmatch(t.strip())) \
+                or (j != live[0] and words(t) <= 8 and st.closers.search(t) and not _proposes_call(t, st)):
+            k = j
+            continue
+        break
+    return k
 
 
 def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
@@ -450,6 +557,18 @@ def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
 def _short_reaction(s: Sentence) -> bool:
     """"Okay, schade.", "Oh no!", "Das ist ja unglaublich.": a first reaction stays first."""
     return s.state != "added" and len(s.text.split()) <= 5 and not _signs_off(s.text, style("de"))
+
+
+_EVERYDAY_TONES = frozenset({"warm", "neutral", "formal"})
+
+
+def _tones(m: str, scenario: str | None, care: str) -> set[str]:
+    """The phrasing tones that fit: condolence or care after a death or an illness, neutral for an unclear mail."""
+    if care:
+        return {care} if m == _ACK else ({"care"} if m in (_PLAN, _LATER) else set(_EVERYDAY_TONES))
+    if m == _ACK and scenario in (None, "unclear"):
+        return {"neutral"}
+    return set(_EVERYDAY_TONES)
 
 
 def _neighbours(part: Part, index: int) -> list[Sentence]:

@@ -18,7 +18,8 @@ _WORD = re.compile(r"\w+")
 _DE_LOWER_FIRST = frozenset(
     """ich das der die dem den des es wir zunächst zuerst gerne gern danke vielen herzlichen über wie bevor bitte
     natürlich oh was wenn mir mich dass auch lass lassen wollen sollen können könnten würde wäre ganz erst
-    eine ein einen einem einer so dabei deshalb daher und aber damit schön gut es""".split()
+    eine ein einen einem einer so dabei deshalb daher und aber damit schön gut es
+    mein meine meinen sobald um alles""".split()
 )
 _FORMAL_PRONOUNS = frozenset({"Sie", "Ihnen", "Ihr", "Ihre", "Ihren", "Ihrem", "Ihrer", "Ihres", "I", "I'm", "I'd", "I'll", "I've"})
 
