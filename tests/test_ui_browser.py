@@ -276,10 +276,14 @@ def test_rejecting_and_accepting_a_change_updates_the_letter_and_the_checklist(
         faulty.locator('[data-testid="stCheckbox"]').click()
         v.page.wait_for_function("(full) => document.querySelector('.st-key-reply textarea').value !== full", arg=full)
         assert v.reply() != full
-        assert not all(v.checklist_now().values())  # the sentence it brought back is a fault
+        # the sentence it brought back is a fault: the checklist follows (the page may render it a moment later)
+        v.page.locator('table.coach-checklist tr[data-move][data-ok="0"]').first.wait_for()
+        assert not all(v.checklist_now().values())
         v.shot("ui-change-rejected.png")
         faulty.locator('[data-testid="stCheckbox"]').click()
         v.page.wait_for_function("(full) => document.querySelector('.st-key-reply textarea').value === full", arg=full)
+        v.page.wait_for_function(
+            "() => document.querySelectorAll('table.coach-checklist tr[data-move][data-ok=\"0\"]').length === 0")
         assert all(v.checklist_now().values())
 
 
