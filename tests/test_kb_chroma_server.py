@@ -25,7 +25,7 @@ from coach.kb.index import ensure_index, sync_index
 from coach.kb.retriever import Retriever
 from coach.settings import load_settings
 
-pytestmark = pytest.mark.chroma_server
+pytestmark = [pytest.mark.chroma_server, pytest.mark.slow]  # starts `chroma run` and builds an index on it: `make test-slow`, CI
 
 QUERIES = [
     ("Warum kündigen Kunden in Krisen oft überstürzt?", {}),

@@ -38,6 +38,7 @@ def _assess_file(path: Path) -> list[tuple[str, list[str]]]:
     return failures
 
 
+@pytest.mark.slow  # 120 rewrites; `make test-slow` and CI run it (tests/data/rewrite_dev_drafts.jsonl stays in `make test`)
 def test_every_own_draft_that_is_not_good_gets_a_rewrite_that_keeps_its_promises(own_drafts_file: Path) -> None:
     assert _assess_file(own_drafts_file) == []
 
