@@ -261,10 +261,6 @@ def test_the_reply_and_a_working_copy_button_are_on_the_first_screen(
 
 def test_rejecting_and_accepting_a_change_updates_the_letter_and_the_checklist(
         browser: object, offline_url: str) -> None:
-    from coach.api import Coach
-
-    if not hasattr(Coach, "apply"):
-        pytest.skip("Coach.apply has not landed on this branch yet: the page shows the changes without toggles")
     with visit(browser, DESKTOP, "en-US") as v:
         v.open(offline_url)
         v.rewrite(DRAFT, CLIENT_MESSAGE)
