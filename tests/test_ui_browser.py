@@ -268,7 +268,9 @@ def test_rejecting_and_accepting_a_change_updates_the_letter_and_the_checklist(
         assert all(checks.values())
         toggles = v.page.locator('[class*="st-key-change_"] [data-testid="stCheckbox"]')
         assert toggles.count() >= 2
-        faulty = v.page.locator('[class*="st-key-change_"]').filter(has_text="removed").first
+        first_removed = v.page.locator('[class*="st-key-change_"]').filter(has_text="removed").first
+        key = next(c for c in (first_removed.get_attribute("class") or "").split() if c.startswith("st-key-change_"))
+        faulty = v.page.locator(f".{key}")  # the same change card on every rerun, whatever its label says then
         faulty.locator('[data-testid="stCheckbox"]').click()
         v.page.wait_for_function("(full) => document.querySelector('.st-key-reply textarea').value !== full", arg=full)
         assert v.reply() != full
