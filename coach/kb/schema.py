@@ -29,7 +29,9 @@ Lang = Annotated[str, AfterValidator(_known_language)]  # a code with a folder u
 PhrasingAddress = Literal["Sie", "du", "n/a"]
 PhrasingScenario = Literal["any", "shock", "long_standing", "unclear"]
 SituationScenario = Literal["shock", "long_standing", "unclear"]
-Tone = Literal["warm", "neutral", "formal", "grief", "health", "care"]  # the last three: see Situation.care
+# grief, health, care: see Situation.care; plain: for a client who gave no reason (no burden named), pause: the same
+# for a pause or postponement; both / care_both: one sentence with the plan offer and the deferral
+Tone = Literal["warm", "neutral", "formal", "grief", "health", "care", "plain", "pause", "both", "care_both"]
 Register = Literal["letter", "mail", "chat"]
 Kind = Literal["passage", "phrasing"]
 

@@ -87,6 +87,10 @@ class PhrasingPicker:
             self._verified[key] = self._detects(text, move, lang)
         return self._verified[key]
 
+    def makes(self, text: str, move: str, lang: str) -> bool:
+        """The checker finds the move in this text (cached)."""
+        return self._makes(text, move, lang)
+
     def _works(self, p: PhrasingLike, text: str) -> bool:
         key = (p.id, text)
         if key not in self._verified:

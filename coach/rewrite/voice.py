@@ -32,6 +32,7 @@ class Voice:
     lowercase: bool  # the writer starts sentences in lower case
     words: int  # words of the writer's own text
     lower_after_greeting: bool  # German: "Hallo Anna,\n\nvielen Dank ..."
+    capital_i: bool = False  # a lower-case English chat that still writes "I'm"
 
 
 def words(text: str) -> int:
@@ -62,8 +63,9 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
         register = "chat"
     else:
         register = "mail"
+    capital_i = bool(re.search(r"\bI(?:'m|'d|'ll|'ve)?\b", own))
     return Voice(lang=lang, address=address, register=register, lowercase=lowercase, words=n,
-                 lower_after_greeting=lower_after)
+                 lower_after_greeting=lower_after, capital_i=capital_i)
 
 
 def fit_case(text: str, *, first_after_greeting: bool, voice: Voice) -> str:
