@@ -39,8 +39,9 @@ def render(letter: Letter) -> str:
         text = part_text(p)
         if not text and p.has_sentences:
             if i == len(parts) - 1 and chunks:
-                # the last part went: the text ends as the part before it ended
-                pass
+                # the last part went (a P.S. after the signature): the text ends where the part before it ends,
+                # with the white space the draft ended with, not the gap that led to the removed part
+                chunks = ["".join(chunks).rstrip(), p.trail]
             continue
         chunks.append(text)
         chunks.append(p.trail)

@@ -188,8 +188,8 @@ class CompiledStyle:
 
     def foreign_service(self, text: str, context: str) -> bool:
         """The phrasing names a kind of work ("Coaching") that the draft and client mail never mention."""
-        low = text.lower()
-        return any(w in low and w not in context for w in self.raw.services)
+        low = text.lower()  # a word of its own ("Beratung", "Beratungstage"), not "Steuerberatung"
+        return any(re.search(r"(?<![^\W\d_])" + re.escape(w), low) and w not in context for w in self.raw.services)
 
     def asks_pause(self, client_message: str | None) -> bool:
         """The client asks for a pause or a postponement ("pausieren", "on hold"), not for an end."""

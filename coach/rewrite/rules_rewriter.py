@@ -41,7 +41,7 @@ _EMOJI_END = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]$")
 _END = re.compile(r"[.!?…]+[\"')\]]*$")
 _ROLES = roles()
 _ACK, _REFERRAL, _PLAN, _LATER = _ROLES.acknowledge, _ROLES.refer, _ROLES.plan, _ROLES.later
-_ADD_ORDER = (_ACK, _REFERRAL, _PLAN, _LATER)
+_ADD_ORDER = (_ACK, _PLAN, _REFERRAL, _LATER)  # the referral adds to the plan, right after it
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,8 @@ class RulesRewriter:
 
         address = a.reply_address
         voice = voice_of(a.letter, lang, address)
-        if a.address == "n/a" and voice.register == "chat" and voice.lowercase and address != "n/a":
+        if a.address == "n/a" and voice.register == "chat" and voice.lowercase and address != "n/a" \
+                and not (a.letter.greeting or "").strip():
             address = _informal(lang, address)  # "klar, schieb ich …": a lower-case chat with no pronoun is informal
             voice = voice_of(a.letter, lang, address)
         left = render(letter)
@@ -154,14 +155,16 @@ class RulesRewriter:
             has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits)
         situation_item = situation_of(client_message, self.situations)
         referral = referral_for(client_message, lang)
+        settled = referral is not None and referral.is_settled(client_message or "")
+        if settled:
+            referral = None  # "we will be filing for insolvency next week": they have that help already
         if referral is not None and situation_item is not None and getattr(situation_item, "scenario", "") == "shock" \
                 and a.scenario != "long_standing":
             referral = None  # a client's customer going bust is a shock to the client, not their own insolvency
-        needed = [m for m in _ADD_ORDER if m not in present and m != _REFERRAL]
-        if not has_referral and (referral is not None or a.scenario == "long_standing") and a.scenario != "shock":
-            needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
-        elif not has_referral and referral is not None and a.scenario == "shock" and referral.even_in_shock:
-            needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
+        refer = not settled and not has_referral and (
+            ((referral is not None or a.scenario == "long_standing") and a.scenario != "shock")
+            or (referral is not None and a.scenario == "shock" and referral.even_in_shock))
+        needed = [m for m in _ADD_ORDER if (m not in present and m != _REFERRAL) or (m == _REFERRAL and refer)]
 
         # a death or a serious illness: condolence, time and support first; the next steps only "when you are ready"
         # (knowledge/situations.yaml `care`, phrasings of tone grief/health/care)
@@ -191,7 +194,8 @@ class RulesRewriter:
                 if texts:
                     text = texts[seed % len(texts)]
                     choice = Choice(id=f"{referral.id}.{seed % len(texts) + 1}", move=m, text=text, score=0.0)
-                    self._place(letter, choice, m, voice, lang, st, why(lang, m, help=referral.help))
+                    self._place(letter, choice, m, voice, lang, st, why(lang, m, help=referral.help),
+                                at=self._position(letter, m, voice, st, moves_of, care))
                     choices.append(choice)
                     budget -= words(text)
                     continue
@@ -328,7 +332,9 @@ class RulesRewriter:
             return None
         end = _END.search(text.rstrip())
         punct = end.group() if end and keep[-1][1] == len(text) else ("" if _EMOJI_END.search(piece) else ".")
-        piece = piece[0].upper() + piece[1:] if piece[0].islower() and not piece.startswith(("iPhone",)) else piece
+        lower_writer = text[:1].islower()  # "ugh that's brutal, so sorry 😬 no worries, …": the writer's own case
+        piece = piece[0].upper() + piece[1:] if piece[0].islower() and not lower_writer \
+            and not piece.startswith(("iPhone",)) else piece
         fixed = piece + punct
         check = self.checker.analyse(fixed, lang=lang, own=True)
         if any(check.moves[m] for m in FAULT_MOVES):
@@ -389,6 +395,15 @@ class RulesRewriter:
         if m == _REFERRAL:
             if not body:
                 return _new_paragraph_after_greeting(letter), 0
+            plan_at = [(p, i) for p in body for i, s in enumerate(p.sentences)
+                       if s.live and (s.move == _PLAN or (s.state != "added" and _PLAN in moves_of.get(s.id, ())))]
+            if plan_at:  # the help adds to the plan: right after the plan offer and what belongs to it
+                p, i = plan_at[-1]
+                i += 1
+                while i < len(p.sentences) and p.sentences[i].live and p.sentences[i].state != "added" \
+                        and st.refers_back is not None and st.refers_back.search(p.sentences[i].text):
+                    i += 1
+                return p, i
             p = body[0]
             i = 0
             while i < len(p.sentences) and (not p.sentences[i].live or p.sentences[i].move == _ACK
@@ -402,8 +417,8 @@ class RulesRewriter:
         # plan and defer: next to each other; after a call the draft proposes; else in an offer paragraph
         for p in reversed(body):
             for i in range(len(p.sentences) - 1, -1, -1):
-                if p.sentences[i].state == "added" and p.sentences[i].move in (_PLAN, _LATER):
-                    return p, i + 1
+                if p.sentences[i].state == "added" and p.sentences[i].move in (_PLAN, _LATER, _REFERRAL):
+                    return p, i + 1  # after the plan offer and the help that adds to it
         partner = _LATER if m == _PLAN else _PLAN
 
         def after_call() -> tuple[Part, int] | None:
@@ -425,10 +440,10 @@ class RulesRewriter:
             wish = len(body) > 1 and all(st.closers.search(x.text) for x in last.live_sentences())
             anchor = body[-2] if wish else last
             return letter.new_paragraph(letter.parts.index(anchor) + 1), 0
-        for p in body:  # next to the draft's own sentence making the partner move
+        for p in body:  # next to the draft's own sentence making the partner move (a plan offer before it)
             for i, s in enumerate(p.sentences):
                 if s.live and s.state != "added" and partner in moves_of.get(s.id, ()):
-                    return p, i + 1
+                    return p, (i if m == _PLAN and not care else i + 1)
         if found := after_call():
             return found
         offer = next((p for p in body if p.added and any(s.move in (_PLAN, _LATER)
@@ -437,6 +452,13 @@ class RulesRewriter:
             return offer, len(offer.sentences)
         if not body:
             return _new_paragraph_after_greeting(letter), 0
+        if voice.register != "chat":
+            # a paragraph whose sentences all went (the notice period, the invoice) is where the offer goes
+            after = letter.parts.index(body[-1])
+            emptied = next((p for p in letter.body()[::-1] if letter.parts.index(p) > after and p.sentences
+                            and not p.live_sentences() and not p.added), None)
+            if emptied is not None:
+                return emptied, len(emptied.sentences)
         last = body[-1]
         closer = len(body) > 1 and len(last.live_sentences()) <= 2 and all(
             st.closers.search(s.text) for s in last.live_sentences())
@@ -489,7 +511,7 @@ class RulesRewriter:
                 t = a.text.rstrip()
                 t0 = t.rstrip("\ufe0f\u200d")
                 if t0 and unicodedata.category(t0[-1]) in ("So", "Sk") and not _TERMINAL.search(t0):
-                    a.sep = "\n"  # "gute besserung 🙏" + a new line: the emoji ends the line, as in a chat
+                    b.sep = "\n"  # "gute besserung 🙏" + a new line: the emoji ends the line, as in a chat
                     continue
                 if not t0 or _TERMINAL.search(t0):
                     continue
@@ -652,6 +674,8 @@ def _tone_steps(m: str, scenario: str | None, care: str, *, pause: bool, both: b
     """The tones to try, best first: one sentence for plan offer and deferral in a short draft; for a client who
     gave no reason, understanding for the request itself (a pause, when they ask for one) and a plain plan offer."""
     steps: list[set[str]] = []
+    if m == _REFERRAL:
+        return [{"plain"}, _tones(m, scenario, care)]  # no specific trouble named: the mild, general pointer first
     if both:
         steps.append({"care_both"} if care else ({"both"} if scenario != "unclear" else {"both"}))
     if not care and scenario in (None, "unclear") and m in (_ACK, _PLAN):

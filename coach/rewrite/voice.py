@@ -51,7 +51,8 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
     comma_greeting = lang == "de" and greeting.rstrip().endswith(",")
     counted = starts[1:] if comma_greeting else starts
     lower = sum(1 for t in counted if t[0].islower())
-    lowercase = (len(counted) >= 2 and lower * 10 >= len(counted) * 6) or bool(greeting and greeting.strip()[0].islower())
+    lowercase = (len(counted) >= 2 and lower * 10 >= len(counted) * 6) or bool(greeting and greeting.strip()[0].islower()) \
+        or (len(counted) == 1 and lower == 1 and not greeting and n < 40)  # "klar, schieb ich auf september 👍"
     # German letters start lower case after "Hallo Anna,"; a writer who capitalises a small word there
     # ("Vielen Dank") does not; "Ihre Kündigung …" says nothing either way (the default holds)
     first_word = re.match(r"[\w']+", starts[0]).group() if starts and re.match(r"[\w']+", starts[0]) else ""
