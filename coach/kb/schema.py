@@ -155,6 +155,9 @@ class Situation(_Strict):
     # "grief" (a death) or "health" (a serious illness, a burnout, a child in intensive care): the reply offers
     # condolence or care and time, not a plan; only phrasings of that tone (and "care" for the later talk) are used
     care: Literal["", "grief", "health"] = ""
+    # a general signal ("plötzlich", "the economy"), not an event: it names the event but does not tell the
+    # offline rewrite that a mail the checker reads as unclear is a shock
+    catch_all: bool = False
 
     @field_validator("id", "de_sie", "de_du", "en")
     @classmethod

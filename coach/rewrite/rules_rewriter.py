@@ -154,16 +154,20 @@ class RulesRewriter:
             present = {m for m in GOOD_MOVES if mid.moves[m]}
             has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits)
         situation_item = situation_of(client_message, self.situations)
+        scenario = a.scenario
+        if scenario in (None, "unclear") and situation_item is not None and client_message \
+                and getattr(situation_item, "scenario", "") == "shock" and not getattr(situation_item, "catch_all", False):
+            scenario = "shock"  # "rückruf bei charge 2207, alles steht kopf": an event the scenario rules missed
         referral = referral_for(client_message, lang)
         settled = referral is not None and referral.is_settled(client_message or "")
         if settled:
             referral = None  # "we will be filing for insolvency next week": they have that help already
         if referral is not None and situation_item is not None and getattr(situation_item, "scenario", "") == "shock" \
-                and a.scenario != "long_standing":
+                and scenario != "long_standing":
             referral = None  # a client's customer going bust is a shock to the client, not their own insolvency
         refer = not settled and not has_referral and (
-            ((referral is not None or a.scenario == "long_standing") and a.scenario != "shock")
-            or (referral is not None and a.scenario == "shock" and referral.even_in_shock))
+            ((referral is not None or scenario == "long_standing") and scenario != "shock")
+            or (referral is not None and scenario == "shock" and referral.even_in_shock))
         needed = [m for m in _ADD_ORDER if (m not in present and m != _REFERRAL) or (m == _REFERRAL and refer)]
 
         # a death or a serious illness: condolence, time and support first; the next steps only "when you are ready"
@@ -208,12 +212,12 @@ class RulesRewriter:
                 and _proposes_call(prev.text, st)
             both = m == _PLAN and _LATER in needed[k + 1:] and short and not call
             choice = None
-            for tones in _tone_steps(m, a.scenario, care, pause=pause, both=both):
+            for tones in _tone_steps(m, scenario, care, pause=pause, both=both):
                 choice = self.picker.pick(
-                    m, lang=lang, address=address, scenario=a.scenario, situation=situation, scores=scores,
+                    m, lang=lang, address=address, scenario=scenario, situation=situation, scores=scores,
                     seed=seed_of(a.draft, client_message, m) + variant, after_call=call,
                     registers={voice.register} if tones & _BOTH else registers,
-                    avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
+                    avoid=_avoid(letter, neighbours, st), crisis_ok=scenario in ("shock", "long_standing"),
                     max_words=(share * 2 if tones & _BOTH else share) if voice.words < 60 else None,
                     present=present | {c.move for c in choices} | covered, tones=tones,
                     fits_context=lambda t: not st.foreign_service(t, context),
@@ -231,7 +235,7 @@ class RulesRewriter:
         if voice.words < 60:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
                           allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
-                          care=care)
+                          care=care, scenario=scenario)
         self._keep_vocative_first(letter, lang, client_message or "")
         self._close_fragments(letter, lang)
         self._fix_case(letter, voice, lang)
@@ -239,7 +243,7 @@ class RulesRewriter:
 
     def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
                  address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int,  # type: ignore[no-untyped-def]
-                 variant: int = 0, care: str = "") -> None:
+                 variant: int = 0, care: str = "", scenario: str | None = None) -> None:
         """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
         order = sorted(range(len(choices)), key=lambda k: -words(choices[k].text))
         for i in order:
@@ -254,11 +258,11 @@ class RulesRewriter:
             avoid = _avoid(letter, [s for s in _neighbours(at[0], at[1]) if s.sources != [old.id]]
                            + _neighbours(at[0], at[1] + 1)[1:], st) if at else None
             new = self.picker.pick(
-                old.move, lang=a.language, address=address, scenario=a.scenario, situation=situation, scores={},
+                old.move, lang=a.language, address=address, scenario=scenario, situation=situation, scores={},
                 seed=seed_of(a.draft, client_message, old.move) + variant, avoid=avoid,
-                registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
+                registers={voice.register, "chat"}, crisis_ok=scenario in ("shock", "long_standing"),
                 tones={phrasing.tone} if getattr(phrasing, "tone", "") in ("plain", "pause")
-                else _tones(old.move, a.scenario, care),
+                else _tones(old.move, scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
                 after_call=bool(getattr(phrasing, "after_call", False)),
             )
@@ -593,7 +597,9 @@ def _drop_override_clauses(text: str, lang: str) -> str | None:
     return piece
 
 
-_LATER_WORD = re.compile(r"\b(?:später|spaeter|later)\b", re.I)
+# a talk about the collaboration later is no call a plan offer can build on
+_LATER_WORD = re.compile(r"\b(?:später|spaeter|later|once|whenever|calmer|settled|sobald|in (?:a few|ein paar|einigen) "
+                         r"(?:weeks|Wochen))\b", re.I)
 
 
 def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
