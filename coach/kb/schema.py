@@ -31,12 +31,14 @@ PhrasingScenario = Literal["any", "shock", "long_standing", "unclear"]
 SituationScenario = Literal["shock", "long_standing", "unclear"]
 # grief, health, care: see Situation.care; plain: for a client who gave no reason (no burden named), pause: the same
 # for a pause or postponement; both / care_both: one sentence with the plan offer and the deferral
-Tone = Literal["warm", "neutral", "formal", "grief", "health", "care", "plain", "pause", "both", "care_both"]
+# when / when_both: a plan offer that takes up the time the draft had kept a session for ("{when}")
+Tone = Literal["warm", "neutral", "formal", "grief", "health", "care", "plain", "pause", "both", "care_both", "when",
+               "when_both"]
 Register = Literal["letter", "mail", "chat"]
 Kind = Literal["passage", "phrasing"]
 
 PHRASING_MOVES: tuple[str, ...] = GOOD_MOVES + AID_MOVES  # what a phrasing can do (knowledge/moves.toml)
-ALLOWED_PLACEHOLDERS: frozenset[str] = frozenset({"situation"})
+ALLOWED_PLACEHOLDERS: frozenset[str] = frozenset({"situation", "when"})
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 
@@ -132,7 +134,7 @@ class Phrasing(_Identified):
             raise ValueError(f"text: {exc}") from None
         bad = sorted(set(names) - ALLOWED_PLACEHOLDERS)
         if bad:
-            raise ValueError(f"text uses unknown placeholder(s) {bad}; only {{situation}} is allowed")
+            raise ValueError(f"text uses unknown placeholder(s) {bad}; only {{situation}} and {{when}} are allowed")
         return v
 
     @model_validator(mode="after")

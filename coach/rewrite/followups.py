@@ -38,6 +38,9 @@ class Override(BaseModel):
     cuts: list[str] = Field(default_factory=list)
     examples: Examples
     cut_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> what is left after the cut
+    # the time a removed sentence kept ("am Donnerstag", "our session on 12 May"): the plan offer takes it up
+    when: list[str] = Field(default_factory=list)  # patterns with a group named "when"
+    when_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> the time taken up
 
 
 class Style(BaseModel):
@@ -145,6 +148,32 @@ def overrides() -> dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | Non
         except re.error as exc:
             raise KnowledgeError(f"rewrite.toml: override ({lang}): invalid pattern: {exc}") from None
     return out
+
+
+@cache
+def _when_patterns(lang: str) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for o in _file().override:
+        if o.lang != lang:
+            continue
+        for w in o.when:
+            try:
+                pat = re.compile(w, re.I)
+            except re.error as exc:
+                raise KnowledgeError(f"rewrite.toml: {o.id}: invalid when pattern: {exc}") from None
+            if "when" not in pat.groupindex:
+                raise KnowledgeError(f"rewrite.toml: {o.id}: a when pattern needs a group named 'when'")
+            out.append(pat)
+    return tuple(out)
+
+
+def when_of(sentence: str, lang: str) -> str | None:
+    """The time an overriding sentence kept for a session ("am Donnerstag", "our thursday call"), if it names one."""
+    for pat in _when_patterns(lang):
+        m = pat.search(sentence)
+        if m and m.group("when"):
+            return m.group("when").strip()
+    return None
 
 
 def overrides_request(sentence: str, lang: str) -> bool:

@@ -17,7 +17,16 @@ from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult, Source
 from coach.moves import move
 from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
-from coach.rewrite.followups import cut_override, fault_name, is_followup, overrides_request, roles, style, why
+from coach.rewrite.followups import (
+    cut_override,
+    fault_name,
+    is_followup,
+    overrides_request,
+    roles,
+    style,
+    when_of,
+    why,
+)
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
 from coach.rewrite.referrals import referral_for
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
@@ -117,6 +126,7 @@ class RulesRewriter:
         letter = a.letter.copy()
         faults_by_sentence = self._fault_hits(a)
         removed: list[str] = []
+        when: str | None = None
         for plan in plan_sentences(a):
             if plan.verdict == "keep":
                 continue
@@ -135,6 +145,7 @@ class RulesRewriter:
             elif plan.verdict == "override":
                 letter.remove(plan.id, why(lang, "override"))
                 removed.append(plan.text)
+                when = when or when_of(plan.text, lang)  # "keep our thursday call": the plan offer takes up that time
             else:
                 letter.remove(plan.id, why(lang, "followup"))
                 removed.append(plan.text)
@@ -212,7 +223,10 @@ class RulesRewriter:
                 and _proposes_call(prev.text, st)
             both = m == _PLAN and _LATER in needed[k + 1:] and short and not call
             choice = None
-            for tones in _tone_steps(m, scenario, care, pause=pause, both=both):
+            steps = _tone_steps(m, scenario, care, pause=pause, both=both)
+            if m == _PLAN and when and not call:
+                steps = [{"when_both"}, {"when"}] if _LATER in needed[k + 1:] else [{"when"}]
+            for tones in steps:
                 choice = self.picker.pick(
                     m, lang=lang, address=address, scenario=scenario, situation=situation, scores=scores,
                     seed=seed_of(a.draft, client_message, m) + variant, after_call=call,
@@ -221,6 +235,7 @@ class RulesRewriter:
                     max_words=(share * 2 if tones & _BOTH else share) if voice.words < 60 else None,
                     present=present | {c.move for c in choices} | covered, tones=tones,
                     fits_context=lambda t: not st.foreign_service(t, context),
+                    when=when if tones & _WHEN else None,
                 )
                 if choice is not None:
                     break
@@ -673,7 +688,8 @@ def _short_reaction(s: Sentence) -> bool:
 _EVERYDAY_TONES = frozenset({"warm", "neutral", "formal"})
 
 
-_BOTH = frozenset({"both", "care_both"})
+_BOTH = frozenset({"both", "care_both", "when_both"})
+_WHEN = frozenset({"when", "when_both"})
 
 
 def _tone_steps(m: str, scenario: str | None, care: str, *, pause: bool, both: bool) -> list[set[str]]:
