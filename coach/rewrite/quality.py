@@ -81,11 +81,15 @@ def _lines(text: str) -> set[str]:
 
 
 def layout_lines(a: Analysis) -> list[str]:
-    """The draft's greeting, closing, signature, P.S., footer and quoted lines, in order."""
+    """The draft's greeting, closing, signature, P.S., footer and quoted lines, in order (a P.S. whose every
+    sentence the rewrite removes, such as one that only names a cancellation fee, goes with them)."""
     out = []
+    going = {(s.start, s.end) for s in a.letter.sentences()} - {p.span for p in plan_sentences(a) if p.verdict == "keep"}
     for p in a.letter.parts:
         if p.kind == "greeting" and not p.trail.startswith("\n"):
             continue  # "hey tim, puh ..." on one line: the greeting is not a line of its own
+        if p.kind == "ps" and p.sentences and all((s.start, s.end) in going for s in p.sentences):
+            continue
         if p.kind in ("greeting", "closing", "signature", "ps", "footer", "quote", "quoted"):
             out.extend(line.strip() for line in p.raw.split("\n") if line.strip())
     return out

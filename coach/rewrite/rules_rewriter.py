@@ -550,7 +550,7 @@ class RulesRewriter:
                 text = fit_case(s.text, first_after_greeting=after_greeting, voice=voice)
                 if s.state == "added":
                     if voice.register == "chat":
-                        text = text.replace("; ", ", ")  # no semicolons in a chat
+                        text = text.replace("; ", " – ")  # no semicolons in a chat
                     s.text = _all_lower(text, keep_i=voice.capital_i) if voice.lowercase else text
                 elif voice.lowercase and s.state != "edited":
                     pass  # a lower-case writer's own sentences stay as they are
@@ -701,7 +701,9 @@ def _tone_steps(m: str, scenario: str | None, care: str, *, pause: bool, both: b
     if both:
         steps.append({"care_both"} if care else ({"both"} if scenario != "unclear" else {"both"}))
     if not care and scenario in (None, "unclear") and m in (_ACK, _PLAN):
-        steps.append({"plain", "pause"} if m == _ACK and pause else {"plain"})
+        if m == _ACK and pause:
+            steps.append({"pause"})  # "Ich verstehe gut, dass du eine Pause machen möchtest"
+        steps.append({"plain"})
     steps.append(_tones(m, scenario, care))
     return steps
 
