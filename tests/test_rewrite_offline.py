@@ -173,6 +173,14 @@ def test_a_faulty_clause_goes_and_the_fine_fact_stays() -> None:
     assert "I hear you, that sounds really stressful." in r.rewrite
 
 
+def test_a_cut_inside_an_open_subordinate_clause_takes_the_whole_sentence() -> None:
+    draft = ("Sehr geehrter Herr Kühn,\n\nvielen Dank für Ihre Nachricht.\n\nBitte beachten Sie, dass die bereits "
+             "reservierten, aber nicht genutzten acht Tage laut Vertrag mit der Schlussrechnung berechnet werden.\n\n"
+             "Mit freundlichen Grüßen\nIna Frey")
+    r = COACH.rewrite(draft, "Wir beenden den Beratungsvertrag.")
+    assert "Bitte beachten Sie" not in r.rewrite and "reservierten" not in r.rewrite
+
+
 def test_dangling_connector_goes_with_the_removed_sentence() -> None:
     draft = ("Hallo Frau Roth,\n\nich bestätige die Kündigung zum Monatsende. Aber lassen Sie uns vorher noch einmal "
              "telefonieren.\n\nViele Grüße\nJan Ott")

@@ -280,6 +280,8 @@ class RulesRewriter:
                 return None  # "I do have to remind you, though, that …": the fault completes the clause
             if _CONSEQUENCE.match(text[chunks[k][0]:]):
                 return None  # "Das respektiere ich natürlich, dann beenden wir …": the premise goes with its fault
+            if st.opens_clause.search(text[keep[0][0]:keep[-1][1]]):
+                return None  # "Bitte beachten Sie, dass die gebuchten, aber …": the cut falls inside an open clause
         else:
             k = len(bad) - 1 - bad[::-1].index(True)
             keep = chunks[k + 1:]
