@@ -440,3 +440,12 @@ def test_a_draft_opening_with_the_clients_name_keeps_the_name_first() -> None:
               "Hi Leon, the hospital is closing our unit, so the contract we depend on is gone from next month. "
               "I need to cancel the business plan project. Greta")
     assert out.startswith("Greta, ") and ". Greta," not in out
+
+
+def test_a_parting_exclamation_stays_the_last_line_of_the_body() -> None:
+    for draft in ("Hi Jana,\n\nkein Problem, ich sage den Workshop ab.\n\nHalt die Ohren steif!\n\nLG\nTim",
+                  "Hi Jana,\n\nokay. Ich sage den Workshop ab, die Rechnung kommt trotzdem.\n\nBis Donnerstag, 17 Uhr!\n\nLG\nTim"):
+        r = COACH.rewrite(draft, "Unser Lager ist abgebrannt, wir müssen den Workshop absagen.")
+        body = r.rewrite.split("\n\nLG")[0]
+        last = draft.split("\n\n")[2]
+        assert body.endswith(last) and any(c.kind == "added" for c in r.changes)
