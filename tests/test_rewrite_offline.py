@@ -449,3 +449,10 @@ def test_a_parting_exclamation_stays_the_last_line_of_the_body() -> None:
         body = r.rewrite.split("\n\nLG")[0]
         last = draft.split("\n\n")[2]
         assert body.endswith(last) and any(c.kind == "added" for c in r.changes)
+
+
+def test_a_fee_ps_after_the_name_goes_without_leaving_blank_lines() -> None:
+    draft = ("Hi Jess,\n\nI'm so sorry about your mom.\n\nTake care,\nTom\n\n"
+             "P.S. The retainer has a 30-day notice clause, so the March invoice still goes out.")
+    r = COACH.rewrite(draft, "My mom is in hospital, we need to pause March.")
+    assert "notice clause" not in r.rewrite and r.rewrite.endswith("Take care,\nTom")
