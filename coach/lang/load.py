@@ -61,6 +61,8 @@ class LanguageSpec(BaseModel):
     when_fill: str = Field(default="", description="fills a phrasing's {when} slot when no time is known")
     function_words: frozenset[str]
     address: AddressSpec = AddressSpec()
+    redaction_labels: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    """What the "replaced before sending" notice calls each kind of redacted detail: (one, several)."""
 
     @field_validator("function_words", mode="before")
     @classmethod

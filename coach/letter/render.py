@@ -35,14 +35,15 @@ def part_text(p: Part) -> str:
 def render(letter: Letter) -> str:
     chunks: list[str] = []
     parts = letter.parts
-    for i, p in enumerate(parts):
+    ended = False  # the text's last parts went (a fee P.S. after the name): it ends as the draft ended
+    for p in parts:
         text = part_text(p)
         if not text and p.has_sentences:
-            if i == len(parts) - 1 and chunks:
-                # the last part went (a P.S. after the signature): the text ends where the part before it ends,
-                # with the white space the draft ended with, not the gap that led to the removed part
-                chunks = ["".join(chunks).rstrip(), p.trail]
+            ended = True
             continue
+        ended = False
         chunks.append(text)
         chunks.append(p.trail)
+    if ended and len(chunks) >= 2:
+        chunks[-1] = parts[-1].trail if not parts[-1].trail.strip() else ""
     return "".join(chunks)

@@ -14,6 +14,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,25 +82,25 @@ def _lines(text: str) -> set[str]:
 
 
 def layout_lines(a: Analysis) -> list[str]:
-    """The draft's greeting, closing, signature, P.S., footer and quoted lines, in order (a P.S. whose every
-    sentence the rewrite removes, such as one that only names a cancellation fee, goes with them)."""
+    """The draft's greeting, closing, signature, P.S., footer and quoted lines, in order."""
     out = []
-    going = {(s.start, s.end) for s in a.letter.sentences()} - {p.span for p in plan_sentences(a) if p.verdict == "keep"}
     for p in a.letter.parts:
         if p.kind == "greeting" and not p.trail.startswith("\n"):
             continue  # "hey tim, puh ..." on one line: the greeting is not a line of its own
-        if p.kind == "ps" and p.sentences and all((s.start, s.end) in going for s in p.sentences):
-            continue
         if p.kind in ("greeting", "closing", "signature", "ps", "footer", "quote", "quoted"):
             out.extend(line.strip() for line in p.raw.split("\n") if line.strip())
     return out
 
 
-def _layout_in_place(a: Analysis, text: str) -> bool:
-    """Every layout line is a line of the rewrite, in the draft's order."""
+def _layout_in_place(a: Analysis, text: str, removed: Sequence[str] = ()) -> bool:
+    """Every layout line is a line of the rewrite, in the draft's order (a P.S. line the rewrite removed as a
+    fault, "P.S. the invoice still goes out", is not layout that was lost)."""
     lines = [line.strip() for line in text.split("\n")]
+    gone = [r.strip() for r in removed if len(r.strip()) >= 15]
     pos = 0
     for want in layout_lines(a):
+        if any(want in g or g in want for g in gone):
+            continue
         try:
             pos = lines.index(want, pos) + 1
         except ValueError:
@@ -162,7 +163,7 @@ def measure(rows: list[dict[str, Any]], coach: Any) -> dict[str, Any]:
             "id": row.get("id", ""),
             "good": good,
             "good_unchanged": (not good) or (text == draft and not r.changed),
-            "layout_kept": _layout_in_place(a, text),
+            "layout_kept": _layout_in_place(a, text, removed=[c.before for c in r.changes if c.kind == "removed"]),
             "faults_total": len(faults),
             "faults_gone": sum(1 for f in faults if f not in text),
             "flagged_total": len(flagged),
