@@ -240,17 +240,21 @@ class RulesRewriter:
             steps = _tone_steps(m, scenario, care, pause=pause, both=both)
             if m == _PLAN and when and not call:
                 steps = [{"when_both"}, {"when"}] if _LATER in needed[k + 1:] else [{"when"}]
-            for tones in steps:
+            avoid = _avoid(letter, neighbours, st)
+            for n_step, tones in enumerate(steps):
                 choice = self.picker.pick(
                     m, lang=lang, address=address, scenario=scenario, situation=situation, scores=scores,
                     seed=seed_of(a.draft, client_message, m) + variant, after_call=call,
                     registers={voice.register} if tones & _BOTH else registers,
-                    avoid=_avoid(letter, neighbours, st), crisis_ok=scenario in ("shock", "long_standing"),
+                    avoid=avoid, crisis_ok=scenario in ("shock", "long_standing"),
                     max_words=(share * 2 if tones & _BOTH else share) if voice.words < 60 else None,
                     present=present | {c.move for c in choices} | covered, tones=tones,
                     fits_context=lambda t: not st.foreign_service(t, context),
                     when=when if tones & _WHEN else None,
                 )
+                if choice is not None and n_step < len(steps) - 1 and not (tones & _WHEN) and (
+                        _jars(choice.text, avoid) or (voice.words < 60 and words(choice.text) > budget)):
+                    choice = None  # a preferred tone, but not at the price of "Ich verstehe … Ich verstehe" or length
                 if choice is not None:
                     break
             if choice is None:
@@ -750,6 +754,12 @@ def _tones(m: str, scenario: str | None, care: str) -> set[str]:
     if m == _ACK and scenario in (None, "unclear"):
         return {"neutral"}
     return set(_EVERYDAY_TONES)
+
+
+def _jars(text: str, avoid: dict[str, set[str]]) -> bool:
+    """The line would open like a neighbour or repeat one of its marker words."""
+    first = (re.findall(r"\w+", text.lower())[:1] or [""])[0]
+    return first in avoid.get("openings", set()) or any(m in text.lower() for m in avoid.get("markers", set()))
 
 
 def _neighbours(part: Part, index: int) -> list[Sentence]:
