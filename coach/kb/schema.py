@@ -33,7 +33,7 @@ SituationScenario = Literal["shock", "long_standing", "unclear"]
 # for a pause or postponement; both / care_both: one sentence with the plan offer and the deferral
 # when / when_both: a plan offer that takes up the time the draft had kept a session for ("{when}")
 Tone = Literal["warm", "neutral", "formal", "grief", "health", "care", "plain", "pause", "both", "care_both", "when",
-               "when_both"]
+               "when_both", "plain_both"]
 Register = Literal["letter", "mail", "chat"]
 Kind = Literal["passage", "phrasing"]
 

@@ -727,7 +727,7 @@ def _short_reaction(s: Sentence) -> bool:
 _EVERYDAY_TONES = frozenset({"warm", "neutral", "formal"})
 
 
-_BOTH = frozenset({"both", "care_both", "when_both"})
+_BOTH = frozenset({"both", "care_both", "when_both", "plain_both"})
 _WHEN = frozenset({"when", "when_both"})
 
 
@@ -738,7 +738,12 @@ def _tone_steps(m: str, scenario: str | None, care: str, *, pause: bool, both: b
     if m == _REFERRAL:
         return [{"plain"}, _tones(m, scenario, care)]  # no specific trouble named: the mild, general pointer first
     if both:
-        steps.append({"care_both"} if care else ({"both"} if scenario != "unclear" else {"both"}))
+        if care:
+            steps.append({"care_both"})
+        elif scenario in (None, "unclear"):
+            steps += [{"plain_both"}, {"both"}]  # "…einen Plan, wie es weitergeht": a plan for what, when no reason was given
+        else:
+            steps.append({"both"})
     if not care and scenario in (None, "unclear") and m in (_ACK, _PLAN):
         if m == _ACK and pause:
             steps.append({"pause"})  # "Ich verstehe gut, dass du eine Pause machen möchtest"
