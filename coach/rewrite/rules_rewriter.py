@@ -252,8 +252,10 @@ class RulesRewriter:
                     fits_context=lambda t: not st.foreign_service(t, context),
                     when=when if tones & _WHEN else None,
                 )
+                rest = [n for n in needed[k + 1:] if n not in covered] if choice is not None else []
                 if choice is not None and n_step < len(steps) - 1 and not (tones & _WHEN) and (
-                        _jars(choice.text, avoid) or (voice.words < 60 and words(choice.text) > budget)):
+                        _jars(choice.text, avoid) or (voice.words < 60 and words(choice.text) + 10 * len(
+                            [n for n in rest if not self.picker.makes(choice.text, n, lang)]) > budget)):
                     choice = None  # a preferred tone, but not at the price of "Ich verstehe … Ich verstehe" or length
                 if choice is not None:
                     break
