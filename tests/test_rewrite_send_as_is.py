@@ -156,3 +156,26 @@ def test_an_emoji_keeps_the_writers_wish_when_the_fault_after_it_goes() -> None:
     out = _rw("autsch, das klingt echt übel, gute besserung 🙏 wegen pause: laut vertrag laufen die sessions weiter.",
               "hab mir das bein gebrochen, können wir das coaching pausieren?")
     assert out.startswith("autsch, das klingt echt übel, gute besserung 🙏\n") and "vertrag" not in out
+
+
+@pytest.mark.parametrize(("client", "lang", "address", "phrase"), [
+    ("Kurze Info: Brenner Logistik, unser größter Kunde, hat gestern gekündigt.", "de", "Sie", "Der Verlust von Brenner Logistik"),
+    ("hey, our biggest client (Harlow Foods) just went under. gotta cancel the sprint", "en", "n/a", "Losing Harlow Foods"),
+    ("mein vater hatte gestern nen schlaganfall, ich muss die workshops absagen", "de", "du", "Der Schlaganfall deines Vaters"),
+    ("hab mir das schlüsselbein gebrochen, op ist am montag", "de", "du", "Der Schlüsselbeinbruch"),
+    ("Das Hochwasser hat unser Lager in Passau komplett geflutet.", "de", "Sie", "Das Hochwasser in Ihrem Lager"),
+    ("A fire destroyed our main warehouse on Tuesday night.", "en", "n/a", "The fire at your warehouse"),
+    ("rückruf bei charge 2207, alles steht kopf. ich sag die sessions ab", "de", "du", "Der Rückruf"),
+])
+def test_the_clients_event_is_named(client: str, lang: str, address: str, phrase: str) -> None:
+    from coach.kb.loader import load_knowledge
+    from coach.rewrite.phrasings import situation_phrase
+
+    assert situation_phrase(client, load_knowledge().situations, lang, address) == phrase
+
+
+def test_an_added_acknowledgement_names_the_event() -> None:
+    out = _rw("Sehr geehrter Herr Huber,\n\nvielen Dank für Ihre Nachricht.\n\nMit freundlichen Grüßen\nC. Schröder",
+              "Sehr geehrte Frau Schröder,\ndas Hochwasser hat unser Lager komplett geflutet. Wir müssen die Beratung "
+              "aussetzen.\nGeorg Huber")
+    assert "Hochwasser in Ihrem Lager" in out

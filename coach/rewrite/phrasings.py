@@ -53,14 +53,20 @@ def situation_of(client_message: str | None, situations: Sequence[Any]) -> Any |
 
 
 def situation_phrase(client_message: str | None, situations: Sequence[Any], lang: str, address: str) -> str | None:
-    """The noun phrase naming the client's event ("Der Verlust Ihres wichtigsten Kunden"), if recognisable."""
+    """The noun phrase naming the client's event ("Der Verlust Ihres wichtigsten Kunden"), if recognisable; a
+    phrase with "{name}" takes the name the pattern's group ``name…`` found ("Der Verlust von Brenner Logistik")."""
     if not client_message:
         return None
     for s in situations:
-        if re.search(s.pattern, client_message):
-            if lang == "en":
-                return str(s.en)
-            return str(s.de_du if address == "du" else s.de_sie)
+        m = re.search(s.pattern, client_message)
+        if m:
+            phrase = str(s.en) if lang == "en" else str(s.de_du if address == "du" else s.de_sie)
+            if "{name}" in phrase:
+                name = next((v for k, v in m.groupdict().items() if k.startswith("name") and v), None)
+                if not name:
+                    continue
+                phrase = phrase.replace("{name}", name.strip())
+            return phrase
     return None
 
 
