@@ -152,6 +152,8 @@ class RulesRewriter:
                     letter.edit(plan.id, fixed, why(lang, "clause", fault=fault_name(lang, fault_moves[0])))
                 else:
                     letter.remove(plan.id, why(lang, fault_moves[0]))
+                    if overrides_request(plan.text, lang):
+                        when = when or when_of(plan.text, lang)  # a fault that also kept a session's time
                 removed.append(plan.text)
             elif plan.verdict == "cut":
                 letter.edit(plan.id, cut_override(plan.text, lang) or _drop_override_clauses(plan.text, lang) or plan.text,
