@@ -752,6 +752,8 @@ def _tone_steps(m: str, scenario: str | None, care: str, *, pause: bool, both: b
         if m == _ACK and pause:
             steps.append({"pause"})  # "Ich verstehe gut, dass du eine Pause machen möchtest"
         steps.append({"plain"})
+        if m == _ACK:  # never a burden the client did not name, even at the price of an alike opening
+            return steps + [{"plain", "pause"} if pause else {"plain"}]
     steps.append(_tones(m, scenario, care))
     return steps
 
