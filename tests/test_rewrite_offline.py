@@ -280,11 +280,13 @@ def test_every_referral_example_and_text_holds() -> None:
     from coach.moves import FAULT_MOVES
     from coach.rewrite.referrals import referrals
 
+    from coach.rewrite.referrals import all_texts
+
     for lang in ("de", "en"):
         for ref in referrals(lang):
             assert all(ref.matches(x) for x in ref.examples.match), ref.id
             assert not any(ref.matches(x) for x in ref.examples.no_match), ref.id
-            for text in [t for ts in list(ref.texts.values()) + list(ref.short.values()) for t in ts]:
+        for _, text in all_texts(lang):
                 a = COACH.checker.analyse(text, lang=lang)
                 assert any(h.rule.rule.move == "referral" for h in a.hits), text
                 assert not any(a.moves[m] for m in FAULT_MOVES), text

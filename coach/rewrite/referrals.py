@@ -1,15 +1,35 @@
-"""The help that fits the client's trouble (knowledge/lang/<lang>/referrals.yaml): tax office → tax adviser,
-winding-up petition → insolvency practitioner, eviction → tenant or legal advice, debts → debt advice."""
+"""The help that fits the client's trouble (knowledge/lang/<lang>/referrals.yaml).
+
+Each trouble has trigger patterns for the client's mail, the adviser to name, and topics: what the client
+wrote about ("die offenen Vorauszahlungen beim Finanzamt", "the unpaid VAT"), each with its own trigger, so
+the sentence names only what the client mentioned and the adviser, never a document the client did not
+mention. The sentence is built from the file's frames (per address, a short one for chats and drafts of a
+few lines, and a pair frame for two troubles with different advisers); a trouble may bring its own sentences
+instead (a client already filing for insolvency is acknowledged, not told where to go first).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from coach.errors import KnowledgeError
 from coach.paths import knowledge_dir
+
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+def _compile(v: str | None) -> str | None:
+    if v is None:
+        return v
+    try:
+        re.compile(v)
+    except re.error as exc:
+        raise ValueError(f"pattern does not compile: {exc}") from None
+    return v
 
 
 class ReferralExamples(BaseModel):
@@ -19,53 +39,230 @@ class ReferralExamples(BaseModel):
     no_match: list[str] = Field(default_factory=list)
 
 
-class Referral(BaseModel):
+class Topic(BaseModel):
+    """What the client wrote about, in the case the frames need (German: accusative after "für")."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str
-    help: str
     pattern: str
-    texts: dict[str, list[str]]  # address (Sie, du, n/a) -> sentences
-    short: dict[str, list[str]] = Field(default_factory=dict)  # one short line each, for a draft of a few lines
-    even_in_shock: bool = False  # the client's own insolvency or eviction needs this help even as a sudden shock
-    examples: ReferralExamples
+    text: str
+    example: str  # a client sentence that names this topic (a test runs it)
 
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, v: str) -> str:
-        try:
-            re.compile(v)
-        except re.error as exc:
-            raise ValueError(f"pattern does not compile: {exc}") from None
-        return v
+        return _compile(v) or v
+
+
+class OwnAdviser(BaseModel):
+    """The client's own adviser, named only when the client mentions one ("mein Steuerberater")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str
+    text: dict[str, str]  # address -> "Ihr Steuerberater" / "dein Steuerberater" / "your accountant"
+    example: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        return _compile(v) or v
+
+
+class Referral(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    help: str  # the adviser's name in the change's reason
+    pattern: str
+    also: str | None = None  # must match as well (e.g. a business, not a private household)
+    unless: str | None = None  # must not match (e.g. it is the client's customer who went bust)
+    even_in_shock: bool = False  # the client's own insolvency or eviction needs this help even as a sudden shock
+    adviser: str = ""  # with its indefinite article: "eine Steuerberaterin oder ein Steuerberater", "a tax adviser"
+    own: list[OwnAdviser] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
+    topic: str = ""  # when no topic matches
+    texts: dict[str, list[str]] = Field(default_factory=dict)  # address -> own sentences instead of the frames
+    short: dict[str, list[str]] = Field(default_factory=dict)  # the same, one short line each
+    examples: ReferralExamples
+
+    @field_validator("pattern", "also", "unless")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        return _compile(v)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Referral:
+        if not self.texts and not (self.adviser and self.topic):
+            raise ValueError(f"{self.id}: needs either texts or an adviser and a topic for the frames")
+        return self
 
     def matches(self, text: str) -> bool:
-        return bool(re.search(self.pattern, text))
+        if not re.search(self.pattern, text):
+            return False
+        if self.also and not re.search(self.also, text):
+            return False
+        return not (self.unless and re.search(self.unless, text))
+
+    def topic_for(self, text: str) -> str:
+        return next((t.text for t in self.topics if re.search(t.pattern, text)), self.topic)
+
+    def adviser_for(self, text: str, address: str) -> str:
+        for o in self.own:
+            if re.search(o.pattern, text):
+                return o.text.get(address) or o.text.get("n/a") or self.adviser
+        return self.adviser
+
+
+class Frames(BaseModel):
+    """Sentence frames with {topic} and {adviser} ({Adviser}: capitalised); pair: also {topic2}, {adviser2}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    texts: dict[str, list[str]]
+    short: dict[str, list[str]]
+    pair: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class ReferralFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    frames: Frames
+    referrals: list[Referral]
+
+
+@dataclass(frozen=True)
+class ReferralText:
+    id: str  # the source of the added sentence, e.g. "de.referral.tax.2"
+    text: str
+    help: str
+    even_in_shock: bool
 
 
 @cache
-def referrals(lang: str) -> tuple[Referral, ...]:
+def _file(lang: str) -> ReferralFile | None:
     import yaml
 
     path = knowledge_dir() / "lang" / lang / "referrals.yaml"
     if not path.exists():
-        return ()
+        return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        items = tuple(Referral.model_validate(d) for d in data)
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        f = ReferralFile.model_validate(data)
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise KnowledgeError(f"lang/{lang}/referrals.yaml: {exc}") from None
-    ids = [r.id for r in items]
+    ids = [r.id for r in f.referrals]
     if len(set(ids)) != len(ids):
         raise KnowledgeError(f"lang/{lang}/referrals.yaml: an id occurs twice")
-    return items
+    for group in (f.frames.texts, f.frames.short, f.frames.pair):
+        for frames in group.values():
+            for fr in frames:
+                bad = set(_SLOT.findall(fr)) - {"topic", "adviser", "Adviser", "topic2", "adviser2"}
+                if bad:
+                    raise KnowledgeError(f"lang/{lang}/referrals.yaml: frame {fr!r} uses unknown slot(s) {sorted(bad)}")
+    return f
+
+
+def referrals(lang: str) -> tuple[Referral, ...]:
+    f = _file(lang)
+    return tuple(f.referrals) if f else ()
+
+
+def frames(lang: str) -> Frames | None:
+    f = _file(lang)
+    return f.frames if f else None
 
 
 def referral_for(client_message: str | None, lang: str) -> Referral | None:
-    """The first referral whose pattern matches the client's message."""
+    """The first referral whose triggers match the client's message."""
+    found = matching(client_message, lang)
+    return found[0] if found else None
+
+
+def matching(client_message: str | None, lang: str) -> list[Referral]:
+    """Every referral whose triggers match, most specific first."""
     if not client_message:
+        return []
+    return [r for r in referrals(lang) if r.matches(client_message)]
+
+
+def _pick(options: dict[str, list[str]], address: str) -> list[str]:
+    return options.get(address) or options.get("n/a") or next(iter(options.values()), [])
+
+
+def _fill(frame: str, **slots: str) -> str:
+    adviser = slots.get("adviser", "")
+    slots["Adviser"] = adviser[:1].upper() + adviser[1:]
+    return _SLOT.sub(lambda m: slots.get(m.group(1), m.group()), frame)
+
+
+def referral_text(client_message: str | None, lang: str, address: str, seed: int, *, short: bool = False,
+                  avoid_openings: frozenset[str] = frozenset()) -> ReferralText | None:
+    """The referral sentence for the client's trouble (None when nothing in the mail calls for one).
+
+    Two troubles with different advisers (the tax office and a called-in credit line) are named in one
+    sentence, except in a short draft. ``avoid_openings``: first words the sentence should not start with.
+    """
+    found = matching(client_message, lang)
+    fr = frames(lang)
+    if not found or fr is None or client_message is None:
         return None
+    first = found[0]
+    if first.texts:
+        options = _pick(first.short, address) if short and first.short else _pick(first.texts, address)
+        texts = [(f"{first.id}.{k + 1}", t) for k, t in enumerate(options)]
+    else:
+        topic, adviser = first.topic_for(client_message), first.adviser_for(client_message, address)
+        taken = _spans(first.pattern, client_message)
+        second = next((r for r in found[1:] if not r.texts and r.adviser and r.adviser != first.adviser
+                       and r.help != first.help and not _overlaps(_spans(r.pattern, client_message), taken)),
+                      None)  # a second trouble elsewhere in the mail, not the same words read twice
+        if second is not None and not short and _pick(fr.pair, address):
+            options = _pick(fr.pair, address)
+            extra = {"topic2": second.topic_for(client_message),
+                     "adviser2": second.adviser_for(client_message, address)}
+            texts = [(f"{first.id}+{second.id.rsplit('.', 1)[-1]}.{k + 1}",
+                      _fill(t, topic=topic, adviser=adviser, **extra)) for k, t in enumerate(options)]
+            help_ = f"{first.help}, {second.help}"
+            return _choose(texts, seed, avoid_openings, help_, first.even_in_shock)
+        options = _pick(fr.short, address) if short else _pick(fr.texts, address)
+        texts = [(f"{first.id}.{k + 1}", _fill(t, topic=topic, adviser=adviser)) for k, t in enumerate(options)]
+    return _choose(texts, seed, avoid_openings, first.help, first.even_in_shock)
+
+
+def _spans(pattern: str, text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(pattern, text)]
+
+
+def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    return any(s < e2 and s2 < e for s, e in a for s2, e2 in b)
+
+
+def _choose(texts: list[tuple[str, str]], seed: int, avoid: frozenset[str], help_: str,
+            even_in_shock: bool) -> ReferralText | None:
+    if not texts:
+        return None
+    fresh = [t for t in texts if (re.findall(r"\w+", t[1].lower())[:1] or [""])[0] not in avoid] or texts
+    rid, text = fresh[seed % len(fresh)]
+    return ReferralText(id=rid, text=text[:1].upper() + text[1:], help=help_, even_in_shock=even_in_shock)
+
+
+def all_texts(lang: str) -> list[tuple[str, str]]:
+    """Every sentence the file can give, with one example mail each (for the tests): each trouble in every
+    frame with its default topic, and each topic and own adviser once."""
+    fr = frames(lang)
+    out: list[tuple[str, str]] = []
+    if fr is None:
+        return out
     for r in referrals(lang):
-        if r.matches(client_message):
-            return r
-    return None
+        if r.texts:
+            out += [(r.id, t) for ts in list(r.texts.values()) + list(r.short.values()) for t in ts]
+            continue
+        for group in (fr.texts, fr.short):
+            for address, frames_ in group.items():
+                out += [(r.id, _fill(f, topic=r.topic, adviser=r.adviser)) for f in frames_]
+        for address, frames_ in fr.texts.items():
+            out += [(r.id, _fill(frames_[0], topic=t.text, adviser=r.adviser)) for t in r.topics]
+            out += [(r.id, _fill(frames_[0], topic=r.topic, adviser=o.text.get(address) or r.adviser))
+                    for o in r.own]
+    return out

@@ -19,7 +19,7 @@ from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
 from coach.rewrite.followups import fault_name, is_followup, roles, style, why
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
-from coach.rewrite.referrals import referral_for
+from coach.rewrite.referrals import referral_for, referral_text
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
 _CONTINUES = re.compile(
@@ -142,9 +142,9 @@ class RulesRewriter:
                 and a.scenario != "long_standing":
             referral = None  # a client's customer going bust is a shock to the client, not their own insolvency
         needed = [m for m in _ADD_ORDER if m not in present and m != _REFERRAL]
-        if not has_referral and (referral is not None or a.scenario == "long_standing") and a.scenario != "shock":
-            needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
-        elif not has_referral and referral is not None and a.scenario == "shock" and referral.even_in_shock:
+        # a referral for a long-standing trouble, or for the client's own insolvency or eviction; none for a
+        # shock (a customer going bust, a fire) or an unclear mail (knowledge/lang/<code>/referrals.yaml)
+        if not has_referral and (a.scenario == "long_standing" or (referral is not None and referral.even_in_shock)):
             needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
 
         # a death or a serious illness: condolence, time and support first; the next steps only "when you are ready"
@@ -158,21 +158,20 @@ class RulesRewriter:
         moves_of = {s.id: per_span.get((s.start, s.end), set()) for s in letter.sentences() if s.start >= 0}
         context = (a.draft + "\n" + (client_message or "")).lower()
         choices: list[Choice] = []
+        referral_sentence: Sentence | None = None
         # a short draft grows by at most its own length (or 30 words); what was removed makes room
         budget = max(voice.words, 30) - 5 + sum(words(t) for t in removed) if voice.words < 60 else 10_000
         registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
         for k, m in enumerate(needed):
             share = budget // max(1, len(needed) - k)
             if m == _REFERRAL and referral is not None:
-                texts = referral.texts.get(address) or referral.texts.get("n/a") or []
-                if voice.words < 60:
-                    texts = referral.short.get(address) or referral.short.get("n/a") or texts
-                if texts:
-                    text = texts[seed % len(texts)]
-                    choice = Choice(id=f"{referral.id}.{seed % len(texts) + 1}", move=m, text=text, score=0.0)
-                    self._place(letter, choice, m, voice, lang, st, why(lang, m, help=referral.help))
+                found = referral_text(client_message, lang, address, seed, short=voice.words < 60)
+                if found is not None:
+                    choice = Choice(id=found.id, move=m, text=found.text, score=0.0)
+                    referral_sentence = self._place(letter, choice, m, voice, lang, st,
+                                                    why(lang, m, help=found.help))
                     choices.append(choice)
-                    budget -= words(text)
+                    budget -= words(found.text)
                     continue
             if m == _PLAN and _call_with_agenda(letter, st):
                 continue  # "Magst du Montag vorbeikommen? Zwei Stunden, wir machen zusammen eine Liste": no second offer
@@ -196,6 +195,8 @@ class RulesRewriter:
             help_name = referral.help if referral else ""
             self._place(letter, choice, m, voice, lang, st, why(lang, m, help=help_name) if m == _REFERRAL
                         else why(lang, m), at=(part, index))
+        if referral_sentence is not None:
+            _referral_before_plan(letter, referral_sentence, moves_of)
         if voice.words < 60:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
                           allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
@@ -407,10 +408,10 @@ class RulesRewriter:
         return letter.new_paragraph(at), 0
 
     def _place(self, letter: Letter, choice: Choice, m: str, voice: Voice, lang: str, st, reason: str,  # type: ignore[no-untyped-def]
-               at: tuple[Part, int] | None = None) -> None:
+               at: tuple[Part, int] | None = None) -> Sentence:
         part, index = at or self._position(letter, m, voice, st, {})
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
-        letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
+        return letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
 
     @staticmethod
     def _keep_vocative_first(letter: Letter, lang: str, client_message: str) -> None:
@@ -517,6 +518,26 @@ def _all_lower(text: str) -> str:
 _VOCATIVE = re.compile(r"([A-ZÄÖÜ][\w-]+),\s+(?=[a-zäöü])")  # "Greta, let's …"
 _TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
 _NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
+
+
+def _referral_before_plan(letter: Letter, referral: Sentence, moves_of: dict[str, set[str]]) -> None:
+    """The referral reads as part of the plan: it moves from the acknowledgement to just before the plan offer
+    (the one added, else the draft's own), unless that would leave its paragraph empty."""
+    plan = next((s for s in letter.sentences() if s.state == "added" and s.move == _PLAN), None) or next(
+        (s for s in letter.sentences() if s.state != "added" and _PLAN in moves_of.get(s.id, ())), None)
+    here, there = letter.find(referral.id), letter.find(plan.id) if plan is not None else None
+    if here is None or there is None:
+        return
+    part, i = here
+    if part is there[0] and there[1] == i + 1:
+        return  # already right before it
+    if sum(1 for s in part.sentences if s.live) <= 1:
+        return
+    del part.sentences[i]
+    target, j = letter.find(plan.id)  # type: ignore[misc]
+    before = target.sentences[j - 1].sep if j > 0 else ""
+    referral.sep = before if before and not before.strip() else " "
+    target.sentences.insert(j, referral)
 
 
 def _call_with_agenda(letter: Letter, st) -> bool:  # type: ignore[no-untyped-def]
