@@ -33,6 +33,19 @@ class Choice:
 
 
 SLOT = "{situation}"
+EVENT_SLOT = "{event}"  # the client's event mid-sentence (German dative), coach/rewrite/events.py
+
+
+def _slotted(text: str) -> bool:
+    return SLOT in text or EVENT_SLOT in text
+
+
+def _filled(text: str, situation: str | None, event: str | None) -> str:
+    if situation and SLOT in text:
+        text = text.replace(SLOT, situation)
+    if event and EVENT_SLOT in text:
+        text = text.replace(EVENT_SLOT, event)
+    return text
 Ranker = Callable[[list[str], str, str, str | None, str], list[tuple[str, float]]]
 """(moves, lang, address, scenario, query) -> [(phrasing id, score)] best first, one retrieval for all moves."""
 
@@ -113,7 +126,8 @@ class PhrasingPicker:
              avoid: dict[str, set[str]] | None = None, crisis_ok: bool = True,
              max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None,
              present: set[str] | None = None, tones: set[str] | None = None,
-             fits_context: Callable[[str], bool] | None = None, shortest: int = 0) -> Choice | None:
+             fits_context: Callable[[str], bool] | None = None, shortest: int = 0,
+             event: str | None = None) -> Choice | None:
         """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
         no marker word the letter already has, names no crisis the client did not describe; chosen by seed
         among the fitting ones (variety), the same for the same input."""
@@ -133,6 +147,8 @@ class PhrasingPicker:
             """strict 3: register, openings, marker words, length; 2: without length; 1: register only."""
             if SLOT in p.text and not situation:
                 return False
+            if EVENT_SLOT in p.text and not event:
+                return False  # no event named in the client's mail: no phrasing that names one
             if not crisis_ok and is_crisis(text):
                 return False
             if strict >= 1 and registers and not registers & set(getattr(p, "registers", ("letter", "mail"))):
@@ -148,14 +164,14 @@ class PhrasingPicker:
                 return False
             if strict >= 2 and markers and any(m in text.lower() for m in markers):
                 return False
-            if strict >= 3 and max_words is not None and _words(text) > max(max_words, 8) + (6 if SLOT in p.text else 0):
+            if strict >= 3 and max_words is not None and _words(text) > max(max_words, 8) + (6 if _slotted(p.text) else 0):
                 return False
             if strict >= 2 and present and any(m != move and self._makes(text, m, lang) for m in present):
                 return False  # it would make a move the letter already makes ("After a blow like this" + empathy)
             return True
 
         def key(p: PhrasingLike) -> tuple[float, str]:
-            bonus = 0.2 if SLOT in p.text else 0.0
+            bonus = 0.2 if _slotted(p.text) else 0.0
             bonus += 0.1 if p.scenario == exact else 0.0
             return (-(scores.get(p.id, 0.0) + bonus), p.id)
 
@@ -165,8 +181,7 @@ class PhrasingPicker:
                 return (re.findall(r"\w+", t.lower())[:1] or [""])[0] not in openings
 
             for level, apart in ((2, True),):  # never at the price of "danke … Danke" or alike openings
-                fitting = [(p, p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text)
-                           for p in ranked]
+                fitting = [(p, _filled(p.text, situation, event)) for p in ranked]
                 fitting = [(p, t) for p, t in fitting if _words(t) < shortest and fits(p, t, level)
                            and (opens_apart(t) or not apart) and self._works(p, t)]
                 if fitting:
@@ -178,7 +193,7 @@ class PhrasingPicker:
         for strict in (3, 2, 1, 0):
             usable: list[tuple[PhrasingLike, str]] = []
             for p in ranked:
-                text = p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text
+                text = _filled(p.text, situation, event)
                 if fits(p, text, strict) and self._works(p, text):
                     usable.append((p, text))
             # at any strictness: no word the neighbours have ("danke … Danke"), then no alike opening
@@ -190,7 +205,7 @@ class PhrasingPicker:
                 shortest = min(_words(t) for _, t in usable)
                 usable = [u for u in usable if _words(u[1]) <= shortest + 2]  # a short draft gets short lines
             if usable:
-                slotted = [u for u in usable if SLOT in u[0].text]
+                slotted = [u for u in usable if _slotted(u[0].text)]
                 # a phrasing that names the client's event is best
                 pool_ = slotted or usable
                 p, text = pool_[seed % len(pool_)]

@@ -19,6 +19,7 @@ from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
 from coach.rewrite.followups import fault_name, is_followup, roles, style, why
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
+from coach.rewrite.events import event_for
 from coach.rewrite.referrals import referral_for, referral_text
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
@@ -150,7 +151,11 @@ class RulesRewriter:
         # a death or a serious illness: condolence, time and support first; the next steps only "when you are ready"
         # (knowledge/situations.yaml `care`, phrasings of tone grief/health/care)
         care = str(getattr(situation_item, "care", "") or "")
-        situation = situation_phrase(client_message, self.situations, lang, address)
+        # the client's event by name when the mail makes it clear ("der Schlaganfall deines Vaters"), else the
+        # broader situation; {event} phrasings only with a named event (knowledge/lang/<code>/events.yaml)
+        named = event_for(client_message, lang, address)
+        situation = named.subject if named else situation_phrase(client_message, self.situations, lang, address)
+        event = named.dat if named else None
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
@@ -186,10 +191,12 @@ class RulesRewriter:
                 avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
                 max_words=share if voice.words < 60 else None, present=present | {c.move for c in choices},
                 tones=_tones(m, a.scenario, care),
-                fits_context=lambda t: not st.foreign_service(t, context),
+                fits_context=lambda t: not st.foreign_service(t, context), event=event,
             )
             if choice is None:
                 continue
+            if _names_event(self.picker.phrasing(choice.id)):
+                situation = event = None  # the event is named once, not again in the plan offer
             choices.append(choice)
             budget -= words(choice.text)
             help_name = referral.help if referral else ""
@@ -200,7 +207,7 @@ class RulesRewriter:
         if voice.words < 60:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
                           allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
-                          care=care)
+                          care=care, event=event)
         self._keep_vocative_first(letter, lang, client_message or "")
         self._close_fragments(letter, lang)
         self._fix_case(letter, voice, lang)
@@ -208,7 +215,7 @@ class RulesRewriter:
 
     def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
                  address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int,  # type: ignore[no-untyped-def]
-                 variant: int = 0, care: str = "") -> None:
+                 variant: int = 0, care: str = "", event: str | None = None) -> None:
         """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
         order = sorted(range(len(choices)), key=lambda k: -words(choices[k].text))
         for i in order:
@@ -216,7 +223,7 @@ class RulesRewriter:
                 return
             old = choices[i]
             phrasing = self.picker.phrasing(old.id)
-            if phrasing is None or "{situation}" in phrasing.text:
+            if phrasing is None or "{situation}" in phrasing.text or "{event}" in phrasing.text:
                 continue  # a referral for the client's trouble, or a line naming their event, is worth its words
             at = next(((p, k) for p in letter.parts for k, s in enumerate(p.sentences)
                        if s.state == "added" and s.sources == [old.id]), None)
@@ -228,7 +235,7 @@ class RulesRewriter:
                 registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
                 tones=_tones(old.move, a.scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
-                after_call=bool(getattr(phrasing, "after_call", False)),
+                after_call=bool(getattr(phrasing, "after_call", False)), event=event,
             )
             if new is None:
                 continue
@@ -518,6 +525,11 @@ def _all_lower(text: str) -> str:
 _VOCATIVE = re.compile(r"([A-ZÄÖÜ][\w-]+),\s+(?=[a-zäöü])")  # "Greta, let's …"
 _TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
 _NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
+
+
+def _names_event(phrasing: object) -> bool:
+    text = str(getattr(phrasing, "text", ""))
+    return "{situation}" in text or "{event}" in text
 
 
 def _referral_before_plan(letter: Letter, referral: Sentence, moves_of: dict[str, set[str]]) -> None:
