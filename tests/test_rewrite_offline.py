@@ -173,6 +173,14 @@ def test_a_faulty_clause_goes_and_the_fine_fact_stays() -> None:
     assert "I hear you, that sounds really stressful." in r.rewrite
 
 
+def test_a_cut_inside_an_open_subordinate_clause_takes_the_whole_sentence() -> None:
+    draft = ("Sehr geehrter Herr Kühn,\n\nvielen Dank für Ihre Nachricht.\n\nBitte beachten Sie, dass die bereits "
+             "reservierten, aber nicht genutzten acht Tage laut Vertrag mit der Schlussrechnung berechnet werden.\n\n"
+             "Mit freundlichen Grüßen\nIna Frey")
+    r = COACH.rewrite(draft, "Wir beenden den Beratungsvertrag.")
+    assert "Bitte beachten Sie" not in r.rewrite and "reservierten" not in r.rewrite
+
+
 def test_dangling_connector_goes_with_the_removed_sentence() -> None:
     draft = ("Hallo Frau Roth,\n\nich bestätige die Kündigung zum Monatsende. Aber lassen Sie uns vorher noch einmal "
              "telefonieren.\n\nViele Grüße\nJan Ott")
@@ -418,3 +426,19 @@ def test_a_draft_opening_with_the_clients_name_keeps_the_name_first() -> None:
               "Hi Leon, the hospital is closing our unit, so the contract we depend on is gone from next month. "
               "I need to cancel the business plan project. Greta")
     assert out.startswith("Greta, ") and ". Greta," not in out
+
+
+def test_a_parting_exclamation_stays_the_last_line_of_the_body() -> None:
+    for draft in ("Hi Jana,\n\nkein Problem, ich sage den Workshop ab.\n\nHalt die Ohren steif!\n\nLG\nTim",
+                  "Hi Jana,\n\nokay. Ich sage den Workshop ab, die Rechnung kommt trotzdem.\n\nBis Donnerstag, 17 Uhr!\n\nLG\nTim"):
+        r = COACH.rewrite(draft, "Unser Lager ist abgebrannt, wir müssen den Workshop absagen.")
+        body = r.rewrite.split("\n\nLG")[0]
+        last = draft.split("\n\n")[2]
+        assert body.endswith(last) and any(c.kind == "added" for c in r.changes)
+
+
+def test_a_fee_ps_after_the_name_goes_without_leaving_blank_lines() -> None:
+    draft = ("Hi Jess,\n\nI'm so sorry about your mom.\n\nTake care,\nTom\n\n"
+             "P.S. The retainer has a 30-day notice clause, so the March invoice still goes out.")
+    r = COACH.rewrite(draft, "My mom is in hospital, we need to pause March.")
+    assert "notice clause" not in r.rewrite and r.rewrite.endswith("Take care,\nTom")

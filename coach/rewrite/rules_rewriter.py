@@ -288,6 +288,8 @@ class RulesRewriter:
                 return None  # "I do have to remind you, though, that …": the fault completes the clause
             if _CONSEQUENCE.match(text[chunks[k][0]:]):
                 return None  # "Das respektiere ich natürlich, dann beenden wir …": the premise goes with its fault
+            if st.opens_clause.search(text[keep[0][0]:keep[-1][1]]):
+                return None  # "Bitte beachten Sie, dass die gebuchten, aber …": the cut falls inside an open clause
         else:
             k = len(bad) - 1 - bad[::-1].index(True)
             keep = chunks[k + 1:]
@@ -348,6 +350,9 @@ class RulesRewriter:
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
+        if len(body) == 1 and _parting_line(body[0], st) and len(letter.body()) > 1:
+            # only "Halt die Ohren steif!" is left of the body: it stays last, the new text goes above it
+            body = [_new_paragraph_after_greeting(letter)]
         if m == _ACK:
             if not body:
                 return _new_paragraph_after_greeting(letter), 0
@@ -403,7 +408,7 @@ class RulesRewriter:
             return _new_paragraph_after_greeting(letter), 0
         last = body[-1]
         closer = len(body) > 1 and len(last.live_sentences()) <= 2 and all(
-            st.closers.search(s.text) for s in last.live_sentences())
+            st.closers.search(s.text) for s in last.live_sentences()) or len(body) > 1 and _parting_line(last, st)
         if voice.register == "chat" or len(body) == 1 and len(body[0].live_sentences()) <= 2:
             target = body[-2] if closer else last
             live = [i for i, s in enumerate(target.sentences) if s.live]
@@ -575,7 +580,8 @@ def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
         if s.state == "added":
             break
         t = s.text
-        if _signs_off(t, st) or (j == live[-1] and j != live[0] and _NAME_ONLY.fullmatch(t.strip())) \
+        if _signs_off(t, st) or (j == live[-1] and j != live[0] and (_NAME_ONLY.fullmatch(t.strip())
+                                                                      or _parting_wish(t, st))) \
                 or (j != live[0] and words(t) <= 8 and st.closers.search(t) and not _proposes_call(t, st)):
             k = j
             continue
@@ -585,6 +591,18 @@ def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
 
 def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
     return bool(_SIGNOFF.fullmatch(text.strip()) or (words(text) <= 4 and st.closers.search(text)))
+
+
+def _parting_wish(text: str, st) -> bool:  # type: ignore[no-untyped-def]
+    """A short exclamation that ends a letter: "Halt die Ohren steif!", "Bis Donnerstag, 17 Uhr!", "Hang in there!"."""
+    t = text.strip()
+    return t.endswith("!") and words(t) <= 6 and not _proposes_call(t, st)
+
+
+def _parting_line(part: Part, st) -> bool:  # type: ignore[no-untyped-def]
+    """The last paragraph is one such exclamation on its own: new text goes before it."""
+    live = part.live_sentences()
+    return len(live) == 1 and live[0].state != "added" and _parting_wish(live[0].text, st)
 
 
 def _short_reaction(s: Sentence) -> bool:
