@@ -82,6 +82,7 @@ class Referral(BaseModel):
     own: list[OwnAdviser] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
     topic: str = ""  # when no topic matches
+    aspect: str = ""  # what the adviser covers ("die rechtliche Seite"), when the topic would repeat the event named
     texts: dict[str, list[str]] = Field(default_factory=dict)  # address -> own sentences instead of the frames
     short: dict[str, list[str]] = Field(default_factory=dict)  # the same, one short line each
     examples: ReferralExamples
@@ -196,12 +197,22 @@ def _fill(frame: str, **slots: str) -> str:
     return _SLOT.sub(lambda m: slots.get(m.group(1), m.group()), frame)
 
 
+def _repeats(topic: str, named: str | None) -> bool:
+    """The topic names what the letter has just named ("the eviction" after "sorry about the eviction")."""
+    if not named:
+        return False
+    long_words = {w for w in re.findall(r"\w+", named.lower()) if len(w) >= 5}
+    return any(w in long_words for w in re.findall(r"\w+", topic.lower()) if len(w) >= 5)
+
+
 def referral_text(client_message: str | None, lang: str, address: str, seed: int, *, short: bool = False,
-                  avoid_openings: frozenset[str] = frozenset()) -> ReferralText | None:
+                  avoid_openings: frozenset[str] = frozenset(), named: str | None = None) -> ReferralText | None:
     """The referral sentence for the client's trouble (None when nothing in the mail calls for one).
 
     Two troubles with different advisers (the tax office and a called-in credit line) are named in one
-    sentence, except in a short draft. ``avoid_openings``: first words the sentence should not start with.
+    sentence, except in a short draft. ``avoid_openings``: first words the sentence should not start with;
+    ``named``: the event the letter already names (then the trouble's `aspect` stands in for a topic that
+    would repeat it).
     """
     found = matching(client_message, lang)
     fr = frames(lang)
@@ -213,6 +224,8 @@ def referral_text(client_message: str | None, lang: str, address: str, seed: int
         texts = [(f"{first.id}.{k + 1}", t) for k, t in enumerate(options)]
     else:
         topic, adviser = first.topic_for(client_message), first.adviser_for(client_message, address)
+        if first.aspect and _repeats(topic, named):
+            topic = first.aspect
         taken = _spans(first.pattern, client_message)
         second = next((r for r in found[1:] if not r.texts and r.adviser and r.adviser != first.adviser
                        and r.help != first.help and not _overlaps(_spans(r.pattern, client_message), taken)),
@@ -263,6 +276,7 @@ def all_texts(lang: str) -> list[tuple[str, str]]:
                 out += [(r.id, _fill(f, topic=r.topic, adviser=r.adviser)) for f in frames_]
         for address, frames_ in fr.texts.items():
             out += [(r.id, _fill(frames_[0], topic=t.text, adviser=r.adviser)) for t in r.topics]
+            out += [(r.id, _fill(f, topic=r.aspect, adviser=r.adviser)) for f in frames_ if r.aspect]
             out += [(r.id, _fill(frames_[0], topic=r.topic, adviser=o.text.get(address) or r.adviser))
                     for o in r.own]
     return out

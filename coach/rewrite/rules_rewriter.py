@@ -156,6 +156,7 @@ class RulesRewriter:
         named = event_for(client_message, lang, address)
         situation = named.subject if named else situation_phrase(client_message, self.situations, lang, address)
         event = named.dat if named else None
+        named_text = named.nom if named else None  # once an added line has named it
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
@@ -170,7 +171,8 @@ class RulesRewriter:
         for k, m in enumerate(needed):
             share = budget // max(1, len(needed) - k)
             if m == _REFERRAL and referral is not None:
-                found = referral_text(client_message, lang, address, seed, short=voice.words < 60)
+                found = referral_text(client_message, lang, address, seed, short=voice.words < 60,
+                                      named=None if event or situation else named_text)
                 if found is not None:
                     choice = Choice(id=found.id, move=m, text=found.text, score=0.0)
                     referral_sentence = self._place(letter, choice, m, voice, lang, st,
