@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from coach.api import Coach
-from coach.moves import FAULT_MOVES
+from coach.moves import FAULT_MOVES, GOOD_MOVES
 from coach.rewrite.referrals import all_texts, matching, referral_text, referrals
 
 COACH = Coach(offline=True)
@@ -31,6 +31,7 @@ def test_every_referral_sentence_is_read_as_a_referral_and_carries_no_fault(lang
         a = COACH.checker.analyse(text, lang=lang)
         assert any(h.rule.rule.move == "referral" for h in a.hits), (rid, text)
         assert not any(a.moves[m] for m in FAULT_MOVES), (rid, text)
+        assert not any(a.moves[m] for m in GOOD_MOVES), (rid, text)  # no second plan offer beside the plan
         assert "{" not in text, text
 
 
@@ -38,10 +39,10 @@ def test_every_referral_sentence_is_read_as_a_referral_and_carries_no_fault(lang
     # prepayments and a cancelled overdraft: both named, no tax assessment the client never mentioned
     ("nach drei Verlustjahren hat uns die Sparkasse nun den Kontokorrentkredit gekündigt, und beim Finanzamt stehen "
      "noch Vorauszahlungen aus 2022 offen.", "de", "Sie",
-     ["Vorauszahlungen", "Steuerberater", "Kontokorrentkredit", "Sanierungsberatung"], ["Steuerbescheid", "Ihr"]),
+     ["Vorauszahlungen", "Steuerberat", "Kontokorrentkredit", "Sanierungsberatung"], ["Steuerbescheid", "Ihr"]),
     # enforcement over arrears: a tax adviser, not "Ihr Steuerberater"
     ("das Finanzamt hat wegen der Rückstände aus den letzten zwei Jahren die Vollstreckung angekündigt.", "de", "Sie",
-     ["Vollstreckung", "ein Steuerberater"], ["Steuerbescheid", "Ihre Steuerberat", "Ihr Steuerberat"]),
+     ["Vollstreckung", "Steuerberat"], ["Steuerbescheid", "Ihre Steuerberat", "Ihr Steuerberat"]),
     ("Mein Steuerberater sagt, das Finanzamt will 30.000 € nachgezahlt haben.", "de", "Sie",
      ["Ihr Steuerberater"], ["eine Steuerberaterin"]),
     # a business loan called in: restructuring, not a tax adviser or private debt counselling

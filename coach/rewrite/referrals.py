@@ -79,6 +79,7 @@ class Referral(BaseModel):
     unless: str | None = None  # must not match (e.g. it is the client's customer who went bust)
     even_in_shock: bool = False  # the client's own insolvency or eviction needs this help even as a sudden shock
     adviser: str = ""  # with its indefinite article: "eine Steuerberaterin oder ein Steuerberater", "a tax adviser"
+    short_adviser: str = ""  # the same in fewer words, for chats and drafts of a few lines ("eine Steuerberatung")
     own: list[OwnAdviser] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
     topic: str = ""  # when no topic matches
@@ -108,11 +109,11 @@ class Referral(BaseModel):
     def topic_for(self, text: str) -> str:
         return next((t.text for t in self.topics if re.search(t.pattern, text)), self.topic)
 
-    def adviser_for(self, text: str, address: str) -> str:
+    def adviser_for(self, text: str, address: str, short: bool = False) -> str:
         for o in self.own:
             if re.search(o.pattern, text):
                 return o.text.get(address) or o.text.get("n/a") or self.adviser
-        return self.adviser
+        return (self.short_adviser or self.adviser) if short else self.adviser
 
 
 class Frames(BaseModel):
@@ -223,7 +224,7 @@ def referral_text(client_message: str | None, lang: str, address: str, seed: int
         options = _pick(first.short, address) if short and first.short else _pick(first.texts, address)
         texts = [(f"{first.id}.{k + 1}", t) for k, t in enumerate(options)]
     else:
-        topic, adviser = first.topic_for(client_message), first.adviser_for(client_message, address)
+        topic, adviser = first.topic_for(client_message), first.adviser_for(client_message, address, short)
         if first.aspect and _repeats(topic, named):
             topic = first.aspect
         taken = _spans(first.pattern, client_message)
@@ -271,9 +272,9 @@ def all_texts(lang: str) -> list[tuple[str, str]]:
         if r.texts:
             out += [(r.id, t) for ts in list(r.texts.values()) + list(r.short.values()) for t in ts]
             continue
-        for group in (fr.texts, fr.short):
+        for group, adviser in ((fr.texts, r.adviser), (fr.short, r.short_adviser or r.adviser)):
             for address, frames_ in group.items():
-                out += [(r.id, _fill(f, topic=r.topic, adviser=r.adviser)) for f in frames_]
+                out += [(r.id, _fill(f, topic=r.topic, adviser=adviser)) for f in frames_]
         for address, frames_ in fr.texts.items():
             out += [(r.id, _fill(frames_[0], topic=t.text, adviser=r.adviser)) for t in r.topics]
             out += [(r.id, _fill(f, topic=r.aspect, adviser=r.adviser)) for f in frames_ if r.aspect]
