@@ -94,3 +94,17 @@ def test_an_unclear_mail_gets_no_event_phrasing() -> None:
     r = COACH.rewrite("Hi Amy,\n\nok, I've cancelled everything.\n\nBest,\nRob",
                       "Hi Rob,\nWe'd like to put the coaching on hold for now.\nThanks,\nAmy", offline=True)
     assert not any(s.id.startswith(("en.event.", "de.event.")) for s in r.sources)
+
+
+def test_greetings_and_lookalike_names_are_not_taken_for_an_event_or_a_name() -> None:
+    assert event_for("Hi Ellen, our biggest customer went bankrupt last week.", "en").nom == \
+        "your biggest client going under"  # type: ignore[union-attr]
+    assert event_for("Hello Ruth, our biggest client left yesterday.", "en").nom == "losing your biggest client"  # type: ignore[union-attr]
+    assert event_for("Sehr geehrte Frau Dr. Brandes, seit Jahren haben wir Probleme mit der Zahlungsmoral.", "de") is None
+    assert event_for("unser Mitinhaber ist am Dienstag tödlich verunglückt.", "de").nom == "der Tod Ihres Mitinhabers"  # type: ignore[union-attr]
+
+
+def test_a_gerund_event_is_kept_out_of_a_plan_for_the_weeks_after_it() -> None:
+    assert not event_for("our lead investor pulled out this morning.", "en").after_ok  # type: ignore[union-attr]
+    assert event_for("We lost our largest customer on Monday.", "en").after_ok  # type: ignore[union-attr]
+    assert event_for("A fire destroyed our main warehouse.", "en").after_ok  # type: ignore[union-attr]

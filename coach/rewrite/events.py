@@ -99,6 +99,7 @@ class EventFile(_Strict):
     relations: list[Relation] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
     events: list[Event]
+    not_names: list[str] = Field(default_factory=list)  # first words that make a copied "name" no name
     phrasings: list[dict[str, Any]] = Field(default_factory=list)  # validated as EventPhrasing below
 
 
@@ -107,6 +108,12 @@ class EventPhrase:
     id: str
     nom: str  # German nominative; English: the phrase
     dat: str  # German dative; English: the phrase
+
+    @property
+    def after_ok(self) -> bool:
+        """The phrase reads after "after"/"nach": a noun phrase, not a clause-like gerund ("your investor pulling
+        out"); English gerunds other than "losing …" are kept out of "a plan for the weeks after …"."""
+        return not re.search(r"\b\w+ing\b", self.dat) or self.dat.startswith("losing ")
 
     @property
     def subject(self) -> str:
@@ -226,11 +233,13 @@ def _site(f: EventFile, sentence: str) -> str | None:
     return None
 
 
-def _name(pattern: str, text: str) -> str | None:
+def _name(pattern: str, text: str, not_names: list[str]) -> str | None:
     m = re.search(pattern, text)
     name = _groups(m).get("name")
     if not name or len(name) > MAX_NAME or not re.fullmatch(r"[\w&.' -]+", name):
         return None
+    if name.split()[0].lower().rstrip(".") in not_names:
+        return None  # "Hi Ellen, our biggest customer …": a greeting, not the customer's name
     return name
 
 
@@ -253,9 +262,9 @@ def event_for(client_message: str | None, lang: str, address: str = "Sie") -> Ev
         if m is None:
             continue
         sentence = _sentence_of(text, m.start())
-        values = {k.lower(): v for k, v in _groups(m).items()}
+        values = {k.lower(): v.lower() for k, v in _groups(m).items()}  # {X} / {XX} in a form set the case
         forms: list[tuple[Forms | None, dict[str, str]]] = []
-        if e.named is not None and e.name is not None and (name := _name(e.name, text)):
+        if e.named is not None and e.name is not None and (name := _name(e.name, text, f.not_names)):
             forms.append((e.named, {**values, "name": name}))
         if e.related is not None and (rel := _relation(f, sentence)):
             forms.append((e.related, {**values, "rel": rel}))

@@ -193,7 +193,8 @@ class RulesRewriter:
                 avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
                 max_words=share if voice.words < 60 else None, present=present | {c.move for c in choices},
                 tones=_tones(m, a.scenario, care),
-                fits_context=lambda t: not st.foreign_service(t, context), event=event,
+                fits_context=lambda t: not st.foreign_service(t, context),
+                event=event if m != _PLAN or (named is not None and named.after_ok) else None,
             )
             if choice is None:
                 continue
