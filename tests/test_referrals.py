@@ -3,6 +3,8 @@ sentence names the adviser and only what the client wrote."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from coach.api import Coach
@@ -19,6 +21,8 @@ def test_every_referral_trigger_topic_and_own_adviser_example_holds(lang: str) -
         assert not any(ref.matches(x) for x in ref.examples.no_match), ref.id
         for t in ref.topics:
             assert ref.topic_for(t.example) == t.text, (ref.id, t.example)
+        if ref.already is not None:
+            assert re.search(ref.already.pattern, ref.already.example), ref.id
         for o in ref.own:
             assert ref.adviser_for(o.example, "du" if lang == "de" else "n/a") != ref.adviser, (ref.id, o.example)
 
@@ -80,6 +84,17 @@ def test_a_client_already_filing_for_insolvency_is_acknowledged_not_told_where_t
         text = referral_text("After years of mounting debts, we will be filing for insolvency next week.", "en",
                              "n/a", seed=seed).text  # type: ignore[union-attr]
         assert "the filing" in text and "first call" not in text and "should" not in text
+
+
+@pytest.mark.parametrize(("mail", "lang", "address"), [
+    ("after three years of mounting debt we're finally meeting with an insolvency practitioner next week.", "en", "n/a"),
+    ("Wir werden Insolvenz anmelden, nächste Woche haben wir einen Termin mit einem Fachanwalt für Insolvenzrecht.",
+     "de", "Sie"),
+])
+def test_a_client_who_already_has_the_help_is_acknowledged(mail: str, lang: str, address: str) -> None:
+    for short in (False, True):
+        text = referral_text(mail, lang, address, seed=1, short=short).text  # type: ignore[union-attr]
+        assert text.startswith(("It is good", "Good", "Gut, dass")), text
 
 
 def test_no_referral_for_a_shock_or_an_unclear_mail_and_none_for_a_customers_insolvency() -> None:

@@ -69,6 +69,22 @@ class OwnAdviser(BaseModel):
         return _compile(v) or v
 
 
+class Already(BaseModel):
+    """The client already has this help: acknowledge it instead of pointing to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str
+    texts: dict[str, list[str]]
+    short: dict[str, list[str]] = Field(default_factory=dict)
+    example: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        return _compile(v) or v
+
+
 class Referral(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -81,6 +97,7 @@ class Referral(BaseModel):
     adviser: str = ""  # with its indefinite article: "eine Steuerberaterin oder ein Steuerberater", "a tax adviser"
     short_adviser: str = ""  # the same in fewer words, for chats and drafts of a few lines ("eine Steuerberatung")
     own: list[OwnAdviser] = Field(default_factory=list)
+    already: Already | None = None
     topics: list[Topic] = Field(default_factory=list)
     topic: str = ""  # when no topic matches
     aspect: str = ""  # what the adviser covers ("die rechtliche Seite"), when the topic would repeat the event named
@@ -220,7 +237,11 @@ def referral_text(client_message: str | None, lang: str, address: str, seed: int
     if not found or fr is None or client_message is None:
         return None
     first = found[0]
-    if first.texts:
+    if first.already is not None and re.search(first.already.pattern, client_message):
+        got = first.already
+        options = _pick(got.short, address) if short and got.short else _pick(got.texts, address)
+        texts = [(f"{first.id}.already.{k + 1}", t) for k, t in enumerate(options)]
+    elif first.texts:
         options = _pick(first.short, address) if short and first.short else _pick(first.texts, address)
         texts = [(f"{first.id}.{k + 1}", t) for k, t in enumerate(options)]
     else:
@@ -269,6 +290,8 @@ def all_texts(lang: str) -> list[tuple[str, str]]:
     if fr is None:
         return out
     for r in referrals(lang):
+        if r.already is not None:
+            out += [(r.id, t) for ts in list(r.already.texts.values()) + list(r.already.short.values()) for t in ts]
         if r.texts:
             out += [(r.id, t) for ts in list(r.texts.values()) + list(r.short.values()) for t in ts]
             continue
