@@ -442,3 +442,27 @@ def test_a_fee_ps_after_the_name_goes_without_leaving_blank_lines() -> None:
              "P.S. The retainer has a 30-day notice clause, so the March invoice still goes out.")
     r = COACH.rewrite(draft, "My mom is in hospital, we need to pause March.")
     assert "notice clause" not in r.rewrite and r.rewrite.endswith("Take care,\nTom")
+
+
+def test_a_sentence_only_the_model_reads_as_acceptance_goes_unless_the_draft_already_defers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The rewrite is more careful than the check ([move.*] remove): an unreported sentence the model scores as
+    acceptance is not left beside the new offer; a draft that leaves the decision open itself keeps it."""
+    layer = COACH.checker.semantic_layer()
+    doubtful = "Mal sehen, wie es im Herbst bei euch aussieht."
+    real = layer.sentence_probs
+
+    def probs(text, sentences):  # type: ignore[no-untyped-def]
+        scored, out = real(text, sentences)
+        for s in scored:
+            if text[s[0]:s[1]] == doubtful:
+                out[s] = {**{m: 0.0 for m in out[s]}, "accepts_cancellation": 0.9}
+        return scored, out
+
+    monkeypatch.setattr(layer, "sentence_probs", probs)
+    client = "Unser Hauptinvestor ist abgesprungen, wir müssen das Projekt stoppen."
+    plain = COACH.rewrite(f"Hallo Mara,\n\ndas tut mir leid. {doubtful}\n\nViele Grüße\nOla", client)
+    assert doubtful not in plain.rewrite and any(c.before == doubtful for c in plain.changes if c.kind == "removed")
+    assert not COACH.check(f"Hallo Mara,\n\ndas tut mir leid. {doubtful}\n\nViele Grüße\nOla", client).moves.accepts_cancellation
+    defers = COACH.rewrite(f"Hallo Mara,\n\ndas tut mir leid. {doubtful} Über unsere Zusammenarbeit reden wir "
+                           "später in Ruhe.\n\nViele Grüße\nOla", client)
+    assert doubtful in defers.rewrite

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from coach.checker import Analysis, Checker
 from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult
 from coach.rewrite.followups import style
-from coach.rewrite.rules_rewriter import plan_sentences
+from coach.rewrite.rules_rewriter import likely_faults, plan_sentences
 from coach.rewrite.voice import words
 
 _WORD1 = re.compile(r"\w+")
@@ -59,7 +59,7 @@ def _contains(haystack: str, sentence: str) -> bool:
 def assess(a: Analysis, result: RewriteResult, checker: Checker) -> RewriteCheck:
     text = result.rewrite
     after = result.after
-    plans = plan_sentences(a)
+    plans = plan_sentences(a, likely_faults(a, checker))
     edited = {c.before for c in result.changes if c.kind == "edited"}
     fine = [p.text for p in plans if p.verdict == "keep" and p.text not in edited]
     faulty = [p.text for p in plans if p.verdict == "fault"]

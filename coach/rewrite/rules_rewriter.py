@@ -51,9 +51,12 @@ class SentencePlan:
     id: str = ""
 
 
-def plan_sentences(a: Analysis) -> list[SentencePlan]:
-    """Each sentence of the writer's own text (paragraphs and P.S.), and whether the rewrite keeps it."""
+def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None) -> list[SentencePlan]:
+    """Each sentence of the writer's own text (paragraphs and P.S.), and whether the rewrite keeps it;
+    ``likely`` adds the sentences the model scores as a fault that nothing reported (see ``likely_faults``)."""
     per_sentence = a.sentence_moves()
+    for span, move in (likely or {}).items():
+        per_sentence.setdefault(span, set()).add(move)
     plans: list[SentencePlan] = []
     faults = set(FAULT_MOVES)
     for part in a.letter.parts:
@@ -76,6 +79,17 @@ def plan_sentences(a: Analysis) -> list[SentencePlan]:
             after_fault = verdict in ("fault", "followup")
             plans.append(SentencePlan((s.start, s.end), s.text, moves, verdict, s.id))
     return plans
+
+
+def likely_faults(a: Analysis, checker: Checker) -> dict[tuple[int, int], str]:
+    """Sentences of the own text the semantic layer scores as a fault though no finding says so (what the
+    rewrite drops as well; ``[move.*] remove`` in knowledge/semantic/config.toml)."""
+    layer = checker.semantic_layer()
+    if layer is None or a.moves[_LATER]:
+        return {}  # the draft itself leaves the decision open: no new offer for a doubtful sentence to contradict
+    per_sentence = a.sentence_moves()
+    spans = [(s.start, s.end) for s in a.letter.sentences()]
+    return layer.likely_faults(a.letter.masked, spans, {s: per_sentence.get(s, set()) for s in spans}, a.language)
 
 
 @dataclass
@@ -111,7 +125,7 @@ class RulesRewriter:
         letter = a.letter.copy()
         faults_by_sentence = self._fault_hits(a)
         removed: list[str] = []
-        for plan in plan_sentences(a):
+        for plan in plan_sentences(a, self._likely_faults(a)):
             if plan.verdict == "keep":
                 continue
             if plan.verdict == "fault":
@@ -248,6 +262,9 @@ class RulesRewriter:
             choices[i] = new
 
     # ------------------------------------------------------------------ faults
+    def _likely_faults(self, a: Analysis) -> dict[tuple[int, int], str]:
+        return likely_faults(a, self.checker)
+
     @staticmethod
     def _fault_hits(a: Analysis) -> dict[str, list[tuple[int, int]]]:
         out: dict[str, list[tuple[int, int]]] = {}
