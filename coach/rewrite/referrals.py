@@ -20,6 +20,7 @@ from coach.errors import KnowledgeError
 from coach.paths import knowledge_dir
 
 _SLOT = re.compile(r"\{(\w+)\}")
+MAX_MAIL = 8000  # characters of the client's mail the triggers read (its first lines say what the trouble is)
 
 
 def _compile(v: str | None) -> str | None:
@@ -202,7 +203,8 @@ def matching(client_message: str | None, lang: str) -> list[Referral]:
     """Every referral whose triggers match, most specific first."""
     if not client_message:
         return []
-    return [r for r in referrals(lang) if r.matches(client_message)]
+    text = client_message[:MAX_MAIL]
+    return [r for r in referrals(lang) if r.matches(text)]
 
 
 def _pick(options: dict[str, list[str]], address: str) -> list[str]:
@@ -236,6 +238,7 @@ def referral_text(client_message: str | None, lang: str, address: str, seed: int
     fr = frames(lang)
     if not found or fr is None or client_message is None:
         return None
+    client_message = client_message[:MAX_MAIL]
     first = found[0]
     if first.already is not None and re.search(first.already.pattern, client_message):
         got = first.already
