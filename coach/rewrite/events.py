@@ -203,25 +203,33 @@ def _fill(template: str, values: dict[str, str]) -> str | None:
         return None
 
 
-def _sentence_of(text: str, at: int) -> str:
+def _sentence_of(text: str, at: int) -> tuple[str, int]:
+    """The sentence around position `at` and where it starts."""
     for m in _SENTENCE.finditer(text):
         if m.start() <= at < m.end():
-            return m.group()
-    return text
+            return m.group(), m.start()
+    return text, 0
 
 
-def _relation(f: EventFile, sentence: str) -> str | None:
+def _relation(f: EventFile, sentence: str, at: int) -> str | None:
+    """The relative or partner nearest the event in its sentence ("meine Mutter ist gestorben, ich fahre zu
+    meinem Vater": the mother), one named before the event first."""
+    found: list[tuple[int, str]] = []
     for r in f.relations:
-        m = re.search(r.pattern, sentence)
-        if m:
-            return _fill(r.rel, {k.lower(): v.lower() for k, v in _groups(m).items()})
-    return None
+        for m in re.finditer(r.pattern, sentence):
+            rel = _fill(r.rel, {k.lower(): v.lower() for k, v in _groups(m).items()})
+            if rel:
+                distance = at - m.end() if m.end() <= at else 1000 + m.start() - at
+                found.append((distance, rel))
+    return min(found)[1] if found else None
 
 
 _PLACE = re.compile(r"\s+in\s+([A-ZÄÖÜ][\wäöüß-]{1,30})")
 
 
-def _site(f: EventFile, sentence: str) -> str | None:
+def _site(f: EventFile, sentence: str) -> tuple[str, str] | None:
+    """The place in the event's sentence ("Ihrem Lager in Passau") and the preposition the mail used before it
+    ("in" for "in our kitchen", else "at")."""
     for s in f.sites:
         m = re.search(s.pattern, sentence)
         if m:
@@ -229,7 +237,8 @@ def _site(f: EventFile, sentence: str) -> str | None:
             if site is None:
                 continue
             place = _PLACE.match(sentence, m.end())
-            return site + (f" in {place.group(1)}" if place else "")
+            prep = "in" if re.search(r"\b(in|im|inside)\s+$", sentence[:m.start()], re.I) else "at"
+            return site + (f" in {place.group(1)}" if place else ""), prep
     return None
 
 
@@ -238,8 +247,8 @@ def _name(pattern: str, text: str, not_names: list[str]) -> str | None:
     name = _groups(m).get("name")
     if not name or len(name) > MAX_NAME or not re.fullmatch(r"[\w&.' -]+", name):
         return None
-    if name.split()[0].lower().rstrip(".") in not_names:
-        return None  # "Hi Ellen, our biggest customer …": a greeting, not the customer's name
+    if any(w.lower().rstrip(".") in not_names for w in name.split()):
+        return None  # "Hi Ellen, our biggest customer …", "Guten Tag Herr Albrecht, …": a greeting, not a name
     return name
 
 
@@ -261,15 +270,16 @@ def event_for(client_message: str | None, lang: str, address: str = "Sie") -> Ev
         m = re.search(e.pattern, text)
         if m is None:
             continue
-        sentence = _sentence_of(text, m.start())
+        sentence, start = _sentence_of(text, m.start())
         values = {k.lower(): v.lower() for k, v in _groups(m).items()}  # {X} / {XX} in a form set the case
         forms: list[tuple[Forms | None, dict[str, str]]] = []
         if e.named is not None and e.name is not None and (name := _name(e.name, text, f.not_names)):
             forms.append((e.named, {**values, "name": name}))
-        if e.related is not None and (rel := _relation(f, sentence)):
+        at = m.start() - start
+        if e.related is not None and (rel := _relation(f, sentence, at)):
             forms.append((e.related, {**values, "rel": rel}))
         if e.sited is not None and (site := _site(f, sentence)):
-            forms.append((e.sited, {**values, "site": site}))
+            forms.append((e.sited, {**values, "site": site[0], "at": site[1]}))
         forms.append((e.plain, values))
         for form, vals in forms:
             phrase = _phrase(form, vals, lang, address, e.id)
