@@ -108,3 +108,11 @@ def test_a_gerund_event_is_kept_out_of_a_plan_for_the_weeks_after_it() -> None:
     assert not event_for("our lead investor pulled out this morning.", "en").after_ok  # type: ignore[union-attr]
     assert event_for("We lost our largest customer on Monday.", "en").after_ok  # type: ignore[union-attr]
     assert event_for("A fire destroyed our main warehouse.", "en").after_ok  # type: ignore[union-attr]
+
+
+def test_an_event_the_draft_already_names_is_not_named_again() -> None:
+    r = COACH.rewrite("Hallo Jonas,\n\nder Schlaganfall deines Vaters tut mir so leid. Ich storniere die Workshops.\n\n"
+                      "Viele Grüße\nLena",
+                      "Hallo Lena,\nmein Vater hatte gestern einen Schlaganfall. Ich muss die Workshops absagen.\nJonas",
+                      offline=True)
+    assert r.rewrite.count("Schlaganfall") == 1, r.rewrite

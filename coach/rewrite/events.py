@@ -24,6 +24,8 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _DU = (("Ihres", "deines"), ("Ihrem", "deinem"), ("Ihrer", "deiner"), ("Ihren", "deinen"), ("Ihre", "deine"),
        ("Ihr", "dein"))
 MAX_NAME = 40  # characters of a name copied from the mail
+_FILLER = frozenset({"the", "your", "der", "die", "das", "dem", "den", "losing", "going", "under", "pulling", "out",
+                     "leaving", "drohende", "angekündigte", "geplatzte", "verlorene"})
 
 
 def _compiles(v: str | None) -> str | None:
@@ -108,6 +110,14 @@ class EventPhrase:
     id: str
     nom: str  # German nominative; English: the phrase
     dat: str  # German dative; English: the phrase
+
+    @property
+    def key_word(self) -> str:
+        """The event's head noun in lower case ("schlaganfall", "fire"): the longest word of the phrase before any
+        "in/at/of/von" that adds place, owner or name."""
+        head = re.split(r"\s(?:in|at|of|von|bei|des|der|Ihres|Ihrer|deines|deiner)\s", self.nom, maxsplit=1)[0]
+        words = [w for w in re.findall(r"\w+", head.lower()) if w not in _FILLER]
+        return max(words, key=len) if words else ""
 
     @property
     def after_ok(self) -> bool:

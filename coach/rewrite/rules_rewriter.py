@@ -171,6 +171,9 @@ class RulesRewriter:
         situation = named.subject if named else situation_phrase(client_message, self.situations, lang, address)
         event = named.dat if named else None
         named_text = named.nom if named else None  # once an added line has named it
+        own_words = " ".join(s.text for s in letter.sentences()).lower()  # the writer's own lines, not the quote
+        if named is not None and named.key_word and named.key_word in own_words:
+            situation = event = None  # the draft names it already ("der Brand tut mir leid"): not again
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
