@@ -79,11 +79,14 @@ def test_the_referral_names_the_adviser_and_only_what_the_client_wrote(
         assert n not in found.text, found.text
 
 
-def test_a_client_already_filing_for_insolvency_is_acknowledged_not_told_where_to_go_first() -> None:
-    for seed in range(3):
-        text = referral_text("After years of mounting debts, we will be filing for insolvency next week.", "en",
-                             "n/a", seed=seed).text  # type: ignore[union-attr]
-        assert "the filing" in text and "first call" not in text and "should" not in text
+def test_a_client_already_filing_for_insolvency_is_not_told_where_to_go_first() -> None:
+    mail = "After years of mounting debts, we will be filing for insolvency next week."
+    assert referral_text(mail, "en", "n/a", seed=0) is None  # settled: the help is in hand
+    for seed in range(3):  # not yet decided: the help is offered without presuming it is missing
+        text = referral_text("We may have to file for bankruptcy.", "en", "n/a", seed=seed).text  # type: ignore[union-attr]
+        assert "first call" not in text and "should" not in text and "if" in text.lower()
+    de = referral_text("wir werden wohl Insolvenz anmelden müssen", "de", "Sie", seed=0).text  # type: ignore[union-attr]
+    assert "falls" in de
 
 
 @pytest.mark.parametrize(("mail", "lang", "address"), [
@@ -105,7 +108,7 @@ def test_no_referral_for_a_shock_or_an_unclear_mail_and_none_for_a_customers_ins
     assert not any(w in out for w in ("adviser", "lawyer", "practitioner", "accountant"))
 
 
-def test_the_referral_reads_as_part_of_the_plan_not_glued_to_the_sympathy() -> None:
+def test_the_referral_adds_to_the_plan_offer_not_glued_to_the_sympathy() -> None:
     out = COACH.rewrite(
         "Liebe Frau Lang,\n\ndas klingt nach einer enormen Last, und ich kann gut nachvollziehen, dass Sie gerade an "
         "allen Ecken sparen wollen. Über unsere Zusammenarbeit müssen wir jetzt nicht entscheiden – das besprechen "
@@ -117,5 +120,6 @@ def test_the_referral_reads_as_part_of_the_plan_not_glued_to_the_sympathy() -> N
         "angekündigt. Ich weiß nicht, wie ich Ihr Honorar noch stemmen soll, und würde die Begleitung gern beenden.\n"
         "Herzliche Grüße\nBirgit Lang", offline=True).rewrite
     referral = out.index("Steuerberater")
-    assert out.index("sortiert hat.") < referral < out.index("Gern setze ich mich")
-    assert "\n\n" not in out[referral:out.index("Gern setze ich mich")]
+    assert out.index("Gern setze ich mich") < referral  # right after the plan offer, adding to it
+    assert "\n\n" not in out[out.index("Gern setze ich mich"):referral]
+    assert "Parallel dazu" in out or "parallel" in out

@@ -38,6 +38,7 @@ class ReferralExamples(BaseModel):
 
     match: list[str] = Field(min_length=1)
     no_match: list[str] = Field(default_factory=list)
+    settled: list[str] = Field(default_factory=list)  # client sentences that say the help is already there
 
 
 class Topic(BaseModel):
@@ -102,11 +103,12 @@ class Referral(BaseModel):
     topics: list[Topic] = Field(default_factory=list)
     topic: str = ""  # when no topic matches
     aspect: str = ""  # what the adviser covers ("die rechtliche Seite"), when the topic would repeat the event named
+    settled: str = ""  # the client already is where this help leads ("we will be filing next week"): no referral
     texts: dict[str, list[str]] = Field(default_factory=dict)  # address -> own sentences instead of the frames
     short: dict[str, list[str]] = Field(default_factory=dict)  # the same, one short line each
     examples: ReferralExamples
 
-    @field_validator("pattern", "also", "unless")
+    @field_validator("pattern", "also", "unless", "settled")
     @classmethod
     def _compiles(cls, v: str | None) -> str | None:
         return _compile(v)
@@ -123,6 +125,9 @@ class Referral(BaseModel):
         if self.also and not re.search(self.also, text):
             return False
         return not (self.unless and re.search(self.unless, text))
+
+    def is_settled(self, text: str) -> bool:
+        return bool(self.settled and re.search(self.settled, text))
 
     def topic_for(self, text: str) -> str:
         return next((t.text for t in self.topics if re.search(t.pattern, text)), self.topic)
@@ -142,6 +147,8 @@ class Frames(BaseModel):
     texts: dict[str, list[str]]
     short: dict[str, list[str]]
     pair: dict[str, list[str]] = Field(default_factory=dict)
+    after_plan: dict[str, list[str]] = Field(default_factory=dict)  # right after the plan offer: adds to it
+    pair_after_plan: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class ReferralFile(BaseModel):
@@ -174,7 +181,7 @@ def _file(lang: str) -> ReferralFile | None:
     ids = [r.id for r in f.referrals]
     if len(set(ids)) != len(ids):
         raise KnowledgeError(f"lang/{lang}/referrals.yaml: an id occurs twice")
-    for group in (f.frames.texts, f.frames.short, f.frames.pair):
+    for group in (f.frames.texts, f.frames.short, f.frames.pair, f.frames.after_plan, f.frames.pair_after_plan):
         for frames in group.values():
             for fr in frames:
                 bad = set(_SLOT.findall(fr)) - {"topic", "adviser", "Adviser", "topic2", "adviser2"}
@@ -226,13 +233,15 @@ def _repeats(topic: str, named: str | None) -> bool:
 
 
 def referral_text(client_message: str | None, lang: str, address: str, seed: int, *, short: bool = False,
-                  avoid_openings: frozenset[str] = frozenset(), named: str | None = None) -> ReferralText | None:
+                  avoid_openings: frozenset[str] = frozenset(), named: str | None = None,
+                  after_plan: bool = False) -> ReferralText | None:
     """The referral sentence for the client's trouble (None when nothing in the mail calls for one).
 
     Two troubles with different advisers (the tax office and a called-in credit line) are named in one
     sentence, except in a short draft. ``avoid_openings``: first words the sentence should not start with;
     ``named``: the event the letter already names (then the trouble's `aspect` stands in for a topic that
-    would repeat it).
+    would repeat it); ``after_plan``: the sentence follows the plan offer and adds to it ("Parallel dazu …").
+    A trouble the client has already in hand (`settled`) gets none.
     """
     found = matching(client_message, lang)
     fr = frames(lang)
@@ -240,6 +249,8 @@ def referral_text(client_message: str | None, lang: str, address: str, seed: int
         return None
     client_message = client_message[:MAX_MAIL]
     first = found[0]
+    if first.is_settled(client_message):
+        return None
     if first.already is not None and re.search(first.already.pattern, client_message):
         got = first.already
         options = _pick(got.short, address) if short and got.short else _pick(got.texts, address)
@@ -256,14 +267,15 @@ def referral_text(client_message: str | None, lang: str, address: str, seed: int
                        and r.help != first.help and not _overlaps(_spans(r.pattern, client_message), taken)),
                       None)  # a second trouble elsewhere in the mail, not the same words read twice
         if second is not None and not short and _pick(fr.pair, address):
-            options = _pick(fr.pair, address)
+            options = (after_plan and _pick(fr.pair_after_plan, address)) or _pick(fr.pair, address)
             extra = {"topic2": second.topic_for(client_message),
                      "adviser2": second.adviser_for(client_message, address)}
             texts = [(f"{first.id}+{second.id.rsplit('.', 1)[-1]}.{k + 1}",
                       _fill(t, topic=topic, adviser=adviser, **extra)) for k, t in enumerate(options)]
             help_ = f"{first.help}, {second.help}"
             return _choose(texts, seed, avoid_openings, help_, first.even_in_shock)
-        options = _pick(fr.short, address) if short else _pick(fr.texts, address)
+        options = _pick(fr.short, address) if short else (
+            (after_plan and _pick(fr.after_plan, address)) or _pick(fr.texts, address))
         texts = [(f"{first.id}.{k + 1}", _fill(t, topic=topic, adviser=adviser)) for k, t in enumerate(options)]
     return _choose(texts, seed, avoid_openings, first.help, first.even_in_shock)
 
@@ -298,7 +310,8 @@ def all_texts(lang: str) -> list[tuple[str, str]]:
         if r.texts:
             out += [(r.id, t) for ts in list(r.texts.values()) + list(r.short.values()) for t in ts]
             continue
-        for group, adviser in ((fr.texts, r.adviser), (fr.short, r.short_adviser or r.adviser)):
+        for group, adviser in ((fr.texts, r.adviser), (fr.short, r.short_adviser or r.adviser),
+                               (fr.after_plan, r.adviser)):
             for address, frames_ in group.items():
                 out += [(r.id, _fill(f, topic=r.topic, adviser=adviser)) for f in frames_]
         for address, frames_ in fr.texts.items():
@@ -306,4 +319,10 @@ def all_texts(lang: str) -> list[tuple[str, str]]:
             out += [(r.id, _fill(f, topic=r.aspect, adviser=r.adviser)) for f in frames_ if r.aspect]
             out += [(r.id, _fill(frames_[0], topic=r.topic, adviser=o.text.get(address) or r.adviser))
                     for o in r.own]
+    framed = [r for r in referrals(lang) if not r.texts]
+    for r, r2 in zip(framed, framed[1:]):  # every pair frame, with two neighbouring troubles
+        for group in (fr.pair, fr.pair_after_plan):
+            for frames_ in group.values():
+                out += [(f"{r.id}+{r2.id}", _fill(f, topic=r.topic, adviser=r.adviser, topic2=r2.topic,
+                                                  adviser2=r2.adviser)) for f in frames_]
     return out
