@@ -298,8 +298,8 @@ def _choose(texts: list[tuple[str, str]], seed: int, avoid: frozenset[str], help
 
 
 def all_texts(lang: str) -> list[tuple[str, str]]:
-    """Every sentence the file can give, with one example mail each (for the tests): each trouble in every
-    frame with its default topic, and each topic and own adviser once."""
+    """The sentences the file can give (for the tests): every frame, each trouble in the first frame of each
+    kind, each topic, aspect and own adviser, every pair frame and every trouble's own sentences."""
     fr = frames(lang)
     out: list[tuple[str, str]] = []
     if fr is None:
@@ -312,14 +312,20 @@ def all_texts(lang: str) -> list[tuple[str, str]]:
             continue
         for group, adviser in ((fr.texts, r.adviser), (fr.short, r.short_adviser or r.adviser),
                                (fr.after_plan, r.adviser)):
-            for address, frames_ in group.items():
-                out += [(r.id, _fill(f, topic=r.topic, adviser=adviser)) for f in frames_]
+            for address, frames_ in group.items():  # each trouble in the first frame; each frame once below
+                out += [(r.id, _fill(frames_[0], topic=r.topic, adviser=adviser))]
         for address, frames_ in fr.texts.items():
             out += [(r.id, _fill(frames_[0], topic=t.text, adviser=r.adviser)) for t in r.topics]
-            out += [(r.id, _fill(f, topic=r.aspect, adviser=r.adviser)) for f in frames_ if r.aspect]
+            out += [(r.id, _fill(frames_[0], topic=r.aspect, adviser=r.adviser))] if r.aspect else []
             out += [(r.id, _fill(frames_[0], topic=r.topic, adviser=o.text.get(address) or r.adviser))
                     for o in r.own]
     framed = [r for r in referrals(lang) if not r.texts]
+    for k, (group, short) in enumerate(((fr.texts, False), (fr.short, True), (fr.after_plan, False))):
+        for address, frames_ in group.items():
+            for j, f in enumerate(frames_):  # every frame once, with a different trouble each time
+                r = framed[(j + k) % len(framed)]
+                adviser = (r.short_adviser or r.adviser) if short else r.adviser
+                out.append((r.id, _fill(f, topic=r.topic, adviser=adviser)))
     for r, r2 in zip(framed, framed[1:]):  # every pair frame, with two neighbouring troubles
         for group in (fr.pair, fr.pair_after_plan):
             for frames_ in group.values():
