@@ -148,6 +148,7 @@ class Frames(BaseModel):
     short: dict[str, list[str]]
     pair: dict[str, list[str]] = Field(default_factory=dict)
     after_plan: dict[str, list[str]] = Field(default_factory=dict)  # right after the plan offer: adds to it
+    short_after_plan: dict[str, list[str]] = Field(default_factory=dict)
     pair_after_plan: dict[str, list[str]] = Field(default_factory=dict)
 
 
@@ -181,7 +182,8 @@ def _file(lang: str) -> ReferralFile | None:
     ids = [r.id for r in f.referrals]
     if len(set(ids)) != len(ids):
         raise KnowledgeError(f"lang/{lang}/referrals.yaml: an id occurs twice")
-    for group in (f.frames.texts, f.frames.short, f.frames.pair, f.frames.after_plan, f.frames.pair_after_plan):
+    for group in (f.frames.texts, f.frames.short, f.frames.pair, f.frames.after_plan, f.frames.pair_after_plan,
+                  f.frames.short_after_plan):
         for frames in group.values():
             for fr in frames:
                 bad = set(_SLOT.findall(fr)) - {"topic", "adviser", "Adviser", "topic2", "adviser2"}
@@ -274,8 +276,10 @@ def referral_text(client_message: str | None, lang: str, address: str, seed: int
                       _fill(t, topic=topic, adviser=adviser, **extra)) for k, t in enumerate(options)]
             help_ = f"{first.help}, {second.help}"
             return _choose(texts, seed, avoid_openings, help_, first.even_in_shock)
-        options = _pick(fr.short, address) if short else (
-            (after_plan and _pick(fr.after_plan, address)) or _pick(fr.texts, address))
+        if short:
+            options = (after_plan and _pick(fr.short_after_plan, address)) or _pick(fr.short, address)
+        else:
+            options = (after_plan and _pick(fr.after_plan, address)) or _pick(fr.texts, address)
         texts = [(f"{first.id}.{k + 1}", _fill(t, topic=topic, adviser=adviser)) for k, t in enumerate(options)]
     return _choose(texts, seed, avoid_openings, first.help, first.even_in_shock)
 
@@ -311,7 +315,7 @@ def all_texts(lang: str) -> list[tuple[str, str]]:
             out += [(r.id, t) for ts in list(r.texts.values()) + list(r.short.values()) for t in ts]
             continue
         for group, adviser in ((fr.texts, r.adviser), (fr.short, r.short_adviser or r.adviser),
-                               (fr.after_plan, r.adviser)):
+                               (fr.after_plan, r.adviser), (fr.short_after_plan, r.short_adviser or r.adviser)):
             for address, frames_ in group.items():  # each trouble in the first frame; each frame once below
                 out += [(r.id, _fill(frames_[0], topic=r.topic, adviser=adviser))]
         for address, frames_ in fr.texts.items():
@@ -320,7 +324,8 @@ def all_texts(lang: str) -> list[tuple[str, str]]:
             out += [(r.id, _fill(frames_[0], topic=r.topic, adviser=o.text.get(address) or r.adviser))
                     for o in r.own]
     framed = [r for r in referrals(lang) if not r.texts]
-    for k, (group, short) in enumerate(((fr.texts, False), (fr.short, True), (fr.after_plan, False))):
+    for k, (group, short) in enumerate(((fr.texts, False), (fr.short, True), (fr.after_plan, False),
+                                        (fr.short_after_plan, True))):
         for address, frames_ in group.items():
             for j, f in enumerate(frames_):  # every frame once, with a different trouble each time
                 r = framed[(j + k) % len(framed)]
