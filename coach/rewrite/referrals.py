@@ -104,6 +104,7 @@ class Referral(BaseModel):
     topic: str = ""  # when no topic matches
     aspect: str = ""  # what the adviser covers ("die rechtliche Seite"), when the topic would repeat the event named
     settled: str = ""  # the client already is where this help leads ("we will be filing next week"): no referral
+    pairs_with: list[str] = Field(default_factory=list)  # troubles named beside this one in a letter (other advisers)
     texts: dict[str, list[str]] = Field(default_factory=dict)  # address -> own sentences instead of the frames
     short: dict[str, list[str]] = Field(default_factory=dict)  # the same, one short line each
     examples: ReferralExamples
@@ -265,8 +266,9 @@ def referral_text(client_message: str | None, lang: str, address: str, seed: int
         if first.aspect and _repeats(topic, named):
             topic = first.aspect
         taken = _spans(first.pattern, client_message)
-        second = next((r for r in found[1:] if not r.texts and r.adviser and r.adviser != first.adviser
-                       and r.help != first.help and not _overlaps(_spans(r.pattern, client_message), taken)),
+        second = next((r for r in found[1:] if r.id in first.pairs_with and not r.texts and r.adviser != first.adviser
+                       and not _overlaps(_spans(r.pattern, client_message), taken)
+                       and not _repeats(r.topic_for(client_message), topic)),
                       None)  # a second trouble elsewhere in the mail, not the same words read twice
         if second is not None and not short and _pick(fr.pair, address):
             options = (after_plan and _pick(fr.pair_after_plan, address)) or _pick(fr.pair, address)
