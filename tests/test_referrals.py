@@ -123,3 +123,13 @@ def test_the_referral_adds_to_the_plan_offer_not_glued_to_the_sympathy() -> None
     assert out.index("Gern setze ich mich") < referral  # right after the plan offer, adding to it
     assert "\n\n" not in out[out.index("Gern setze ich mich"):referral]
     assert "Parallel dazu" in out or "parallel" in out
+
+
+@pytest.mark.parametrize(("mail", "lang", "never"), [
+    ("die Mahnungen stapeln sich seit dem Frühjahr und jetzt droht das Finanzamt mit Pfändung.", "de", "Schuldnerberatung"),
+    ("The HMRC debt we've been carrying for two years is now with enforcement.", "en", "debt adviser"),
+    ("We've been juggling debts and our accountant now says we may be insolvent.", "en", "debt adviser"),
+])
+def test_one_trouble_is_not_sent_to_two_advisers(mail: str, lang: str, never: str) -> None:
+    text = referral_text(mail, lang, "Sie" if lang == "de" else "n/a", seed=0, after_plan=True).text  # type: ignore[union-attr]
+    assert never not in text, text
