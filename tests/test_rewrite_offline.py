@@ -345,6 +345,13 @@ def test_apply_takes_back_any_subset_of_changes(greeting: str, body: list[str], 
     assert COACH.apply(r, rejected=[c.id for c in r.changes]).rewrite == draft
 
 
+def test_taking_back_every_addition_of_a_rewrite_that_removed_everything_leaves_an_empty_letter() -> None:
+    r = COACH.rewrite("Kein Problem, ich habe alle Termine storniert.", client_message="Wir müssen das Coaching absagen.")
+    partial = COACH.apply(r, rejected=[c.id for c in r.changes if c.kind == "added"])
+    assert partial.rewrite.strip() == "" and not any(partial.after.moves.model_dump().values())
+    assert COACH.apply(r, rejected=[c.id for c in r.changes]).rewrite == "Kein Problem, ich habe alle Termine storniert."
+
+
 # ---------------------------------------------------------------- issue 13: true to the client's situation, no stacking
 def _rw(draft: str, client: str) -> str:
     return COACH.rewrite(draft, client_message=client, offline=True).rewrite
