@@ -49,8 +49,9 @@ class SentenceIndex:
         return None
 
 
-def is_negated(text: str, sent: Span, start: int, end: int) -> bool:
-    """A negation word in the match's clause, before it, inside it, or in the next few words."""
+def is_negated(text: str, sent: Span, start: int, end: int, *, after_words: int = _AFTER_WORDS) -> bool:
+    """A negation word in the match's clause, before it, inside it, or in the next few words
+    (``after_words`` of them)."""
     s0, s1 = sent
     clause_start = s0
     for m in _CLAUSE_BREAK.finditer(text, s0, start):
@@ -59,7 +60,7 @@ def is_negated(text: str, sent: Span, start: int, end: int) -> bool:
         return True
     stop = _AFTER_STOP.search(text, end, s1)
     after = text[end:stop.start() if stop else s1]
-    words = after.split()[:_AFTER_WORDS]
+    words = after.split()[:after_words]
     # a negation word right behind the match ("verstehe nicht", "storniere erst einmal nichts");
     # contracted forms ("the grant didn't") belong to a new verb and do not count
     return any(_AFTER_NEGATION.match(w.strip(".,;:!?")) for w in words)

@@ -26,6 +26,7 @@ _WORDS = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 # where a chat sentence holds several thoughts without a full stop: after an emoji (a dash or a
 # semicolon joins thoughts that belong together too often to split there)
 _CLAUSE_END = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF][\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D\s]*")
+NEGATION_AFTER_CUE = 1  # words behind a fault cue where a negation still governs it
 MAX_SENTENCES = 60  # a very long letter: the first sentences are scored, the rules see all
 
 
@@ -150,7 +151,10 @@ class SemanticLayer:
         cues = self._cues.get(lang)
         if cues is None:
             return is_negated(text, sent, sent[0], sent[1])
-        return any(is_negated(text, sent, m.start(), m.end()) for m in cues.finditer(text, sent[0], sent[1]))
+        # behind the cue only the next word counts ("cancel nothing", "berechne nichts"): "you'll have to
+        # admit it's not the timing" is no negated "have to"
+        return any(is_negated(text, sent, m.start(), m.end(), after_words=NEGATION_AFTER_CUE)
+                   for m in cues.finditer(text, sent[0], sent[1]))
 
     def _rule(self, lang: str, address: str, move: str) -> CompiledRule:
         key = (lang, address, move)
