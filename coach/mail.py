@@ -53,6 +53,9 @@ _SIGNOFF = re.compile(
     )[ ]*[,.!]?[ ]*$""",
     re.MULTILINE | re.VERBOSE | re.IGNORECASE,
 )
+# any short line of words that ends in a comma and stands right above the name: "Wishing you the very best,",
+# "Mit herzlichem Gruß aus dem Allgäu," (the sign-offs nobody can list)
+_COMMA_CLOSING = re.compile(r"^[ ]*[^\W\d_][\w'’-]*(?:[ ]+[\w'’-]+){0,6}[ ]*,[ ]*$", re.MULTILINE)
 _SIGNATURE_DASHES = re.compile(r"^-- ?$", re.MULTILINE)
 _NAME_GREETING = re.compile(
     r"\A\s*(?P<g>[A-ZÄÖÜ][\w'\-]+(?:[ ]+[A-ZÄÖÜ][\w'\-]+){0,2}[ ]*[,!](?=[ ]*\n)"
@@ -195,6 +198,15 @@ def _find_signoff(text: str, start: int, end: int) -> Span | None:
             while stop > m.start() and text[stop - 1] in " \n":
                 stop -= 1
             return (m.start(), stop)
+    for m in reversed(list(_COMMA_CLOSING.finditer(text, start, end))):
+        after = text[m.end():end]
+        if (text[start:m.start()].strip() and after.startswith("\n") and after[1:2].strip()
+                and after.count("\n") <= _MAX_SIGNATURE_LINES and not _looks_like_prose(after)
+                and _NAME_LINE.match(after[1:].split("\n", 1)[0])):
+            stop = end
+            while stop > m.start() and text[stop - 1] in " \n":
+                stop -= 1
+            return (m.start(), stop)
     block = _contact_block(text, start, end)
     if block is not None:
         return block
@@ -252,6 +264,11 @@ def _trailing_name_line(text: str, start: int, end: int) -> Span | None:
     if len(line) <= 40 and _NAME_LINE.match(line):
         return (line_start, stop)
     return None
+
+
+def is_closing_line(line: str) -> bool:
+    """A sign-off line: one of the known ones, or a short line of words ending in a comma."""
+    return bool(_SIGNOFF.fullmatch(line) or _COMMA_CLOSING.fullmatch(line))
 
 
 def _looks_like_prose(tail: str) -> bool:

@@ -97,3 +97,12 @@ def test_a_contact_block_without_a_closing_is_the_signature() -> None:
     text = "Hallo X,\n\nDas tut mir leid.\n\nAnna Berger\nBerger Consulting\nTel. 030 123456\nwww.berger.de"
     assert kinds(text) == ["greeting", "paragraph", "signature"]
     assert kinds("Hi,\n\nSorry.\n\nCall me at +44 20 7946 0000 any time.")[-1] == "paragraph"
+
+
+def test_a_sign_off_nobody_listed_is_the_closing_when_it_stands_above_the_name() -> None:
+    for closing in ("Wishing you and the team every strength,", "Mit herzlichem Gruß aus dem Allgäu,"):
+        text = f"Hi Ann,\n\nI am sorry to hear it. Of course.\n\n{closing}\nJo Park\nPark Advisory"
+        letter = parse_letter(text)
+        assert letter.closing == closing and letter.part("signature").raw == "Jo Park\nPark Advisory"
+    chat = "Hi Ann,\n\nthanks, we will see,\nbut I think this is fine.\n\nBest\nJo"
+    assert [p.raw for p in parse_letter(chat).parts if p.kind == "paragraph"] == ["thanks, we will see,\nbut I think this is fine."]

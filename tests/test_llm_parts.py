@@ -81,6 +81,15 @@ def test_redaction_replaces_contact_data_and_names_and_restores_them() -> None:
         assert private not in (d or "") + (c or "")
     assert red.restore(d or "") == draft and red.restore(c or "") == client
     assert "email" in red.summary() and "phone" in red.summary()
+    assert "E-Mail-Adresse" in red.summary("de") and "Telefonnummer" in red.summary("de")
+
+
+def test_every_kind_of_redacted_detail_has_a_label_in_every_language() -> None:
+    from coach.lang import languages
+    from coach.llm.redact import KINDS
+
+    for code, spec in languages().items():
+        assert set(KINDS) <= set(spec.redaction_labels), f"{code}: {set(KINDS) - set(spec.redaction_labels)}"
 
 
 def test_dates_times_and_amounts_are_not_taken_for_phone_numbers() -> None:

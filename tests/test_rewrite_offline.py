@@ -173,6 +173,14 @@ def test_a_faulty_clause_goes_and_the_fine_fact_stays() -> None:
     assert "I hear you, that sounds really stressful." in r.rewrite
 
 
+def test_a_cut_inside_an_open_subordinate_clause_takes_the_whole_sentence() -> None:
+    draft = ("Sehr geehrter Herr Kühn,\n\nvielen Dank für Ihre Nachricht.\n\nBitte beachten Sie, dass die bereits "
+             "reservierten, aber nicht genutzten acht Tage laut Vertrag mit der Schlussrechnung berechnet werden.\n\n"
+             "Mit freundlichen Grüßen\nIna Frey")
+    r = COACH.rewrite(draft, "Wir beenden den Beratungsvertrag.")
+    assert "Bitte beachten Sie" not in r.rewrite and "reservierten" not in r.rewrite
+
+
 def test_dangling_connector_goes_with_the_removed_sentence() -> None:
     draft = ("Hallo Frau Roth,\n\nich bestätige die Kündigung zum Monatsende. Aber lassen Sie uns vorher noch einmal "
              "telefonieren.\n\nViele Grüße\nJan Ott")
@@ -432,3 +440,43 @@ def test_a_draft_opening_with_the_clients_name_keeps_the_name_first() -> None:
               "Hi Leon, the hospital is closing our unit, so the contract we depend on is gone from next month. "
               "I need to cancel the business plan project. Greta")
     assert out.startswith("Greta, ") and ". Greta," not in out
+
+
+def test_a_parting_exclamation_stays_the_last_line_of_the_body() -> None:
+    for draft in ("Hi Jana,\n\nkein Problem, ich sage den Workshop ab.\n\nHalt die Ohren steif!\n\nLG\nTim",
+                  "Hi Jana,\n\nokay. Ich sage den Workshop ab, die Rechnung kommt trotzdem.\n\nBis Donnerstag, 17 Uhr!\n\nLG\nTim"):
+        r = COACH.rewrite(draft, "Unser Lager ist abgebrannt, wir müssen den Workshop absagen.")
+        body = r.rewrite.split("\n\nLG")[0]
+        last = draft.split("\n\n")[2]
+        assert body.endswith(last) and any(c.kind == "added" for c in r.changes)
+
+
+def test_a_fee_ps_after_the_name_goes_without_leaving_blank_lines() -> None:
+    draft = ("Hi Jess,\n\nI'm so sorry about your mom.\n\nTake care,\nTom\n\n"
+             "P.S. The retainer has a 30-day notice clause, so the March invoice still goes out.")
+    r = COACH.rewrite(draft, "My mom is in hospital, we need to pause March.")
+    assert "notice clause" not in r.rewrite and r.rewrite.endswith("Take care,\nTom")
+
+
+def test_a_sentence_only_the_model_reads_as_acceptance_goes_unless_the_draft_already_defers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The rewrite is more careful than the check ([move.*] remove): an unreported sentence the model scores as
+    acceptance is not left beside the new offer; a draft that leaves the decision open itself keeps it."""
+    layer = COACH.checker.semantic_layer()
+    doubtful = "Mal sehen, wie es im Herbst bei euch aussieht."
+    real = layer.sentence_probs
+
+    def probs(text, sentences):  # type: ignore[no-untyped-def]
+        scored, out = real(text, sentences)
+        for s in scored:
+            if text[s[0]:s[1]] == doubtful:
+                out[s] = {**{m: 0.0 for m in out[s]}, "accepts_cancellation": 0.9}
+        return scored, out
+
+    monkeypatch.setattr(layer, "sentence_probs", probs)
+    client = "Unser Hauptinvestor ist abgesprungen, wir müssen das Projekt stoppen."
+    plain = COACH.rewrite(f"Hallo Mara,\n\ndas tut mir leid. {doubtful}\n\nViele Grüße\nOla", client)
+    assert doubtful not in plain.rewrite and any(c.before == doubtful for c in plain.changes if c.kind == "removed")
+    assert not COACH.check(f"Hallo Mara,\n\ndas tut mir leid. {doubtful}\n\nViele Grüße\nOla", client).moves.accepts_cancellation
+    defers = COACH.rewrite(f"Hallo Mara,\n\ndas tut mir leid. {doubtful} Über unsere Zusammenarbeit reden wir "
+                           "später in Ruhe.\n\nViele Grüße\nOla", client)
+    assert doubtful in defers.rewrite

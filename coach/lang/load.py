@@ -60,6 +60,8 @@ class LanguageSpec(BaseModel):
     slot_fill: str = Field(min_length=1)
     function_words: frozenset[str]
     address: AddressSpec = AddressSpec()
+    redaction_labels: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    """What the "replaced before sending" notice calls each kind of redacted detail: (one, several)."""
 
     @field_validator("function_words", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from coach.letter.model import Letter, Part, PartKind, Sentence
-from coach.mail import _SIGNOFF, PS_MARK, MailParts, split_mail
+from coach.mail import PS_MARK, MailParts, is_closing_line, split_mail
 from coach.normalize import normalize
 from coach.sentences import sentence_spans
 
@@ -52,7 +52,7 @@ def _labelled(norm: str, mp: MailParts) -> list[tuple[int, int, PartKind]]:
         s, e = mp.signoff
         nl = norm.find("\n", s, e)
         first = norm[s:nl if nl != -1 else e]
-        if _SIGNOFF.fullmatch(first):
+        if is_closing_line(first):
             out.append((s, s + len(first.rstrip()), "closing"))
             rest = nl + 1 if nl != -1 else e
             while rest < e and norm[rest] in " \n":

@@ -35,13 +35,15 @@ def part_text(p: Part) -> str:
 def render(letter: Letter) -> str:
     chunks: list[str] = []
     parts = letter.parts
-    for i, p in enumerate(parts):
+    ended = False  # the text's last parts went (a fee P.S. after the name): it ends as the draft ended
+    for p in parts:
         text = part_text(p)
         if not text and p.has_sentences:
-            if i == len(parts) - 1 and chunks:
-                # the last part went: the text ends as the part before it ended
-                pass
+            ended = True
             continue
+        ended = False
         chunks.append(text)
         chunks.append(p.trail)
+    if ended and len(chunks) >= 2:
+        chunks[-1] = parts[-1].trail if not parts[-1].trail.strip() else ""
     return "".join(chunks)

@@ -94,10 +94,6 @@ _NOT_NAMES = frozenset(
     Besserung Wünsche Abend Woche Wochenende Sorry Entschuldigung Leid Schade Ist Sind War Hat Haben Ist Bin Am Im In An Auf Zu Bei Nach Von Für Als Wie So Da""".split()
 )
 KINDS = ("NAME", "EMAIL", "URL", "IBAN", "TAXID", "BIRTHDATE", "ADDRESS", "COMPANY", "PHONE")
-_LABELS = {"EMAIL": ("email address", "email addresses"), "PHONE": ("phone number", "phone numbers"),
-           "IBAN": ("IBAN", "IBANs"), "NAME": ("name", "names"), "URL": ("link", "links"),
-           "TAXID": ("tax id", "tax ids"), "BIRTHDATE": ("date of birth", "dates of birth"),
-           "ADDRESS": ("address", "addresses"), "COMPANY": ("company name", "company names")}
 
 
 @dataclass
@@ -122,9 +118,12 @@ class Redaction:
         pattern = re.compile("|".join(re.escape(ph) for ph in sorted(self.mapping, key=len, reverse=True)))
         return pattern.sub(lambda m: self.mapping[m.group()], text)
 
-    def summary(self) -> str:
-        return ", ".join(f"{n} {_LABELS.get(k, (k.lower(), k.lower() + 's'))[n != 1]}"
-                         for k, n in sorted(self.counts.items()))
+    def summary(self, lang: str = "en") -> str:
+        """What was replaced, counted per kind, in the draft's language (labels from language.toml)."""
+        from coach.lang import language
+
+        labels = language(lang).redaction_labels
+        return ", ".join(f"{n} {labels.get(k, (k.lower(), k.lower()))[n != 1]}" for k, n in sorted(self.counts.items()))
 
 
 def _name_words(chunk: str) -> set[str]:

@@ -128,6 +128,8 @@ class CompiledStyle:
         self.connector = re.compile(r"^(?:" + "|".join(re.escape(w) for w in words) + r")\b[,]?\s+", re.I)
         subs = sorted(s.subordinators, key=len, reverse=True)
         self.subordinator = re.compile(r"^\W*(?:" + "|".join(re.escape(w) for w in subs) + r")\b", re.I)
+        # a subordinate clause opened after a comma ("Bitte beachten Sie, dass die …"): what follows completes it
+        self.opens_clause = re.compile(r",\s*(?:" + "|".join(re.escape(w) for w in subs) + r")\b", re.I)
 
     def foreign_service(self, text: str, context: str) -> bool:
         """The phrasing names a kind of work ("Coaching") that the draft and client mail never mention."""

@@ -143,7 +143,7 @@ class LLMRewriter:
         if not self.settings.redact:
             return [notice("redaction_off", a.language)]
         if redaction.mapping:
-            return [notice("redacted", a.language, summary=redaction.summary())]
+            return [notice("redacted", a.language, summary=redaction.summary(a.language))]
         return []
 
     def _verified(self, a: Analysis, client_message: str | None, answer: LLMAnswer, redaction: Redaction,

@@ -14,6 +14,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 from coach.checker import Analysis, Checker
 from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult
 from coach.rewrite.followups import style
-from coach.rewrite.rules_rewriter import plan_sentences
+from coach.rewrite.rules_rewriter import likely_faults, plan_sentences
 from coach.rewrite.voice import words
 
 _WORD1 = re.compile(r"\w+")
@@ -58,7 +59,7 @@ def _contains(haystack: str, sentence: str) -> bool:
 def assess(a: Analysis, result: RewriteResult, checker: Checker) -> RewriteCheck:
     text = result.rewrite
     after = result.after
-    plans = plan_sentences(a)
+    plans = plan_sentences(a, likely_faults(a, checker))
     edited = {c.before for c in result.changes if c.kind == "edited"}
     fine = [p.text for p in plans if p.verdict == "keep" and p.text not in edited]
     faulty = [p.text for p in plans if p.verdict == "fault"]
@@ -91,11 +92,15 @@ def layout_lines(a: Analysis) -> list[str]:
     return out
 
 
-def _layout_in_place(a: Analysis, text: str) -> bool:
-    """Every layout line is a line of the rewrite, in the draft's order."""
+def _layout_in_place(a: Analysis, text: str, removed: Sequence[str] = ()) -> bool:
+    """Every layout line is a line of the rewrite, in the draft's order (a P.S. line the rewrite removed as a
+    fault, "P.S. the invoice still goes out", is not layout that was lost)."""
     lines = [line.strip() for line in text.split("\n")]
+    gone = [r.strip() for r in removed if len(r.strip()) >= 15]
     pos = 0
     for want in layout_lines(a):
+        if any(want in g or g in want for g in gone):
+            continue
         try:
             pos = lines.index(want, pos) + 1
         except ValueError:
@@ -158,7 +163,7 @@ def measure(rows: list[dict[str, Any]], coach: Any) -> dict[str, Any]:
             "id": row.get("id", ""),
             "good": good,
             "good_unchanged": (not good) or (text == draft and not r.changed),
-            "layout_kept": _layout_in_place(a, text),
+            "layout_kept": _layout_in_place(a, text, removed=[c.before for c in r.changes if c.kind == "removed"]),
             "faults_total": len(faults),
             "faults_gone": sum(1 for f in faults if f not in text),
             "flagged_total": len(flagged),

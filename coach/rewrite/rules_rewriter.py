@@ -50,9 +50,12 @@ class SentencePlan:
     id: str = ""
 
 
-def plan_sentences(a: Analysis) -> list[SentencePlan]:
-    """Each sentence of the writer's own text (paragraphs and P.S.), and whether the rewrite keeps it."""
+def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None) -> list[SentencePlan]:
+    """Each sentence of the writer's own text (paragraphs and P.S.), and whether the rewrite keeps it;
+    ``likely`` adds the sentences the model scores as a fault that nothing reported (see ``likely_faults``)."""
     per_sentence = a.sentence_moves()
+    for span, move in (likely or {}).items():
+        per_sentence.setdefault(span, set()).add(move)
     plans: list[SentencePlan] = []
     faults = set(FAULT_MOVES)
     for part in a.letter.parts:
@@ -75,6 +78,17 @@ def plan_sentences(a: Analysis) -> list[SentencePlan]:
             after_fault = verdict in ("fault", "followup")
             plans.append(SentencePlan((s.start, s.end), s.text, moves, verdict, s.id))
     return plans
+
+
+def likely_faults(a: Analysis, checker: Checker) -> dict[tuple[int, int], str]:
+    """Sentences of the own text the semantic layer scores as a fault though no finding says so (what the
+    rewrite drops as well; ``[move.*] remove`` in knowledge/semantic/config.toml)."""
+    layer = checker.semantic_layer()
+    if layer is None or a.moves[_LATER]:
+        return {}  # the draft itself leaves the decision open: no new offer for a doubtful sentence to contradict
+    per_sentence = a.sentence_moves()
+    spans = [(s.start, s.end) for s in a.letter.sentences()]
+    return layer.likely_faults(a.letter.masked, spans, {s: per_sentence.get(s, set()) for s in spans}, a.language)
 
 
 @dataclass
@@ -110,7 +124,7 @@ class RulesRewriter:
         letter = a.letter.copy()
         faults_by_sentence = self._fault_hits(a)
         removed: list[str] = []
-        for plan in plan_sentences(a):
+        for plan in plan_sentences(a, self._likely_faults(a)):
             if plan.verdict == "keep":
                 continue
             if plan.verdict == "fault":
@@ -237,6 +251,9 @@ class RulesRewriter:
             choices[i] = new
 
     # ------------------------------------------------------------------ faults
+    def _likely_faults(self, a: Analysis) -> dict[tuple[int, int], str]:
+        return likely_faults(a, self.checker)
+
     @staticmethod
     def _fault_hits(a: Analysis) -> dict[str, list[tuple[int, int]]]:
         out: dict[str, list[tuple[int, int]]] = {}
@@ -280,6 +297,8 @@ class RulesRewriter:
                 return None  # "I do have to remind you, though, that …": the fault completes the clause
             if _CONSEQUENCE.match(text[chunks[k][0]:]):
                 return None  # "Das respektiere ich natürlich, dann beenden wir …": the premise goes with its fault
+            if st.opens_clause.search(text[keep[0][0]:keep[-1][1]]):
+                return None  # "Bitte beachten Sie, dass die gebuchten, aber …": the cut falls inside an open clause
         else:
             k = len(bad) - 1 - bad[::-1].index(True)
             keep = chunks[k + 1:]
@@ -340,6 +359,9 @@ class RulesRewriter:
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
+        if len(body) == 1 and _parting_line(body[0], st) and len(letter.body()) > 1:
+            # only "Halt die Ohren steif!" is left of the body: it stays last, the new text goes above it
+            body = [_new_paragraph_after_greeting(letter)]
         if m == _ACK:
             if not body:
                 return _new_paragraph_after_greeting(letter), 0
@@ -395,7 +417,7 @@ class RulesRewriter:
             return _new_paragraph_after_greeting(letter), 0
         last = body[-1]
         closer = len(body) > 1 and len(last.live_sentences()) <= 2 and all(
-            st.closers.search(s.text) for s in last.live_sentences())
+            st.closers.search(s.text) for s in last.live_sentences()) or len(body) > 1 and _parting_line(last, st)
         if voice.register == "chat" or len(body) == 1 and len(body[0].live_sentences()) <= 2:
             target = body[-2] if closer else last
             live = [i for i, s in enumerate(target.sentences) if s.live]
@@ -542,7 +564,8 @@ def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
         if s.state == "added":
             break
         t = s.text
-        if _signs_off(t, st) or (j == live[-1] and j != live[0] and _NAME_ONLY.fullmatch(t.strip())) \
+        if _signs_off(t, st) or (j == live[-1] and j != live[0] and (_NAME_ONLY.fullmatch(t.strip())
+                                                                      or _parting_wish(t, st))) \
                 or (j != live[0] and words(t) <= 8 and st.closers.search(t) and not _proposes_call(t, st)):
             k = j
             continue
@@ -552,6 +575,18 @@ def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
 
 def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
     return bool(_SIGNOFF.fullmatch(text.strip()) or (words(text) <= 4 and st.closers.search(text)))
+
+
+def _parting_wish(text: str, st) -> bool:  # type: ignore[no-untyped-def]
+    """A short exclamation that ends a letter: "Halt die Ohren steif!", "Bis Donnerstag, 17 Uhr!", "Hang in there!"."""
+    t = text.strip()
+    return t.endswith("!") and words(t) <= 6 and not _proposes_call(t, st)
+
+
+def _parting_line(part: Part, st) -> bool:  # type: ignore[no-untyped-def]
+    """The last paragraph is one such exclamation on its own: new text goes before it."""
+    live = part.live_sentences()
+    return len(live) == 1 and live[0].state != "added" and _parting_wish(live[0].text, st)
 
 
 def _short_reaction(s: Sentence) -> bool:

@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Sequence
 
-from coach.moves import FAULT_MOVES
+from coach.moves import FAULT_MOVES, GOOD_MOVES
 from coach.rules.loader import CompiledRule, RuleSet
 from coach.rules.matcher import Hit, SentenceIndex, is_negated
 from coach.rules.patterns import lower_text
@@ -69,6 +69,23 @@ class SemanticLayer:
             return [], {}
         probs = self.model.move_probs(embed([text[s:e] for s, e in scored]))
         return scored, {s: dict(zip(self.model.moves, map(float, row), strict=True)) for s, row in zip(scored, probs, strict=True)}
+
+    def likely_faults(self, text: str, sentences: Sequence[Span], found: dict[Span, set[str]],
+                      language: str) -> dict[Span, str]:
+        """Sentences with no finding that the model still scores as a fault (``[move.*] remove``), and that
+        fault: what the rewrite drops rather than leave beside its new offer."""
+        limits = {m: self.config.move[m].remove for m in FAULT_MOVES if self.config.move[m].remove < 1.0}
+        if not limits:
+            return {}
+        scored, probs = self.sentence_probs(text, [s for s in sentences if not found.get(s)])
+        out: dict[Span, str] = {}
+        for sent in scored:
+            p = probs[sent]
+            move = max(FAULT_MOVES, key=lambda m: p[m])
+            if p[move] >= limits.get(move, 1.0) and max(p[m] for m in GOOD_MOVES) < 0.5 \
+                    and not self._negated_cue(lower_text(text), sent, language):
+                out[sent] = move
+        return out
 
     def apply(self, text: str, sentences: Sequence[Span], hits: list[Hit], language: str, address: str) -> list[Hit]:
         """The rule hits minus vetoed ambiguous ones, plus the model's own hits, in text order.

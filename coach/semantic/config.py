@@ -18,6 +18,7 @@ class MoveThresholds(BaseModel):
 
     add: float = Field(gt=0.5, le=1.0)
     veto: float = Field(ge=0.0, lt=0.5)
+    remove: float = Field(default=1.0, gt=0.5, le=1.0)  # a fault: the rewrite drops an unreported sentence from here
 
 
 class ScenarioThresholds(BaseModel):
