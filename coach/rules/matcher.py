@@ -49,13 +49,21 @@ class SentenceIndex:
         return None
 
 
-def is_negated(text: str, sent: Span, start: int, end: int, *, after_words: int = _AFTER_WORDS) -> bool:
-    """A negation word in the match's clause, before it, inside it, or in the next few words
-    (``after_words`` of them)."""
+_WORD_START = re.compile(r"\S+")
+
+
+def is_negated(text: str, sent: Span, start: int, end: int, *, after_words: int = _AFTER_WORDS,
+               before_words: int | None = None) -> bool:
+    """A negation word in the match's clause, before it (within ``before_words`` words, when given),
+    inside it, or in the next few words (``after_words`` of them)."""
     s0, s1 = sent
     clause_start = s0
     for m in _CLAUSE_BREAK.finditer(text, s0, start):
         clause_start = m.end()
+    if before_words is not None:
+        starts = [m.start() for m in _WORD_START.finditer(text, clause_start, start)]
+        if len(starts) > before_words:
+            clause_start = starts[-before_words]
     if _NEGATION.search(text, clause_start, end):
         return True
     stop = _AFTER_STOP.search(text, end, s1)

@@ -27,6 +27,7 @@ _WORDS = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 # semicolon joins thoughts that belong together too often to split there)
 _CLAUSE_END = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF][\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D\s]*")
 NEGATION_AFTER_CUE = 1  # words behind a fault cue where a negation still governs it
+NEGATION_BEFORE_CUE = 4  # words before it ("there won't be any cancellation fee")
 MAX_SENTENCES = 60  # a very long letter: the first sentences are scored, the rules see all
 
 
@@ -168,9 +169,11 @@ class SemanticLayer:
         cues = self._cues.get(lang)
         if cues is None:
             return is_negated(text, sent, sent[0], sent[1])
-        # behind the cue only the next word counts ("cancel nothing", "berechne nichts"): "you'll have to
-        # admit it's not the timing" is no negated "have to"
-        return any(is_negated(text, sent, m.start(), m.end(), after_words=NEGATION_AFTER_CUE)
+        # close to the cue only: "no need to cancel", "cancel nothing", "keine Sorge wegen der Rechnung";
+        # "you'll have to admit it's not the timing" is no negated "have to", and "pulling the plug with no
+        # explanation ... strikes me as hasty" no negated "hasty"
+        return any(is_negated(text, sent, m.start(), m.end(), after_words=NEGATION_AFTER_CUE,
+                              before_words=NEGATION_BEFORE_CUE)
                    for m in cues.finditer(text, sent[0], sent[1]))
 
     def _rule(self, lang: str, address: str, move: str) -> CompiledRule:
