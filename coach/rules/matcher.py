@@ -17,12 +17,13 @@ _NEGATION = re.compile(
     r"none|neither|nor|noch\s+nicht)\b|n't\b|n’t\b",
     re.IGNORECASE,
 )
+_EMOJI = "\U0001F000-\U0001FAFF\u2600-\u27BF"  # an emoji ends a clause in chat ("never seen that before 🙄 cancelled ur slots")
 _CLAUSE_BREAK = re.compile(
-    r"[,;:()]|\s-\s|\b(?:aber|sondern|doch|jedoch|trotzdem|but|however|though|although|and\s+then)\b",
+    rf"[,;:(){_EMOJI}]|\s-\s|\b(?:aber|sondern|doch|jedoch|trotzdem|but|however|though|although|and\s+then)\b",
     re.IGNORECASE,
 )
 # "aber" right after a German verb is mostly a particle ("Ich storniere aber erst mal nichts"), not a new clause
-_AFTER_STOP = re.compile(r"[,;:.!?()]|\s-\s|\b(?:und|oder|and|or|but|sondern|weil|because)\b", re.IGNORECASE)
+_AFTER_STOP = re.compile(rf"[,;:.!?(){_EMOJI}]|\s-\s|\b(?:und|oder|and|or|but|sondern|weil|because)\b", re.IGNORECASE)
 _AFTER_NEGATION = re.compile(r"^(?:nicht|nichts|nix|not|nie|never|keine\w*)$", re.IGNORECASE)
 _AFTER_WORDS = 5
 
