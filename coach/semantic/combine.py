@@ -157,8 +157,11 @@ class SemanticLayer:
             if cr.rule.move != move or cr.rule.kind != "presence":
                 continue
             t = text if cr.rule.case_sensitive else low
-            if cr.unless is not None and cr.unless.search(t, sent[0], sent[1]):
-                return True
+            if cr.unless is not None and any(
+                    move in FAULT_MOVES or not is_negated(t, sent, m.start(), m.end(), after_words=NEGATION_AFTER_CUE,
+                                                          before_words=NEGATION_BEFORE_CUE)
+                    for m in cr.unless.finditer(t, sent[0], sent[1])):
+                return True  # (a good move's exception that is itself negated, "nichts abgesagt", does not count)
             if cr.rule.negation and move in FAULT_MOVES and self._negated_cue(t, sent, lang):
                 return True
         return False
