@@ -93,7 +93,7 @@ def slot_fill(lang: str) -> str:
 
 
 def phrasing_embed_text(p: Phrasing) -> str:
-    text = p.text.replace("{situation}", slot_fill(p.lang))
+    text = p.text.replace("{situation}", slot_fill(p.lang)).replace("{when}", language(p.lang).when_fill)
     return f"{phrasing_title(p)}\n{text}"
 
 

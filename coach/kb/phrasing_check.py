@@ -71,7 +71,9 @@ def check_phrasing(p: Any) -> PhrasingVerdict:
     """The verdict on one phrasing (a ``coach.kb.schema.Phrasing``)."""
     from coach.kb.loader import slot_fill
 
-    text = p.text.replace("{situation}", slot_fill(p.lang))
+    from coach.lang import language
+
+    text = p.text.replace("{situation}", slot_fill(p.lang)).replace("{when}", language(p.lang).when_fill)
     problems = [f"contains {what}" for what in content_problems(text)]
     checker = _get_checker()
     # the move must be one the rules know (the offline rewrite verifies phrasings the same way);

@@ -29,12 +29,16 @@ Lang = Annotated[str, AfterValidator(_known_language)]  # a code with a folder u
 PhrasingAddress = Literal["Sie", "du", "n/a"]
 PhrasingScenario = Literal["any", "shock", "long_standing", "unclear"]
 SituationScenario = Literal["shock", "long_standing", "unclear"]
-Tone = Literal["warm", "neutral", "formal", "grief", "health", "care"]  # the last three: see Situation.care
+# grief, health, care: see Situation.care; plain: for a client who gave no reason (no burden named), pause: the same
+# for a pause or postponement; both / care_both: one sentence with the plan offer and the deferral
+# when / when_both: a plan offer that takes up the time the draft had kept a session for ("{when}")
+Tone = Literal["warm", "neutral", "formal", "grief", "health", "care", "plain", "pause", "both", "care_both", "when",
+               "when_both"]
 Register = Literal["letter", "mail", "chat"]
 Kind = Literal["passage", "phrasing"]
 
 PHRASING_MOVES: tuple[str, ...] = GOOD_MOVES + AID_MOVES  # what a phrasing can do (knowledge/moves.toml)
-ALLOWED_PLACEHOLDERS: frozenset[str] = frozenset({"situation"})
+ALLOWED_PLACEHOLDERS: frozenset[str] = frozenset({"situation", "when"})
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 
@@ -130,7 +134,7 @@ class Phrasing(_Identified):
             raise ValueError(f"text: {exc}") from None
         bad = sorted(set(names) - ALLOWED_PLACEHOLDERS)
         if bad:
-            raise ValueError(f"text uses unknown placeholder(s) {bad}; only {{situation}} is allowed")
+            raise ValueError(f"text uses unknown placeholder(s) {bad}; only {{situation}} and {{when}} are allowed")
         return v
 
     @model_validator(mode="after")
@@ -153,6 +157,9 @@ class Situation(_Strict):
     # "grief" (a death) or "health" (a serious illness, a burnout, a child in intensive care): the reply offers
     # condolence or care and time, not a plan; only phrasings of that tone (and "care" for the later talk) are used
     care: Literal["", "grief", "health"] = ""
+    # a general signal ("plötzlich", "the economy"), not an event: it names the event but does not tell the
+    # offline rewrite that a mail the checker reads as unclear is a shock
+    catch_all: bool = False
 
     @field_validator("id", "de_sie", "de_du", "en")
     @classmethod

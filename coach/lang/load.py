@@ -58,6 +58,7 @@ class LanguageSpec(BaseModel):
     native_name: str = Field(min_length=1)
     quotes: tuple[str, str]
     slot_fill: str = Field(min_length=1)
+    when_fill: str = Field(default="", description="fills a phrasing's {when} slot when no time is known")
     function_words: frozenset[str]
     address: AddressSpec = AddressSpec()
     redaction_labels: dict[str, tuple[str, str]] = Field(default_factory=dict)

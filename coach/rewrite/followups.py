@@ -24,6 +24,25 @@ class Followup(BaseModel):
     examples: Examples
 
 
+class Override(BaseModel):
+    """A sentence that overrides the client's request or still carries out the cancellation ("Lass uns einfach wie
+    geplant weitermachen", "let's just keep our thursday call", "this month will be our last"): next to the
+    deferral and plan the rewrite keeps or adds, it would contradict them, so it goes (`patterns`), or only the
+    matched words go (`cuts`: "Let us keep the engagement running and use our session …")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    lang: str
+    patterns: list[str] = Field(default_factory=list)
+    cuts: list[str] = Field(default_factory=list)
+    examples: Examples
+    cut_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> what is left after the cut
+    # the time a removed sentence kept ("am Donnerstag", "our session on 12 May"): the plan offer takes it up
+    when: list[str] = Field(default_factory=list)  # patterns with a group named "when"
+    when_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> the time taken up
+
+
 class Style(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -36,6 +55,7 @@ class Style(BaseModel):
     subordinators: list[str]
     services: list[str] = Field(default_factory=list)
     refers_back: list[str] = Field(default_factory=list)
+    pause: list[str] = Field(default_factory=list)  # a client's mail asking for a pause or a postponement
     joint: list[str] = Field(default_factory=list)  # work done together ("wir machen zusammen eine Liste")  # a sentence leaning on the one before ("Sie müssen dafür …")
 
 
@@ -75,6 +95,7 @@ class RewriteFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     followup: list[Followup]
+    override: list[Override] = Field(default_factory=list)
     style: dict[str, Style]  # per language code; a language without its own falls back to English
     why: dict[str, Why]
     roles: Roles
@@ -111,6 +132,70 @@ def is_followup(sentence: str, lang: str) -> bool:
     return bool(entry and entry[1].search(lower_text(sentence)))
 
 
+@cache
+def overrides() -> dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]]:
+    """Per language: (sentence patterns, cut patterns) of knowledge/rewrite.toml's [[override]] entries."""
+    pats: dict[str, list[str]] = {}
+    cuts: dict[str, list[str]] = {}
+    for o in _file().override:
+        pats.setdefault(o.lang, []).extend(o.patterns)
+        cuts.setdefault(o.lang, []).extend(o.cuts)
+    out: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {}
+    for lang in set(pats) | set(cuts):
+        try:
+            out[lang] = (compile_any(pats.get(lang, [])) if pats.get(lang) else None,
+                         re.compile("|".join(f"(?:{c})" for c in cuts[lang]), re.I) if cuts.get(lang) else None)
+        except re.error as exc:
+            raise KnowledgeError(f"rewrite.toml: override ({lang}): invalid pattern: {exc}") from None
+    return out
+
+
+@cache
+def _when_patterns(lang: str) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for o in _file().override:
+        if o.lang != lang:
+            continue
+        for w in o.when:
+            try:
+                pat = re.compile(w, re.I)
+            except re.error as exc:
+                raise KnowledgeError(f"rewrite.toml: {o.id}: invalid when pattern: {exc}") from None
+            if "when" not in pat.groupindex:
+                raise KnowledgeError(f"rewrite.toml: {o.id}: a when pattern needs a group named 'when'")
+            out.append(pat)
+    return tuple(out)
+
+
+def when_of(sentence: str, lang: str) -> str | None:
+    """The time an overriding sentence kept for a session ("am Donnerstag", "our thursday call"), if it names one."""
+    for pat in _when_patterns(lang):
+        m = pat.search(sentence)
+        if m and m.group("when"):
+            return m.group("when").strip()
+    return None
+
+
+def overrides_request(sentence: str, lang: str) -> bool:
+    """The sentence overrides the client's request or carries out the cancellation (it goes as a whole)."""
+    entry = overrides().get(lang)
+    return bool(entry and entry[0] is not None and entry[0].search(lower_text(sentence)))
+
+
+def cut_override(sentence: str, lang: str) -> str | None:
+    """The sentence without its overriding words ("Let us keep the engagement running and use …" ->
+    "Let us use …"), or None when nothing is to be cut."""
+    entry = overrides().get(lang)
+    if not entry or entry[1] is None:
+        return None
+    m = entry[1].search(sentence)
+    if not m:
+        return None
+    out = (sentence[:m.start()] + sentence[m.end():]).strip()
+    out = re.sub(r"\s{2,}", " ", out)
+    return out[:1].upper() + out[1:] if out else None
+
+
 class CompiledStyle:
     def __init__(self, s: Style):
         self.raw = s
@@ -120,6 +205,7 @@ class CompiledStyle:
             self.closers = re.compile("|".join(s.closers), re.I)
             self.refers_back = re.compile("|".join(s.refers_back), re.I) if s.refers_back else None
             self.joint = re.compile("|".join(s.joint), re.I) if s.joint else None
+            self._pause = re.compile("|".join(s.pause), re.I) if s.pause else None
         except re.error as exc:
             raise KnowledgeError(f"rewrite.toml: invalid style pattern: {exc}") from None
         self.crisis = tuple(c.lower() for c in s.crisis)
@@ -133,8 +219,12 @@ class CompiledStyle:
 
     def foreign_service(self, text: str, context: str) -> bool:
         """The phrasing names a kind of work ("Coaching") that the draft and client mail never mention."""
-        low = text.lower()
-        return any(w in low and w not in context for w in self.raw.services)
+        low = text.lower()  # a word of its own ("Beratung", "Beratungstage"), not "Steuerberatung"
+        return any(re.search(r"(?<![^\W\d_])" + re.escape(w), low) and w not in context for w in self.raw.services)
+
+    def asks_pause(self, client_message: str | None) -> bool:
+        """The client asks for a pause or a postponement ("pausieren", "on hold"), not for an end."""
+        return bool(client_message and self._pause is not None and self._pause.search(client_message))
 
     def proposes_call(self, text: str) -> bool:
         """The sentence proposes a call or meeting ("Passt Ihnen ein Telefonat am Montag?", "Let's talk")."""

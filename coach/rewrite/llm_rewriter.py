@@ -97,7 +97,8 @@ class LLMRewriter:
             (draft_r, client_r), redaction = redact([a.draft, client_message])
         else:
             draft_r, client_r, redaction = a.draft, client_message, Redaction()
-        sources = [s.model_copy(update={"text": s.text.replace("{situation}", language(s.lang).slot_fill)})
+        sources = [s.model_copy(update={"text": s.text.replace("{situation}", language(s.lang).slot_fill)
+                                                .replace("{when}", language(s.lang).when_fill)})
                    for s in self._grounding(a, client_message, notices)]  # a template's slot, in plain words
         if self.settings.redact and sources:
             sources = [s.model_copy(update={"text": redact([s.text], redaction)[0][0] or s.text}) for s in sources]

@@ -33,6 +33,7 @@ class Choice:
 
 
 SLOT = "{situation}"
+WHEN = "{when}"  # the time the draft had kept a session for ("am Donnerstag", "our session on 12 May")
 Ranker = Callable[[list[str], str, str, str | None, str], list[tuple[str, float]]]
 """(moves, lang, address, scenario, query) -> [(phrasing id, score)] best first, one retrieval for all moves."""
 
@@ -87,6 +88,10 @@ class PhrasingPicker:
             self._verified[key] = self._detects(text, move, lang)
         return self._verified[key]
 
+    def makes(self, text: str, move: str, lang: str) -> bool:
+        """The checker finds the move in this text (cached)."""
+        return self._makes(text, move, lang)
+
     def _works(self, p: PhrasingLike, text: str) -> bool:
         key = (p.id, text)
         if key not in self._verified:
@@ -113,7 +118,8 @@ class PhrasingPicker:
              avoid: dict[str, set[str]] | None = None, crisis_ok: bool = True,
              max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None,
              present: set[str] | None = None, tones: set[str] | None = None,
-             fits_context: Callable[[str], bool] | None = None, shortest: int = 0) -> Choice | None:
+             fits_context: Callable[[str], bool] | None = None, shortest: int = 0,
+             when: str | None = None) -> Choice | None:
         """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
         no marker word the letter already has, names no crisis the client did not describe; chosen by seed
         among the fitting ones (variety), the same for the same input."""
@@ -129,10 +135,16 @@ class PhrasingPicker:
             is_crisis = style(lang).is_crisis
         exact = scenario or "unclear"
 
+        def fill(t: str) -> str:
+            t = t.replace(SLOT, situation) if situation and SLOT in t else t
+            return t.replace(WHEN, when) if when and WHEN in t else t
+
         def fits(p: PhrasingLike, text: str, strict: int) -> bool:
             """strict 3: register, openings, marker words, length; 2: without length; 1: register only."""
             if SLOT in p.text and not situation:
                 return False
+            if (WHEN in p.text) != bool(when):
+                return False  # a line for the draft's own date only when it had one, and then only such a line
             if not crisis_ok and is_crisis(text):
                 return False
             if strict >= 1 and registers and not registers & set(getattr(p, "registers", ("letter", "mail"))):
@@ -165,8 +177,7 @@ class PhrasingPicker:
                 return (re.findall(r"\w+", t.lower())[:1] or [""])[0] not in openings
 
             for level, apart in ((2, True),):  # never at the price of "danke … Danke" or alike openings
-                fitting = [(p, p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text)
-                           for p in ranked]
+                fitting = [(p, fill(p.text)) for p in ranked]
                 fitting = [(p, t) for p, t in fitting if _words(t) < shortest and fits(p, t, level)
                            and (opens_apart(t) or not apart) and self._works(p, t)]
                 if fitting:
@@ -178,7 +189,7 @@ class PhrasingPicker:
         for strict in (3, 2, 1, 0):
             usable: list[tuple[PhrasingLike, str]] = []
             for p in ranked:
-                text = p.text.replace(SLOT, situation) if situation and SLOT in p.text else p.text
+                text = fill(p.text)
                 if fits(p, text, strict) and self._works(p, text):
                     usable.append((p, text))
             # at any strictness: no word the neighbours have ("danke … Danke"), then no alike opening

@@ -17,6 +17,7 @@ class ReferralExamples(BaseModel):
 
     match: list[str] = Field(min_length=1)
     no_match: list[str] = Field(default_factory=list)
+    settled: list[str] = Field(default_factory=list)  # client sentences that say the help is already there
 
 
 class Referral(BaseModel):
@@ -28,9 +29,10 @@ class Referral(BaseModel):
     texts: dict[str, list[str]]  # address (Sie, du, n/a) -> sentences
     short: dict[str, list[str]] = Field(default_factory=dict)  # one short line each, for a draft of a few lines
     even_in_shock: bool = False  # the client's own insolvency or eviction needs this help even as a sudden shock
+    settled: str = ""  # the client already has this help ("we will be filing for insolvency next week"): no referral
     examples: ReferralExamples
 
-    @field_validator("pattern")
+    @field_validator("pattern", "settled")
     @classmethod
     def _compiles(cls, v: str) -> str:
         try:
@@ -41,6 +43,9 @@ class Referral(BaseModel):
 
     def matches(self, text: str) -> bool:
         return bool(re.search(self.pattern, text))
+
+    def is_settled(self, text: str) -> bool:
+        return bool(self.settled and re.search(self.settled, text))
 
 
 @cache

@@ -17,7 +17,16 @@ from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult, Source
 from coach.moves import move
 from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
-from coach.rewrite.followups import fault_name, is_followup, roles, style, why
+from coach.rewrite.followups import (
+    cut_override,
+    fault_name,
+    is_followup,
+    overrides_request,
+    roles,
+    style,
+    when_of,
+    why,
+)
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
 from coach.rewrite.referrals import referral_for
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
@@ -30,15 +39,18 @@ _CONTINUES = re.compile(
 _THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks|many\s+thanks)\b", re.I)
 # where a clause can be cut off: ";", ":", a dash, or a comma before a coordinating word
 _CLAUSE_SPLIT = re.compile(
-    r"\s*(?:[;:]|\s[–-])\s+|,\s+(?=(?:aber|und|doch|sondern|dann|also|denn|but|and|so|then|though|yet)\b)", re.I)
+    r"\s*(?:[;:]|\s[–-])\s+|,\s+(?=(?:aber|und|doch|sondern|dann|also|denn|but|and|so|then|though|yet)\b)"
+    r"|\s+(?=(?:und|and)\s+(?:alles\s+Gute|all\s+the\s+best|viel\s+Erfolg|good\s+luck)\b)"
+    r"|(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F])\s+(?=\w)", re.I)  # "viel Kraft und alles Gute für die Zukunft"
 # what follows a fault can stay only after a contrast ("…, but I understand"), not after a consequence ("…, so I'll invoice")
 # or a dash ("… Kündigungsfrist – die Sessions werden berechnet")
 _CONSEQUENCE = re.compile(r"^\W*(?:so|then|dann|also|deshalb|daher|therefore)\b", re.I)
 _CONTRAST = re.compile(r"^[\s,;:–-]*(?:aber|doch|jedoch|sondern|but|though|yet|however)\b", re.I)
+_EMOJI_END = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]$")
 _END = re.compile(r"[.!?…]+[\"')\]]*$")
 _ROLES = roles()
 _ACK, _REFERRAL, _PLAN, _LATER = _ROLES.acknowledge, _ROLES.refer, _ROLES.plan, _ROLES.later
-_ADD_ORDER = (_ACK, _REFERRAL, _PLAN, _LATER)
+_ADD_ORDER = (_ACK, _PLAN, _REFERRAL, _LATER)  # the referral adds to the plan, right after it
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,10 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
             moves = frozenset(per_sentence.get((s.start, s.end), set()))
             if moves & faults:
                 verdict = "fault"
+            elif cut_override(s.text, a.language) or _drop_override_clauses(s.text, a.language):
+                verdict = "cut"  # "Let us keep the engagement running and use our session …": only the override goes
+            elif overrides_request(s.text, a.language):
+                verdict = "override"  # "Lass uns einfach wie geplant weitermachen" beside an added deferral
             elif is_followup(s.text, a.language) and (after_fault or a.moves[_ROLES.accepts]):
                 verdict = "followup"
             elif after_fault and not moves and _CONTINUES.match(s.text):
@@ -75,7 +91,7 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "followup"  # "Echt jetzt?" after a removed judgment (not "Wollen wir Donnerstag telefonieren?")
             else:
                 verdict = "keep"
-            after_fault = verdict in ("fault", "followup")
+            after_fault = verdict in ("fault", "followup", "override")
             plans.append(SentencePlan((s.start, s.end), s.text, moves, verdict, s.id))
     return plans
 
@@ -124,6 +140,7 @@ class RulesRewriter:
         letter = a.letter.copy()
         faults_by_sentence = self._fault_hits(a)
         removed: list[str] = []
+        when: str | None = None
         for plan in plan_sentences(a, self._likely_faults(a)):
             if plan.verdict == "keep":
                 continue
@@ -136,6 +153,13 @@ class RulesRewriter:
                 else:
                     letter.remove(plan.id, why(lang, fault_moves[0]))
                 removed.append(plan.text)
+            elif plan.verdict == "cut":
+                letter.edit(plan.id, cut_override(plan.text, lang) or _drop_override_clauses(plan.text, lang) or plan.text,
+                            why(lang, "override"))
+            elif plan.verdict == "override":
+                letter.remove(plan.id, why(lang, "override"))
+                removed.append(plan.text)
+                when = when or when_of(plan.text, lang)  # "keep our thursday call": the plan offer takes up that time
             else:
                 letter.remove(plan.id, why(lang, "followup"))
                 removed.append(plan.text)
@@ -143,6 +167,10 @@ class RulesRewriter:
 
         address = a.reply_address
         voice = voice_of(a.letter, lang, address)
+        if a.address == "n/a" and voice.register == "chat" and voice.lowercase and address != "n/a" \
+                and not (a.letter.greeting or "").strip():
+            address = _informal(lang, address)  # "klar, schieb ich …": a lower-case chat with no pronoun is informal
+            voice = voice_of(a.letter, lang, address)
         left = render(letter)
         present: set[str] = set()
         has_referral = False
@@ -151,15 +179,21 @@ class RulesRewriter:
             present = {m for m in GOOD_MOVES if mid.moves[m]}
             has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits)
         situation_item = situation_of(client_message, self.situations)
+        scenario = a.scenario
+        if scenario in (None, "unclear") and situation_item is not None and client_message \
+                and getattr(situation_item, "scenario", "") == "shock" and not getattr(situation_item, "catch_all", False):
+            scenario = "shock"  # "rückruf bei charge 2207, alles steht kopf": an event the scenario rules missed
         referral = referral_for(client_message, lang)
+        settled = referral is not None and referral.is_settled(client_message or "")
+        if settled:
+            referral = None  # "we will be filing for insolvency next week": they have that help already
         if referral is not None and situation_item is not None and getattr(situation_item, "scenario", "") == "shock" \
-                and a.scenario != "long_standing":
+                and scenario != "long_standing":
             referral = None  # a client's customer going bust is a shock to the client, not their own insolvency
-        needed = [m for m in _ADD_ORDER if m not in present and m != _REFERRAL]
-        if not has_referral and (referral is not None or a.scenario == "long_standing") and a.scenario != "shock":
-            needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
-        elif not has_referral and referral is not None and a.scenario == "shock" and referral.even_in_shock:
-            needed.insert(1 if needed and needed[0] == _ACK else 0, _REFERRAL)
+        refer = not settled and not has_referral and (
+            ((referral is not None or scenario == "long_standing") and scenario != "shock")
+            or (referral is not None and scenario == "shock" and referral.even_in_shock))
+        needed = [m for m in _ADD_ORDER if (m not in present and m != _REFERRAL) or (m == _REFERRAL and refer)]
 
         # a death or a serious illness: condolence, time and support first; the next steps only "when you are ready"
         # (knowledge/situations.yaml `care`, phrasings of tone grief/health/care)
@@ -175,7 +209,12 @@ class RulesRewriter:
         # a short draft grows by at most its own length (or 30 words); what was removed makes room
         budget = max(voice.words, 30) - 5 + sum(words(t) for t in removed) if voice.words < 60 else 10_000
         registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
+        covered: set[str] = set()  # moves an added sentence already makes ("…einen Plan machen, entscheiden müssen wir jetzt nichts")
+        pause = st.asks_pause(client_message)
+        short = voice.words < 60 or voice.register == "chat"
         for k, m in enumerate(needed):
+            if m in covered:
+                continue
             share = budget // max(1, len(needed) - k)
             if m == _REFERRAL and referral is not None:
                 texts = referral.texts.get(address) or referral.texts.get("n/a") or []
@@ -184,27 +223,39 @@ class RulesRewriter:
                 if texts:
                     text = texts[seed % len(texts)]
                     choice = Choice(id=f"{referral.id}.{seed % len(texts) + 1}", move=m, text=text, score=0.0)
-                    self._place(letter, choice, m, voice, lang, st, why(lang, m, help=referral.help))
+                    self._place(letter, choice, m, voice, lang, st, why(lang, m, help=referral.help),
+                                at=self._position(letter, m, voice, st, moves_of, care))
                     choices.append(choice)
                     budget -= words(text)
                     continue
             if m == _PLAN and _call_with_agenda(letter, st):
                 continue  # "Magst du Montag vorbeikommen? Zwei Stunden, wir machen zusammen eine Liste": no second offer
-            part, index = self._position(letter, m, voice, st, moves_of)
+            part, index = self._position(letter, m, voice, st, moves_of, care)
             neighbours = _neighbours(part, index)
             prev = part.sentences[index - 1] if index > 0 else None
             call = m == _PLAN and prev is not None and prev.live and prev.state != "added" \
                 and _proposes_call(prev.text, st)
-            choice = self.picker.pick(
-                m, lang=lang, address=address, scenario=a.scenario, situation=situation, scores=scores,
-                seed=seed_of(a.draft, client_message, m) + variant, registers=registers, after_call=call,
-                avoid=_avoid(letter, neighbours, st), crisis_ok=a.scenario in ("shock", "long_standing"),
-                max_words=share if voice.words < 60 else None, present=present | {c.move for c in choices},
-                tones=_tones(m, a.scenario, care),
-                fits_context=lambda t: not st.foreign_service(t, context),
-            )
+            both = m == _PLAN and _LATER in needed[k + 1:] and short and not call
+            choice = None
+            steps = _tone_steps(m, scenario, care, pause=pause, both=both)
+            if m == _PLAN and when and not call:
+                steps = [{"when_both"}, {"when"}] if _LATER in needed[k + 1:] else [{"when"}]
+            for tones in steps:
+                choice = self.picker.pick(
+                    m, lang=lang, address=address, scenario=scenario, situation=situation, scores=scores,
+                    seed=seed_of(a.draft, client_message, m) + variant, after_call=call,
+                    registers={voice.register} if tones & _BOTH else registers,
+                    avoid=_avoid(letter, neighbours, st), crisis_ok=scenario in ("shock", "long_standing"),
+                    max_words=(share * 2 if tones & _BOTH else share) if voice.words < 60 else None,
+                    present=present | {c.move for c in choices} | covered, tones=tones,
+                    fits_context=lambda t: not st.foreign_service(t, context),
+                    when=when if tones & _WHEN else None,
+                )
+                if choice is not None:
+                    break
             if choice is None:
                 continue
+            covered |= {n for n in needed[k + 1:] if self.picker.makes(choice.text, n, lang)}
             choices.append(choice)
             budget -= words(choice.text)
             help_name = referral.help if referral else ""
@@ -213,7 +264,7 @@ class RulesRewriter:
         if voice.words < 60:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
                           allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
-                          care=care)
+                          care=care, scenario=scenario)
         self._keep_vocative_first(letter, lang, client_message or "")
         self._close_fragments(letter, lang)
         self._fix_case(letter, voice, lang)
@@ -221,7 +272,7 @@ class RulesRewriter:
 
     def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
                  address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int,  # type: ignore[no-untyped-def]
-                 variant: int = 0, care: str = "") -> None:
+                 variant: int = 0, care: str = "", scenario: str | None = None) -> None:
         """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
         order = sorted(range(len(choices)), key=lambda k: -words(choices[k].text))
         for i in order:
@@ -229,17 +280,18 @@ class RulesRewriter:
                 return
             old = choices[i]
             phrasing = self.picker.phrasing(old.id)
-            if phrasing is None or "{situation}" in phrasing.text:
-                continue  # a referral for the client's trouble, or a line naming their event, is worth its words
+            if phrasing is None or "{situation}" in phrasing.text or getattr(phrasing, "tone", "") in _BOTH:
+                continue  # a referral for the client's trouble, a line naming their event, or one for two moves
             at = next(((p, k) for p in letter.parts for k, s in enumerate(p.sentences)
                        if s.state == "added" and s.sources == [old.id]), None)
             avoid = _avoid(letter, [s for s in _neighbours(at[0], at[1]) if s.sources != [old.id]]
                            + _neighbours(at[0], at[1] + 1)[1:], st) if at else None
             new = self.picker.pick(
-                old.move, lang=a.language, address=address, scenario=a.scenario, situation=situation, scores={},
+                old.move, lang=a.language, address=address, scenario=scenario, situation=situation, scores={},
                 seed=seed_of(a.draft, client_message, old.move) + variant, avoid=avoid,
-                registers={voice.register, "chat"}, crisis_ok=a.scenario in ("shock", "long_standing"),
-                tones=_tones(old.move, a.scenario, care),
+                registers={voice.register, "chat"}, crisis_ok=scenario in ("shock", "long_standing"),
+                tones={phrasing.tone} if getattr(phrasing, "tone", "") in ("plain", "pause")
+                else _tones(old.move, scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
                 after_call=bool(getattr(phrasing, "after_call", False)),
             )
@@ -291,7 +343,12 @@ class RulesRewriter:
             k = bad.index(True)
             keep = chunks[:k]
             if re.match(r"\s*(?:[:]|\s[–-])", text[keep[-1][1]:]):
-                return None  # "I do have to remind you: …" introduces the fault; it goes with it
+                # "I do have to remind you: …" introduces the fault; it goes with it, but what a chat writer put
+                # before an emoji stays ("gute besserung 🙏 wegen pause: laut vertrag …")
+                brk = [j for j in range(1, k) if _EMOJI_END.search(text[:chunks[j - 1][1]])]
+                if not brk:
+                    return None
+                keep = chunks[:brk[-1]]
             rest = re.sub(r"^[\W]*(?:(?:though|yet|but|aber|doch|jedoch)\W+)*", "", text[chunks[k][0]:])
             if st.subordinator.match(rest):
                 return None  # "I do have to remind you, though, that …": the fault completes the clause
@@ -312,8 +369,10 @@ class RulesRewriter:
         if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang):
             return None
         end = _END.search(text.rstrip())
-        punct = end.group() if end and keep[-1][1] == len(text) else "."
-        piece = piece[0].upper() + piece[1:] if piece[0].islower() and not piece.startswith(("iPhone",)) else piece
+        punct = end.group() if end and keep[-1][1] == len(text) else ("" if _EMOJI_END.search(piece) else ".")
+        lower_writer = text[:1].islower()  # "ugh that's brutal, so sorry 😬 no worries, …": the writer's own case
+        piece = piece[0].upper() + piece[1:] if piece[0].islower() and not lower_writer \
+            and not piece.startswith(("iPhone",)) else piece
         fixed = piece + punct
         check = self.checker.analyse(fixed, lang=lang, own=True)
         if any(check.moves[m] for m in FAULT_MOVES):
@@ -341,8 +400,8 @@ class RulesRewriter:
     # ------------------------------------------------------------------ adding
     @classmethod
     def _position(cls, letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
-                  moves_of: dict[str, set[str]]) -> tuple[Part, int]:
-        part, index = cls._spot(letter, m, voice, st, moves_of)
+                  moves_of: dict[str, set[str]], care: str = "") -> tuple[Part, int]:
+        part, index = cls._spot(letter, m, voice, st, moves_of, care)
         if m in (_PLAN, _LATER) and st.refers_back is not None:
             # "Sie müssen dafür nichts vorbereiten" stays next to the call it refers to
             while index < len(part.sentences) and part.sentences[index].live \
@@ -355,7 +414,7 @@ class RulesRewriter:
 
     @staticmethod
     def _spot(letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
-              moves_of: dict[str, set[str]]) -> tuple[Part, int]:
+              moves_of: dict[str, set[str]], care: str = "") -> tuple[Part, int]:
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
@@ -365,6 +424,9 @@ class RulesRewriter:
         if m == _ACK:
             if not body:
                 return _new_paragraph_after_greeting(letter), 0
+            first = letter.body()[0]
+            if first is not body[0] and not first.live_sentences() and not first.added:
+                return first, len(first.sentences)  # every sentence of the first paragraph went: it keeps its place
             p = body[0]
             i = 0
             while i < len(p.sentences) and (not p.sentences[i].live or _THANKS.match(p.sentences[i].text)
@@ -374,6 +436,15 @@ class RulesRewriter:
         if m == _REFERRAL:
             if not body:
                 return _new_paragraph_after_greeting(letter), 0
+            plan_at = [(p, i) for p in body for i, s in enumerate(p.sentences)
+                       if s.live and (s.move == _PLAN or (s.state != "added" and _PLAN in moves_of.get(s.id, ())))]
+            if plan_at:  # the help adds to the plan: right after the plan offer and what belongs to it
+                p, i = plan_at[-1]
+                i += 1
+                while i < len(p.sentences) and p.sentences[i].live and p.sentences[i].state != "added" \
+                        and st.refers_back is not None and st.refers_back.search(p.sentences[i].text):
+                    i += 1
+                return p, i
             p = body[0]
             i = 0
             while i < len(p.sentences) and (not p.sentences[i].live or p.sentences[i].move == _ACK
@@ -387,8 +458,8 @@ class RulesRewriter:
         # plan and defer: next to each other; after a call the draft proposes; else in an offer paragraph
         for p in reversed(body):
             for i in range(len(p.sentences) - 1, -1, -1):
-                if p.sentences[i].state == "added" and p.sentences[i].move in (_PLAN, _LATER):
-                    return p, i + 1
+                if p.sentences[i].state == "added" and p.sentences[i].move in (_PLAN, _LATER, _REFERRAL):
+                    return p, i + 1  # after the plan offer and the help that adds to it
         partner = _LATER if m == _PLAN else _PLAN
 
         def after_call() -> tuple[Part, int] | None:
@@ -403,10 +474,17 @@ class RulesRewriter:
 
         if m == _PLAN and (found := after_call()):
             return found  # the plan offer builds on the call the draft proposes
-        for p in body:  # next to the draft's own sentence making the partner move
+        if care and voice.register != "chat" and body:
+            # after a death or a serious illness no business step beside the condolence: a paragraph of its own,
+            # before a last paragraph that only wishes strength
+            last = body[-1]
+            wish = len(body) > 1 and all(st.closers.search(x.text) for x in last.live_sentences())
+            anchor = body[-2] if wish else last
+            return letter.new_paragraph(letter.parts.index(anchor) + 1), 0
+        for p in body:  # next to the draft's own sentence making the partner move (a plan offer before it)
             for i, s in enumerate(p.sentences):
                 if s.live and s.state != "added" and partner in moves_of.get(s.id, ()):
-                    return p, i + 1
+                    return p, (i if m == _PLAN and not care else i + 1)
         if found := after_call():
             return found
         offer = next((p for p in body if p.added and any(s.move in (_PLAN, _LATER)
@@ -415,6 +493,13 @@ class RulesRewriter:
             return offer, len(offer.sentences)
         if not body:
             return _new_paragraph_after_greeting(letter), 0
+        if voice.register != "chat":
+            # a paragraph whose sentences all went (the notice period, the invoice) is where the offer goes
+            after = letter.parts.index(body[-1])
+            emptied = next((p for p in letter.body()[::-1] if letter.parts.index(p) > after and p.sentences
+                            and not p.live_sentences() and not p.added), None)
+            if emptied is not None:
+                return emptied, len(emptied.sentences)
         last = body[-1]
         closer = len(body) > 1 and len(last.live_sentences()) <= 2 and all(
             st.closers.search(s.text) for s in last.live_sentences()) or len(body) > 1 and _parting_line(last, st)
@@ -466,7 +551,10 @@ class RulesRewriter:
                     continue
                 t = a.text.rstrip()
                 t0 = t.rstrip("\ufe0f\u200d")
-                if not t0 or _TERMINAL.search(t0) or unicodedata.category(t0[-1]) in ("So", "Sk"):
+                if t0 and unicodedata.category(t0[-1]) in ("So", "Sk") and not _TERMINAL.search(t0):
+                    b.sep = "\n"  # "gute besserung 🙏" + a new line: the emoji ends the line, as in a chat
+                    continue
+                if not t0 or _TERMINAL.search(t0):
                     continue
                 letter.edit(a.id, t + ".", a.why or why(lang, "case"))
 
@@ -483,7 +571,9 @@ class RulesRewriter:
                 after_greeting = first and greeting is not None and part.kind == "paragraph"
                 text = fit_case(s.text, first_after_greeting=after_greeting, voice=voice)
                 if s.state == "added":
-                    s.text = _all_lower(text) if voice.lowercase else text
+                    if voice.register == "chat":
+                        text = text.replace("; ", " – ")  # no semicolons in a chat
+                    s.text = _all_lower(text, keep_i=voice.capital_i) if voice.lowercase else text
                 elif voice.lowercase and s.state != "edited":
                     pass  # a lower-case writer's own sentences stay as they are
                 elif text != s.text and (s.state == "edited" or after_greeting or s.id == orig_first):
@@ -516,7 +606,37 @@ class RulesRewriter:
         return result
 
 
-_LATER_WORD = re.compile(r"\b(?:später|spaeter|later)\b", re.I)
+# where a chat sentence without full stops really ends: after an emoji, a semicolon or a spaced dash
+_CHAT_BREAK = re.compile(r"(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F])\s+(?=\w)|;\s+|\s[–—]\s")
+
+
+def _drop_override_clauses(text: str, lang: str) -> str | None:
+    """"aber mal ehrlich, …, das ist ein muster 😉 lass uns morgen kurz telefonieren …": the overriding part goes,
+    the call stays. None when no part or every part overrides, or what is left is not one contiguous run."""
+    cuts = [(m.start(), m.end()) for m in _CHAT_BREAK.finditer(text)]
+    if not cuts:
+        return None
+    chunks, start = [], 0
+    for s, e in cuts:
+        chunks.append((start, s))
+        start = e
+    chunks.append((start, len(text)))
+    bad = [overrides_request(text[a:b], lang) for a, b in chunks]
+    if all(bad) or not any(bad):
+        return None
+    good = [i for i, b in enumerate(bad) if not b]
+    if good != list(range(good[0], good[-1] + 1)):
+        return None
+    piece = text[chunks[good[0]][0]:chunks[good[-1]][1]].strip()
+    piece = style(lang).connector.sub("", piece)
+    if words(piece) < 4:
+        return None
+    return piece
+
+
+# a talk about the collaboration later is no call a plan offer can build on
+_LATER_WORD = re.compile(r"\b(?:später|spaeter|later|once|whenever|calmer|settled|sobald|in (?:a few|ein paar|einigen) "
+                         r"(?:weeks|Wochen))\b", re.I)
 
 
 def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
@@ -526,9 +646,15 @@ def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
 _KEEP_CASE = re.compile(r"\b(?:Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres|[A-ZÄÖÜ]{2,}\w*)\b")
 
 
-def _all_lower(text: str) -> str:
-    """An added line in an all-lower-case chat: lower case throughout, but "Sie/Ihnen" and acronyms stay."""
+_CAPITAL_I = re.compile(r"\bI(?:'m|'d|'ll|'ve)?\b")
+
+
+def _all_lower(text: str, *, keep_i: bool = False) -> str:
+    """An added line in an all-lower-case chat: lower case throughout, but "Sie/Ihnen" and acronyms stay, and
+    "I" when the writer capitalises it ("I'm really sorry … i can" would mix the two)."""
     keep = {m.start(): m.group() for m in _KEEP_CASE.finditer(text)}
+    if keep_i:
+        keep.update({m.start(): m.group() for m in _CAPITAL_I.finditer(text)})
     out = text.lower()
     for start, word in keep.items():
         if start > 0:  # the first word follows the writer's own habit (fit_case)
@@ -597,6 +723,26 @@ def _short_reaction(s: Sentence) -> bool:
 _EVERYDAY_TONES = frozenset({"warm", "neutral", "formal"})
 
 
+_BOTH = frozenset({"both", "care_both", "when_both"})
+_WHEN = frozenset({"when", "when_both"})
+
+
+def _tone_steps(m: str, scenario: str | None, care: str, *, pause: bool, both: bool) -> list[set[str]]:
+    """The tones to try, best first: one sentence for plan offer and deferral in a short draft; for a client who
+    gave no reason, understanding for the request itself (a pause, when they ask for one) and a plain plan offer."""
+    steps: list[set[str]] = []
+    if m == _REFERRAL:
+        return [{"plain"}, _tones(m, scenario, care)]  # no specific trouble named: the mild, general pointer first
+    if both:
+        steps.append({"care_both"} if care else ({"both"} if scenario != "unclear" else {"both"}))
+    if not care and scenario in (None, "unclear") and m in (_ACK, _PLAN):
+        if m == _ACK and pause:
+            steps.append({"pause"})  # "Ich verstehe gut, dass du eine Pause machen möchtest"
+        steps.append({"plain"})
+    steps.append(_tones(m, scenario, care))
+    return steps
+
+
 def _tones(m: str, scenario: str | None, care: str) -> set[str]:
     """The phrasing tones that fit: condolence or care after a death or an illness, neutral for an unclear mail."""
     if care:
@@ -623,6 +769,13 @@ def _avoid(letter: Letter, neighbours: list[Sentence], st) -> dict[str, set[str]
     for s in neighbours:  # "sprechen … sprechen" jars next door, not three sentences apart
         markers |= st.markers_in(s.text)
     return {"openings": opening, "markers": markers}
+
+
+def _informal(lang: str, formal: str) -> str:
+    from coach.lang import language
+
+    forms = language(lang).address.forms
+    return forms[1] if len(forms) > 1 and formal == forms[0] else formal
 
 
 def _line_based(part: Part) -> bool:

@@ -32,6 +32,7 @@ class Voice:
     lowercase: bool  # the writer starts sentences in lower case
     words: int  # words of the writer's own text
     lower_after_greeting: bool  # German: "Hallo Anna,\n\nvielen Dank ..."
+    capital_i: bool = False  # a lower-case English chat that still writes "I'm"
 
 
 def words(text: str) -> int:
@@ -50,7 +51,8 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
     comma_greeting = lang == "de" and greeting.rstrip().endswith(",")
     counted = starts[1:] if comma_greeting else starts
     lower = sum(1 for t in counted if t[0].islower())
-    lowercase = (len(counted) >= 2 and lower * 10 >= len(counted) * 6) or bool(greeting and greeting.strip()[0].islower())
+    lowercase = (len(counted) >= 2 and lower * 10 >= len(counted) * 6) or bool(greeting and greeting.strip()[0].islower()) \
+        or (len(counted) == 1 and lower == 1 and not greeting and n < 40)  # "klar, schieb ich auf september 👍"
     # German letters start lower case after "Hallo Anna,"; a writer who capitalises a small word there
     # ("Vielen Dank") does not; "Ihre Kündigung …" says nothing either way (the default holds)
     first_word = re.match(r"[\w']+", starts[0]).group() if starts and re.match(r"[\w']+", starts[0]) else ""
@@ -62,8 +64,9 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
         register = "chat"
     else:
         register = "mail"
+    capital_i = bool(re.search(r"\bI(?:'m|'d|'ll|'ve)?\b", own))
     return Voice(lang=lang, address=address, register=register, lowercase=lowercase, words=n,
-                 lower_after_greeting=lower_after)
+                 lower_after_greeting=lower_after, capital_i=capital_i)
 
 
 def fit_case(text: str, *, first_after_greeting: bool, voice: Voice) -> str:
