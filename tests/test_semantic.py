@@ -180,3 +180,21 @@ def test_beside_a_rule_hit_the_model_needs_a_higher_score_and_a_fault_must_come_
     probs["plan_offer"] = max(cfg.good_beside_fault, cfg.move["plan_offer"].add)
     assert layer._candidates(text, span, probs, "en", {"judgment"}) == ["plan_offer"]
     assert layer._candidates(text, span, probs, "en", {"plan_offer"}) == []  # never a move the rules found already
+
+
+def test_a_chat_sentence_is_read_clause_by_clause_after_an_emoji() -> None:
+    layer = SemanticLayer(load_rules())
+    text = "np, hab die restlichen termine ausm kalender genommen 👍 falls du magst: ne halbe stunde nächste woche?"
+    units = layer.units(text, [(0, len(text))])
+    assert [text[a:b].strip() for a, b in units] == [
+        "np, hab die restlichen termine ausm kalender genommen 👍", "falls du magst: ne halbe stunde nächste woche?"]
+    short = "oh je 😢 ok."
+    assert layer.units(short, [(0, len(short))]) == [(0, len(short))]  # a clause too short to judge stays joined
+
+
+def test_a_negation_far_from_the_fault_cue_does_not_veto_the_model() -> None:
+    layer = SemanticLayer(load_rules())
+    far = "honestly, pulling the plug with no explanation at this stage strikes me as a little hasty."
+    near = "there won't be any cancellation fee."
+    assert not layer._negated_cue(far, (0, len(far)), "en")
+    assert layer._negated_cue(near, (0, len(near)), "en")
