@@ -28,6 +28,7 @@ _WORDS = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 _CLAUSE_END = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF][\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D\s]*")
 NEGATION_AFTER_CUE = 1  # words behind a fault cue where a negation still governs it
 NEGATION_BEFORE_CUE = 4  # words before it ("there won't be any cancellation fee")
+SECOND_MOVE_WORDS = 10  # a sentence with a fault rule hit is read by the model only from this length (speed)
 MAX_SENTENCES = 60  # a very long letter: the first sentences are scored, the rules see all
 
 
@@ -91,12 +92,16 @@ class SemanticLayer:
     def apply(self, text: str, sentences: Sequence[Span], hits: list[Hit], language: str, address: str) -> list[Hit]:
         """The rule hits minus vetoed ambiguous ones, plus the model's own hits, in text order.
 
-        Every sentence with enough words is scored: the model adds each move the rules did not find in
-        it that clears its threshold (higher beside a rule hit, see ``_candidates``)."""
+        Every sentence with enough words is scored, except a short one where a rule found a fault (it
+        rarely holds a second move; skipping it keeps the check as fast as before): the model adds each
+        move the rules did not find in it that clears its threshold (higher beside a rule hit, see
+        ``_candidates``)."""
         units = self.units(text, sentences)
         index = SentenceIndex(units)
         located = [(h, index.around(h.start)) for h in hits]
-        scored, probs = self.sentence_probs(text, units)
+        with_faults = {u for h, u in located if h.rule.rule.move in FAULT_MOVES and not h.rule.rule.ambiguous
+                       and u is not None and len(_WORDS.findall(text, u[0], u[1])) < SECOND_MOVE_WORDS}
+        scored, probs = self.sentence_probs(text, [u for u in units if u not in with_faults])
         if not scored:
             return hits
         kept: list[Hit] = []
