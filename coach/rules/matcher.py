@@ -13,7 +13,7 @@ Span = tuple[int, int]
 
 _NEGATION = re.compile(
     r"\b(?:nicht|nichts|nix|kein|keine|keinen|keinem|keiner|keines|nie|niemals|weder|keineswegs|keinesfalls|mitnichten|"
-    r"not|never|no|nothing|"
+    r"not|never|no|nothing|cant|dont|wont|didnt|doesnt|isnt|arent|wasnt|werent|couldnt|wouldnt|shouldnt|havent|hasnt|"  # chat without apostrophes
     r"none|neither|nor|noch\s+nicht)\b|n't\b|n’t\b",
     re.IGNORECASE,
 )
