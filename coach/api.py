@@ -117,7 +117,14 @@ class Coach:
         edited = undo(letter, rejected)
         text = render(edited)
         lang = result.before.language
-        after = self.checker.check(text, lang=lang, own=True)
+        if not text.strip():
+            # every sentence went and every addition was taken back: nothing is left to send, and the
+            # report says so (no move, no fault) instead of the check refusing an empty text
+            empty = {m: False for m in type(result.after.moves).model_fields}
+            after = result.after.model_copy(update={"moves": result.after.moves.model_copy(update=empty),
+                                                    "findings": [], "score": 0})
+        else:
+            after = self.checker.check(text, lang=lang, own=True)
         # the client's scenario came from the client's message, which the result does not keep
         after = after.model_copy(update={"scenario": result.after.scenario})
         out = result.model_copy(update={"rewrite": text, "after": after, "changes": changes_of(edited),

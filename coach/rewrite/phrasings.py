@@ -33,6 +33,19 @@ class Choice:
 
 
 SLOT = "{situation}"
+EVENT_SLOT = "{event}"  # the client's event mid-sentence (German dative), coach/rewrite/events.py
+
+
+def _slotted(text: str) -> bool:
+    return SLOT in text or EVENT_SLOT in text
+
+
+def _filled(text: str, situation: str | None, event: str | None) -> str:
+    if situation and SLOT in text:
+        text = text.replace(SLOT, situation)
+    if event and EVENT_SLOT in text:
+        text = text.replace(EVENT_SLOT, event)
+    return text
 WHEN = "{when}"  # the time the draft had kept a session for ("am Donnerstag", "our session on 12 May")
 Ranker = Callable[[list[str], str, str, str | None, str], list[tuple[str, float]]]
 """(moves, lang, address, scenario, query) -> [(phrasing id, score)] best first, one retrieval for all moves."""
@@ -119,7 +132,7 @@ class PhrasingPicker:
              max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None,
              present: set[str] | None = None, tones: set[str] | None = None,
              fits_context: Callable[[str], bool] | None = None, shortest: int = 0,
-             when: str | None = None) -> Choice | None:
+             when: str | None = None, event: str | None = None) -> Choice | None:
         """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
         no marker word the letter already has, names no crisis the client did not describe; chosen by seed
         among the fitting ones (variety), the same for the same input."""
@@ -136,13 +149,15 @@ class PhrasingPicker:
         exact = scenario or "unclear"
 
         def fill(t: str) -> str:
-            t = t.replace(SLOT, situation) if situation and SLOT in t else t
+            t = _filled(t, situation, event)
             return t.replace(WHEN, when) if when and WHEN in t else t
 
         def fits(p: PhrasingLike, text: str, strict: int) -> bool:
             """strict 3: register, openings, marker words, length; 2: without length; 1: register only."""
             if SLOT in p.text and not situation:
                 return False
+            if EVENT_SLOT in p.text and not event:
+                return False  # no event named in the client's mail: no phrasing that names one
             if (WHEN in p.text) != bool(when):
                 return False  # a line for the draft's own date only when it had one, and then only such a line
             if not crisis_ok and is_crisis(text):
@@ -160,14 +175,14 @@ class PhrasingPicker:
                 return False
             if strict >= 2 and markers and any(m in text.lower() for m in markers):
                 return False
-            if strict >= 3 and max_words is not None and _words(text) > max(max_words, 8) + (6 if SLOT in p.text else 0):
+            if strict >= 3 and max_words is not None and _words(text) > max(max_words, 8) + (6 if _slotted(p.text) else 0):
                 return False
             if strict >= 2 and present and any(m != move and self._makes(text, m, lang) for m in present):
                 return False  # it would make a move the letter already makes ("After a blow like this" + empathy)
             return True
 
         def key(p: PhrasingLike) -> tuple[float, str]:
-            bonus = 0.2 if SLOT in p.text else 0.0
+            bonus = 0.2 if _slotted(p.text) else 0.0
             bonus += 0.1 if p.scenario == exact else 0.0
             return (-(scores.get(p.id, 0.0) + bonus), p.id)
 
@@ -201,7 +216,7 @@ class PhrasingPicker:
                 shortest = min(_words(t) for _, t in usable)
                 usable = [u for u in usable if _words(u[1]) <= shortest + 2]  # a short draft gets short lines
             if usable:
-                slotted = [u for u in usable if SLOT in u[0].text]
+                slotted = [u for u in usable if _slotted(u[0].text)]
                 # a phrasing that names the client's event is best
                 pool_ = slotted or usable
                 p, text = pool_[seed % len(pool_)]

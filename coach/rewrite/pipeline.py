@@ -92,7 +92,10 @@ class RewritePipeline:
                 from coach.kb.loader import load_knowledge
 
                 kb = load_knowledge()
-                phrasings = list(kb.phrasings) + self._user_phrasings()
+                from coach.rewrite.events import event_phrasings
+
+                # the phrasings that name the client's event live beside the lexicon (knowledge/lang/*/events.yaml)
+                phrasings = list(kb.phrasings) + list(event_phrasings()) + self._user_phrasings()
                 picker = PhrasingPicker(phrasings, self._detects, ranker=self._rank_phrasings)
                 self._rules = RulesRewriter(self.checker, picker, kb.situations)
             return self._rules

@@ -28,7 +28,8 @@ from coach.rewrite.followups import (
     why,
 )
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
-from coach.rewrite.referrals import referral_for
+from coach.rewrite.events import event_for
+from coach.rewrite.referrals import referral_for, referral_text
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
 _CONTINUES = re.compile(
@@ -190,15 +191,24 @@ class RulesRewriter:
         if referral is not None and situation_item is not None and getattr(situation_item, "scenario", "") == "shock" \
                 and scenario != "long_standing":
             referral = None  # a client's customer going bust is a shock to the client, not their own insolvency
+        # a referral for a long-standing trouble, or for the client's own insolvency or eviction; none for a
+        # shock (a customer going bust, a fire) or an unclear mail (knowledge/lang/<code>/referrals.yaml)
         refer = not settled and not has_referral and (
-            ((referral is not None or scenario == "long_standing") and scenario != "shock")
-            or (referral is not None and scenario == "shock" and referral.even_in_shock))
+            scenario == "long_standing" or (referral is not None and referral.even_in_shock))
         needed = [m for m in _ADD_ORDER if (m not in present and m != _REFERRAL) or (m == _REFERRAL and refer)]
 
         # a death or a serious illness: condolence, time and support first; the next steps only "when you are ready"
         # (knowledge/situations.yaml `care`, phrasings of tone grief/health/care)
         care = str(getattr(situation_item, "care", "") or "")
-        situation = situation_phrase(client_message, self.situations, lang, address)
+        # the client's event by name when the mail makes it clear ("der Schlaganfall deines Vaters"), else the
+        # broader situation; {event} phrasings only with a named event (knowledge/lang/<code>/events.yaml)
+        named = event_for(client_message, lang, address)
+        situation = named.subject if named else situation_phrase(client_message, self.situations, lang, address)
+        event = named.dat if named else None
+        named_text = named.nom if named else None  # once an added line has named it
+        own_words = " ".join(s.text for s in letter.sentences()).lower()  # the writer's own lines, not the quote
+        if named is not None and named.key_word and named.key_word in own_words:
+            situation = event = None  # the draft names it already ("der Brand tut mir leid"): not again
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
@@ -217,16 +227,15 @@ class RulesRewriter:
                 continue
             share = budget // max(1, len(needed) - k)
             if m == _REFERRAL and referral is not None:
-                texts = referral.texts.get(address) or referral.texts.get("n/a") or []
-                if voice.words < 60:
-                    texts = referral.short.get(address) or referral.short.get("n/a") or texts
-                if texts:
-                    text = texts[seed % len(texts)]
-                    choice = Choice(id=f"{referral.id}.{seed % len(texts) + 1}", move=m, text=text, score=0.0)
-                    self._place(letter, choice, m, voice, lang, st, why(lang, m, help=referral.help),
-                                at=self._position(letter, m, voice, st, moves_of, care))
+                at = self._position(letter, m, voice, st, moves_of, care)
+                found = referral_text(client_message, lang, address, seed, short=voice.words < 60,
+                                      named=None if event or situation else named_text,
+                                      after_plan=_plan_before(at, moves_of))
+                if found is not None:
+                    choice = Choice(id=found.id, move=m, text=found.text, score=0.0)
+                    self._place(letter, choice, m, voice, lang, st, why(lang, m, help=found.help), at=at)
                     choices.append(choice)
-                    budget -= words(text)
+                    budget -= words(found.text)
                     continue
             if m == _PLAN and _call_with_agenda(letter, st):
                 continue  # "Magst du Montag vorbeikommen? Zwei Stunden, wir machen zusammen eine Liste": no second offer
@@ -250,11 +259,14 @@ class RulesRewriter:
                     present=present | {c.move for c in choices} | covered, tones=tones,
                     fits_context=lambda t: not st.foreign_service(t, context),
                     when=when if tones & _WHEN else None,
+                    event=event if m != _PLAN or (named is not None and named.after_ok) else None,
                 )
                 if choice is not None:
                     break
             if choice is None:
                 continue
+            if _names_event(self.picker.phrasing(choice.id)):
+                situation = event = None  # the event is named once, not again in the plan offer
             covered |= {n for n in needed[k + 1:] if self.picker.makes(choice.text, n, lang)}
             choices.append(choice)
             budget -= words(choice.text)
@@ -264,7 +276,7 @@ class RulesRewriter:
         if voice.words < 60:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
                           allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
-                          care=care, scenario=scenario)
+                          care=care, scenario=scenario, event=event)
         self._keep_vocative_first(letter, lang, client_message or "")
         self._close_fragments(letter, lang)
         self._fix_case(letter, voice, lang)
@@ -272,7 +284,7 @@ class RulesRewriter:
 
     def _shorten(self, letter: Letter, choices: list[Choice], a: Analysis, client_message: str | None,  # noqa: PLR0913
                  address: str, situation: str | None, voice: Voice, context: str, st, *, allowed: int,  # type: ignore[no-untyped-def]
-                 variant: int = 0, care: str = "", scenario: str | None = None) -> None:
+                 variant: int = 0, care: str = "", scenario: str | None = None, event: str | None = None) -> None:
         """A draft of a few lines gets a line or two: swap the longest added lines for the shortest that fit."""
         order = sorted(range(len(choices)), key=lambda k: -words(choices[k].text))
         for i in order:
@@ -280,7 +292,8 @@ class RulesRewriter:
                 return
             old = choices[i]
             phrasing = self.picker.phrasing(old.id)
-            if phrasing is None or "{situation}" in phrasing.text or getattr(phrasing, "tone", "") in _BOTH:
+            if phrasing is None or "{situation}" in phrasing.text or "{event}" in phrasing.text \
+                    or getattr(phrasing, "tone", "") in _BOTH:
                 continue  # a referral for the client's trouble, a line naming their event, or one for two moves
             at = next(((p, k) for p in letter.parts for k, s in enumerate(p.sentences)
                        if s.state == "added" and s.sources == [old.id]), None)
@@ -293,7 +306,7 @@ class RulesRewriter:
                 tones={phrasing.tone} if getattr(phrasing, "tone", "") in ("plain", "pause")
                 else _tones(old.move, scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
-                after_call=bool(getattr(phrasing, "after_call", False)),
+                after_call=bool(getattr(phrasing, "after_call", False)), event=event,
             )
             if new is None:
                 continue
@@ -514,10 +527,10 @@ class RulesRewriter:
         return letter.new_paragraph(at), 0
 
     def _place(self, letter: Letter, choice: Choice, m: str, voice: Voice, lang: str, st, reason: str,  # type: ignore[no-untyped-def]
-               at: tuple[Part, int] | None = None) -> None:
+               at: tuple[Part, int] | None = None) -> Sentence:
         part, index = at or self._position(letter, m, voice, st, {})
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
-        letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
+        return letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
 
     @staticmethod
     def _keep_vocative_first(letter: Letter, lang: str, client_message: str) -> None:
@@ -665,6 +678,18 @@ def _all_lower(text: str, *, keep_i: bool = False) -> str:
 _VOCATIVE = re.compile(r"([A-ZÄÖÜ][\w-]+),\s+(?=[a-zäöü])")  # "Greta, let's …"
 _TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
 _NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
+
+
+def _names_event(phrasing: object) -> bool:
+    text = str(getattr(phrasing, "text", ""))
+    return "{situation}" in text or "{event}" in text
+
+
+def _plan_before(at: tuple[Part, int], moves_of: dict[str, set[str]]) -> bool:
+    """A plan offer (added or the draft's own) comes just before this spot: the referral can add to it."""
+    part, index = at
+    prev = [s for s in part.sentences[:index] if s.live]
+    return bool(prev) and (prev[-1].move == _PLAN or (prev[-1].state != "added" and _PLAN in moves_of.get(prev[-1].id, ())))
 
 
 def _call_with_agenda(letter: Letter, st) -> bool:  # type: ignore[no-untyped-def]

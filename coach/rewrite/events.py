@@ -1,0 +1,315 @@
+"""The client's real event, named (knowledge/lang/<lang>/events.yaml): "der Schlaganfall Ihres Vaters",
+"the flood at your warehouse in Passau", "losing Harlow Foods".
+
+``event_for(client_message, lang, address)`` gives the noun phrases (German nominative and dative, English one
+phrase) or None when the mail names no event the lexicon knows; then the reply stays neutral. Relatives, sites
+and names come only from the sentence of the mail that names the event, in forms the lexicon writes; a name is
+copied from the mail only as a few capitalised words (or a batch number) the lexicon's pattern allows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from coach.errors import KnowledgeError
+from coach.paths import knowledge_dir
+
+_SLOT = re.compile(r"\{(\w+)\}")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+_DU = (("Ihres", "deines"), ("Ihrem", "deinem"), ("Ihrer", "deiner"), ("Ihren", "deinen"), ("Ihre", "deine"),
+       ("Ihr", "dein"))
+MAX_NAME = 40  # characters of a name copied from the mail
+_FILLER = frozenset({"the", "your", "der", "die", "das", "dem", "den", "losing", "going", "under", "pulling", "out",
+                     "leaving", "drohende", "angekündigte", "geplatzte", "verlorene"})
+
+
+def _compiles(v: str | None) -> str | None:
+    if v is not None:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"pattern does not compile: {exc}") from None
+    return v
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Relation(_Strict):
+    pattern: str
+    rel: str  # German: genitive ("Ihres Vaters"); English: "your {rel}"
+
+    @field_validator("pattern")
+    @classmethod
+    def _ok(cls, v: str) -> str:
+        return _compiles(v) or v
+
+
+class Site(_Strict):
+    pattern: str  # with a group "site"
+    site: str  # German: dative with possessive ("Ihrem {Site}"); English: "your {site}"
+
+    @field_validator("pattern")
+    @classmethod
+    def _ok(cls, v: str) -> str:
+        return _compiles(v) or v
+
+
+class Forms(_Strict):
+    nom: str | None = None
+    dat: str | None = None
+    np: str | None = None
+
+
+class Example(_Strict):
+    mail: str
+    nom: str | None = Field(default=None)
+    np: str | None = Field(default=None)
+
+
+class Event(_Strict):
+    id: str
+    pattern: str
+    name: str | None = None  # a pattern with a group "name" (or "name2") that finds the event's name in the mail
+    plain: Forms | None = None
+    related: Forms | None = None
+    sited: Forms | None = None
+    named: Forms | None = None
+    examples: list[Example] = Field(min_length=1)
+
+    @field_validator("pattern", "name")
+    @classmethod
+    def _ok(cls, v: str | None) -> str | None:
+        return _compiles(v)
+
+    @model_validator(mode="after")
+    def _has_forms(self) -> Event:
+        if not any((self.plain, self.related, self.sited, self.named)):
+            raise ValueError(f"{self.id}: needs at least one of plain, related, sited, named")
+        if self.named is not None and self.name is None:
+            raise ValueError(f"{self.id}: named forms need a name pattern")
+        return self
+
+
+class EventFile(_Strict):
+    relations: list[Relation] = Field(default_factory=list)
+    sites: list[Site] = Field(default_factory=list)
+    events: list[Event]
+    not_names: list[str] = Field(default_factory=list)  # first words that make a copied "name" no name
+    phrasings: list[dict[str, Any]] = Field(default_factory=list)  # validated as EventPhrasing below
+
+
+@dataclass(frozen=True)
+class EventPhrase:
+    id: str
+    nom: str  # German nominative; English: the phrase
+    dat: str  # German dative; English: the phrase
+
+    @property
+    def key_word(self) -> str:
+        """The event's head noun in lower case ("schlaganfall", "fire"): the longest word of the phrase before any
+        "in/at/of/von" that adds place, owner or name."""
+        head = re.split(r"\s(?:in|at|of|von|bei|des|der|Ihres|Ihrer|deines|deiner)\s", self.nom, maxsplit=1)[0]
+        words = [w for w in re.findall(r"\w+", head.lower()) if w not in _FILLER]
+        return max(words, key=len) if words else ""
+
+    @property
+    def after_ok(self) -> bool:
+        """The phrase reads after "after"/"nach": a noun phrase, not a clause-like gerund ("your investor pulling
+        out"); English gerunds other than "losing …" are kept out of "a plan for the weeks after …"."""
+        return not re.search(r"\b\w+ing\b", self.dat) or self.dat.startswith("losing ")
+
+    @property
+    def subject(self) -> str:
+        """The nominative at the start of a sentence."""
+        return self.nom[:1].upper() + self.nom[1:]
+
+
+@cache
+def lexicon(lang: str) -> EventFile | None:
+    import yaml
+
+    path = knowledge_dir() / "lang" / lang / "events.yaml"
+    if not path.exists():
+        return None
+    try:
+        f = EventFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise KnowledgeError(f"lang/{lang}/events.yaml: {exc}") from None
+    ids = [e.id for e in f.events]
+    if len(set(ids)) != len(ids):
+        raise KnowledgeError(f"lang/{lang}/events.yaml: an id occurs twice")
+    return f
+
+
+def event_phrasings() -> tuple[Any, ...]:
+    """The approved phrasings that name the event ({event}, {situation}), for the offline picker."""
+    return tuple(p for lang in ("de", "en") for p in _phrasings(lang))
+
+
+@cache
+def _phrasings(lang: str) -> tuple[Any, ...]:
+    from coach.kb.schema import Phrasing
+
+    class EventPhrasing(Phrasing):
+        """A phrasing that may name the client's event: {event} (German dative) besides {situation}."""
+
+        @field_validator("text")
+        @classmethod
+        def _text(cls, v: str) -> str:
+            bad = set(_SLOT.findall(v)) - {"event", "situation"}
+            if not v.strip() or bad:
+                raise ValueError(f"text: empty or unknown slot(s) {sorted(bad)}")
+            return v
+
+    f = lexicon(lang)
+    if f is None:
+        return ()
+    try:
+        items = tuple(EventPhrasing.model_validate(p) for p in f.phrasings)
+    except ValidationError as exc:
+        raise KnowledgeError(f"lang/{lang}/events.yaml: phrasings: {exc}") from None
+    if any(p.lang != lang for p in items):
+        raise KnowledgeError(f"lang/{lang}/events.yaml: a phrasing in another language")
+    return items
+
+
+def _cap(word: str) -> str:
+    return "-".join(p[:1].upper() + p[1:] for p in word.split("-"))
+
+
+def _groups(m: re.Match[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if m is None:
+        return out
+    for k, v in m.groupdict().items():
+        if v:
+            key = k[:-1] if k[-1].isdigit() else k  # "name2": a second spelling of "name"
+            out.setdefault(key, v.strip())
+    return out
+
+
+def _fill(template: str, values: dict[str, str]) -> str | None:
+    """The template with its slots filled ({x} as found, {X} capitalised, {XX} upper case); None if one lacks."""
+    def one(m: re.Match[str]) -> str:
+        key = m.group(1)
+        low = key.lower()
+        if low not in values:
+            raise KeyError(key)
+        v = values[low]
+        if key.isupper() and len(key) > 1:
+            return v.upper()
+        return _cap(v) if key[0].isupper() else v
+
+    try:
+        return _SLOT.sub(one, template)
+    except KeyError:
+        return None
+
+
+def _sentence_of(text: str, at: int) -> tuple[str, int]:
+    """The sentence around position `at` and where it starts."""
+    for m in _SENTENCE.finditer(text):
+        if m.start() <= at < m.end():
+            return m.group(), m.start()
+    return text, 0
+
+
+def _relation(f: EventFile, sentence: str, at: int) -> str | None:
+    """The relative or partner nearest the event in its sentence ("meine Mutter ist gestorben, ich fahre zu
+    meinem Vater": the mother), one named before the event first."""
+    found: list[tuple[int, str]] = []
+    for r in f.relations:
+        for m in re.finditer(r.pattern, sentence):
+            rel = _fill(r.rel, {k.lower(): v.lower() for k, v in _groups(m).items()})
+            if rel:
+                distance = at - m.end() if m.end() <= at else 1000 + m.start() - at
+                found.append((distance, rel))
+    return min(found)[1] if found else None
+
+
+_PLACE = re.compile(r"\s+in\s+([A-ZÄÖÜ][\wäöüß-]{1,30})")
+
+
+def _site(f: EventFile, sentence: str) -> tuple[str, str] | None:
+    """The place in the event's sentence ("Ihrem Lager in Passau") and the preposition the mail used before it
+    ("in" for "in our kitchen", else "at")."""
+    for s in f.sites:
+        m = re.search(s.pattern, sentence)
+        if m:
+            site = _fill(s.site, {k.lower(): v.lower() for k, v in _groups(m).items()})
+            if site is None:
+                continue
+            place = _PLACE.match(sentence, m.end())
+            prep = "in" if re.search(r"\b(in|im|inside)\s+$", sentence[:m.start()], re.I) else "at"
+            return site + (f" in {place.group(1)}" if place else ""), prep
+    return None
+
+
+def _name(pattern: str, text: str, not_names: list[str]) -> str | None:
+    m = re.search(pattern, text)
+    name = _groups(m).get("name")
+    if not name or len(name) > MAX_NAME or not re.fullmatch(r"[\w&.' -]+", name):
+        return None
+    if any(w.lower().rstrip(".") in not_names for w in name.split()):
+        return None  # "Hi Ellen, our biggest customer …", "Guten Tag Herr Albrecht, …": a greeting, not a name
+    return name
+
+
+def _du(text: str) -> str:
+    for formal, informal in _DU:
+        text = re.sub(rf"\b{formal}\b", informal, text)
+    return text
+
+
+def event_for(client_message: str | None, lang: str, address: str = "Sie") -> EventPhrase | None:
+    """The client's event as a noun phrase, or None: no event the lexicon knows, or none it can name safely."""
+    if not client_message:
+        return None
+    f = lexicon(lang)
+    if f is None:
+        return None
+    text = client_message[:4000]
+    for e in f.events:
+        m = re.search(e.pattern, text)
+        if m is None:
+            continue
+        sentence, start = _sentence_of(text, m.start())
+        values = {k.lower(): v.lower() for k, v in _groups(m).items()}  # {X} / {XX} in a form set the case
+        forms: list[tuple[Forms | None, dict[str, str]]] = []
+        if e.named is not None and e.name is not None and (name := _name(e.name, text, f.not_names)):
+            forms.append((e.named, {**values, "name": name}))
+        at = m.start() - start
+        if e.related is not None and (rel := _relation(f, sentence, at)):
+            forms.append((e.related, {**values, "rel": rel}))
+        if e.sited is not None and (site := _site(f, sentence)):
+            forms.append((e.sited, {**values, "site": site[0], "at": site[1]}))
+        forms.append((e.plain, values))
+        for form, vals in forms:
+            phrase = _phrase(form, vals, lang, address, e.id)
+            if phrase is not None:
+                return phrase
+        return None  # the event is there, but nothing the lexicon can say about it without guessing
+    return None
+
+
+def _phrase(form: Forms | None, values: dict[str, Any], lang: str, address: str, eid: str) -> EventPhrase | None:
+    if form is None:
+        return None
+    if lang == "en" or form.np is not None:
+        np = _fill(form.np or "", values)
+        return EventPhrase(eid, np, np) if np else None
+    if form.nom is None or form.dat is None:
+        return None
+    nom, dat = _fill(form.nom, values), _fill(form.dat, values)
+    if nom is None or dat is None:
+        return None
+    if address == "du":
+        nom, dat = _du(nom), _du(dat)
+    return EventPhrase(eid, nom, dat)

@@ -1,0 +1,118 @@
+"""The client's real event, named from the client's mail (knowledge/lang/<code>/events.yaml), or not at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.api import Coach
+from coach.moves import FAULT_MOVES
+from coach.rewrite.events import event_for, event_phrasings, lexicon
+
+COACH = Coach(offline=True)
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_event_example_gives_its_phrase_or_none(lang: str) -> None:
+    f = lexicon(lang)
+    assert f is not None and len(f.events) >= 15
+    for e in f.events:
+        for ex in e.examples:
+            got = event_for(ex.mail, lang, "Sie" if lang == "de" else "n/a")
+            want = ex.nom if lang == "de" else ex.np
+            assert (got.nom if got else None) == want, (e.id, ex.mail, got)
+            if want is not None:
+                assert got is not None and got.id == e.id
+
+
+def test_the_relative_is_named_only_when_the_mail_names_one_and_du_gets_du_forms() -> None:
+    father = event_for("hey jonas, mein vater hatte gestern nen schlaganfall 😞", "de", "du")
+    assert father is not None and father.dat == "dem Schlaganfall deines Vaters"
+    own = event_for("Ich hatte letzte Woche einen Schlaganfall.", "de", "Sie")
+    assert own is not None and own.dat == "dem Schlaganfall" and "Vater" not in own.nom
+    assert event_for("Mein Vater hilft mir. Ich hatte einen Schlaganfall.", "de", "Sie").nom == "der Schlaganfall"  # type: ignore[union-attr]
+    assert event_for("Meine Mutter ist gestern gestorben.", "de", "du").subject == "Der Tod deiner Mutter"  # type: ignore[union-attr]
+    assert event_for("Jemand ist gestorben.", "de", "Sie") is None  # a death with no one named: stay neutral
+
+
+@pytest.mark.parametrize(("mail", "lang"), [
+    ("Hi Mara,\nich würde das Mentoring gern für eine Weile pausieren.\nLG Tim", "de"),
+    ("Hi Sven,\nwir möchten das Projekt zum Quartalsende beenden.\nGruß Petra", "de"),
+    ("können wir die nächsten termine verschieben? bin grad raus", "de"),
+    ("Hi Rob,\nWe'd like to put the coaching on hold for now.\nThanks,\nAmy", "en"),
+    ("can we push next week's session? something came up", "en"),
+    ("Dear Mr Patel,\nPlease terminate our consulting agreement effective the end of this month.\nLaura Kim", "en"),
+])
+def test_an_unclear_mail_names_no_event(mail: str, lang: str) -> None:
+    assert event_for(mail, lang, "Sie" if lang == "de" else "n/a") is None
+
+
+def test_a_name_from_the_mail_is_copied_only_as_a_few_capitalised_words() -> None:
+    brenner = event_for("Herr Kaya, kurze Info: Brenner Logistik, unser größter Kunde, hat gestern gekündigt.", "de")
+    assert brenner is not None and brenner.dat == "dem Verlust von Brenner Logistik"
+    harlow = event_for("hey dana, our biggest client (Harlow Foods) just went under.", "en")
+    assert harlow is not None and harlow.nom == "Harlow Foods going under"
+    odd = event_for("our biggest client (<script>alert(1)</script>) just went under.", "en")
+    assert odd is not None and "<" not in odd.nom and odd.nom == "your biggest client going under"
+
+
+def _filled(text: str, lang: str) -> str:
+    sample = {"de": ("Der Schlaganfall Ihres Vaters", "dem Schlaganfall Ihres Vaters"),
+              "en": ("Your father's stroke", "your father's stroke")}[lang]
+    if "du" in text or " dir " in text or "dich" in text:
+        sample = (sample[0].replace("Ihres", "deines"), sample[1].replace("Ihres", "deines"))
+    return text.replace("{situation}", sample[0]).replace("{event}", sample[1])
+
+
+def test_every_event_phrasing_makes_its_move_and_no_fault() -> None:
+    items = event_phrasings()
+    assert {p.lang for p in items} == {"de", "en"} and len(items) >= 20
+    for p in items:
+        text = _filled(p.text, p.lang)
+        a = COACH.checker.analyse(text, lang=p.lang)
+        assert a.moves[p.move], (p.id, text)
+        assert not any(a.moves[m] for m in FAULT_MOVES), (p.id, text)
+
+
+def test_the_rewrite_names_the_fathers_stroke_once() -> None:
+    r = COACH.rewrite("oh mann, das tut mir echt leid 😔 kein ding, ich storniere die beiden termine am 14. und 21.",
+                      "hey jonas, mein vater hatte gestern nen schlaganfall 😞 ich muss die workshops erstmal absagen",
+                      offline=True)
+    assert r.rewrite.lower().count("schlaganfall deines vaters") <= 1
+
+
+def test_the_rewrite_names_the_flooded_warehouse_and_not_again_in_the_plan() -> None:
+    out = COACH.rewrite(
+        "Sehr geehrter Herr Huber,\n\nvielen Dank für Ihre Nachricht. Ich storniere die Termine.\n\n"
+        "Mit freundlichen Grüßen\nClaudia Schröder",
+        "Sehr geehrte Frau Schröder,\ndas Hochwasser hat unser Lager in Passau komplett geflutet. Wir müssen die "
+        "Beratung vorerst aussetzen.\nFreundliche Grüße\nGeorg Huber", offline=True).rewrite
+    assert out.count("Hochwasser in Ihrem Lager in Passau") == 1, out
+    assert "Überschwemmung in Ihren Räumen" not in out
+
+
+def test_an_unclear_mail_gets_no_event_phrasing() -> None:
+    r = COACH.rewrite("Hi Amy,\n\nok, I've cancelled everything.\n\nBest,\nRob",
+                      "Hi Rob,\nWe'd like to put the coaching on hold for now.\nThanks,\nAmy", offline=True)
+    assert not any(s.id.startswith(("en.event.", "de.event.")) for s in r.sources)
+
+
+def test_greetings_and_lookalike_names_are_not_taken_for_an_event_or_a_name() -> None:
+    assert event_for("Hi Ellen, our biggest customer went bankrupt last week.", "en").nom == \
+        "your biggest client going under"  # type: ignore[union-attr]
+    assert event_for("Hello Ruth, our biggest client left yesterday.", "en").nom == "losing your biggest client"  # type: ignore[union-attr]
+    assert event_for("Sehr geehrte Frau Dr. Brandes, seit Jahren haben wir Probleme mit der Zahlungsmoral.", "de") is None
+    assert event_for("unser Mitinhaber ist am Dienstag tödlich verunglückt.", "de").nom == "der Tod Ihres Mitinhabers"  # type: ignore[union-attr]
+
+
+def test_a_gerund_event_is_kept_out_of_a_plan_for_the_weeks_after_it() -> None:
+    assert not event_for("our lead investor pulled out this morning.", "en").after_ok  # type: ignore[union-attr]
+    assert event_for("We lost our largest customer on Monday.", "en").after_ok  # type: ignore[union-attr]
+    assert event_for("A fire destroyed our main warehouse.", "en").after_ok  # type: ignore[union-attr]
+
+
+def test_an_event_the_draft_already_names_is_not_named_again() -> None:
+    r = COACH.rewrite("Hallo Jonas,\n\nder Schlaganfall deines Vaters tut mir so leid. Ich storniere die Workshops.\n\n"
+                      "Viele Grüße\nLena",
+                      "Hallo Lena,\nmein Vater hatte gestern einen Schlaganfall. Ich muss die Workshops absagen.\nJonas",
+                      offline=True)
+    assert r.rewrite.count("Schlaganfall") == 1, r.rewrite

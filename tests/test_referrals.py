@@ -1,0 +1,135 @@
+"""Referrals as data (knowledge/lang/<code>/referrals.yaml): every trigger, topic and sentence holds, and the
+sentence names the adviser and only what the client wrote."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from coach.api import Coach
+from coach.moves import FAULT_MOVES, GOOD_MOVES
+from coach.rewrite.referrals import all_texts, matching, referral_text, referrals
+
+COACH = Coach(offline=True)
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_referral_trigger_topic_and_own_adviser_example_holds(lang: str) -> None:
+    for ref in referrals(lang):
+        assert all(ref.matches(x) for x in ref.examples.match), ref.id
+        assert not any(ref.matches(x) for x in ref.examples.no_match), ref.id
+        for t in ref.topics:
+            assert ref.topic_for(t.example) == t.text, (ref.id, t.example)
+        if ref.already is not None:
+            assert re.search(ref.already.pattern, ref.already.example), ref.id
+        for o in ref.own:
+            assert ref.adviser_for(o.example, "du" if lang == "de" else "n/a") != ref.adviser, (ref.id, o.example)
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_referral_sentence_is_read_as_a_referral_and_carries_no_fault(lang: str) -> None:
+    texts = dict((text, rid) for rid, text in all_texts(lang))  # each distinct sentence once
+    assert len(texts) > 20
+    for text, rid in texts.items():
+        a = COACH.checker.analyse(text, lang=lang)
+        assert any(h.rule.rule.move == "referral" for h in a.hits), (rid, text)
+        assert not any(a.moves[m] for m in FAULT_MOVES), (rid, text)
+        assert not any(a.moves[m] for m in GOOD_MOVES), (rid, text)  # no second plan offer beside the plan
+        assert "{" not in text, text
+
+
+@pytest.mark.parametrize(("mail", "lang", "address", "wanted", "never"), [
+    # prepayments and a cancelled overdraft: both named, no tax assessment the client never mentioned
+    ("nach drei Verlustjahren hat uns die Sparkasse nun den Kontokorrentkredit gekündigt, und beim Finanzamt stehen "
+     "noch Vorauszahlungen aus 2022 offen.", "de", "Sie",
+     ["Vorauszahlungen", "Steuerberat", "Kontokorrentkredit", "Sanierungsberatung"], ["Steuerbescheid", "Ihr"]),
+    # enforcement over arrears: a tax adviser, not "Ihr Steuerberater"
+    ("das Finanzamt hat wegen der Rückstände aus den letzten zwei Jahren die Vollstreckung angekündigt.", "de", "Sie",
+     ["Vollstreckung", "Steuerberat"], ["Steuerbescheid", "Ihre Steuerberat", "Ihr Steuerberat"]),
+    ("Mein Steuerberater sagt, das Finanzamt will 30.000 € nachgezahlt haben.", "de", "Sie",
+     ["Ihr Steuerberater"], ["eine Steuerberaterin"]),
+    # a business loan called in: restructuring, not a tax adviser or private debt counselling
+    ("die Bank hat uns den Kredit gekündigt, nachdem wir schon seit Monaten mit den Raten hinterherhängen.", "de", "du",
+     ["Sanierungsberatung"], ["Steuerberat", "Schuldnerberatung"]),
+    # private debts: Schuldnerberatung
+    ("seit 2023 komm ich mit den Kreditraten nicht hinterher und jetzt hat die Bank gekündigt.", "de", "du",
+     ["Schuldnerberatung"], ["Sanierung"]),
+    ("der Vermieter hat wegen der Mietrückstände seit letztem Sommer Räumungsklage eingereicht.", "de", "Sie",
+     ["Räumungsklage", "Mietrecht"], ["Steuerberat", "Schuldnerberatung"]),
+    ("After four years of losses our bank has now called in the loan.", "en", "n/a",
+     ["called-in loan", "restructuring adviser"], ["tax adviser"]),
+    ("landlord's evicting us end of month, we've been behind on rent since last spring.", "en", "n/a",
+     ["eviction", "tenancy lawyer"], ["tax adviser"]),
+    ("A creditor has filed a winding-up petition against us.", "en", "n/a",
+     ["winding-up petition", "insolvency practitioner"], ["tax adviser"]),
+    ("HMRC has finally caught up with two years of unpaid VAT and we've got a payment demand.", "en", "n/a",
+     ["unpaid VAT", "tax adviser"], ["your accountant", "your tax adviser"]),
+    ("debt collectors have been calling for months and i just can't anymore.", "en", "n/a",
+     ["debt collectors", "debt adviser"], []),
+])
+@pytest.mark.parametrize("short", [False, True])
+def test_the_referral_names_the_adviser_and_only_what_the_client_wrote(
+        mail: str, lang: str, address: str, wanted: list[str], never: list[str], short: bool) -> None:
+    found = referral_text(mail, lang, address, seed=0, short=short)
+    assert found is not None
+    for w in wanted if not short else wanted[:2]:
+        assert w in found.text, found.text
+    for n in never:
+        assert n not in found.text, found.text
+
+
+def test_a_client_already_filing_for_insolvency_is_not_told_where_to_go_first() -> None:
+    mail = "After years of mounting debts, we will be filing for insolvency next week."
+    assert referral_text(mail, "en", "n/a", seed=0) is None  # settled: the help is in hand
+    for seed in range(3):  # not yet decided: the help is offered without presuming it is missing
+        text = referral_text("We may have to file for bankruptcy.", "en", "n/a", seed=seed).text  # type: ignore[union-attr]
+        assert "first call" not in text and "should" not in text and "if" in text.lower()
+    de = referral_text("wir werden wohl Insolvenz anmelden müssen", "de", "Sie", seed=0).text  # type: ignore[union-attr]
+    assert "falls" in de
+
+
+@pytest.mark.parametrize(("mail", "lang", "address"), [
+    ("after three years of mounting debt we're finally meeting with an insolvency practitioner next week.", "en", "n/a"),
+    ("Wir werden Insolvenz anmelden, nächste Woche haben wir einen Termin mit einem Fachanwalt für Insolvenzrecht.",
+     "de", "Sie"),
+])
+def test_a_client_who_already_has_the_help_is_acknowledged(mail: str, lang: str, address: str) -> None:
+    for short in (False, True):
+        text = referral_text(mail, lang, address, seed=1, short=short).text  # type: ignore[union-attr]
+        assert text.startswith(("It is good", "Good", "Gut, dass")), text
+
+
+def test_no_referral_for_a_shock_or_an_unclear_mail_and_none_for_a_customers_insolvency() -> None:
+    assert matching("Our main client went into administration, so we need to pause.", "en") == []
+    assert matching("Unser größter Kunde ist insolvent.", "de") == []
+    out = COACH.rewrite("Hi Rob,\n\nno problem, I've cancelled everything.\n\nBest,\nAmy",
+                        "Hi Amy, we'd like to put the coaching on hold for now. Rob", offline=True).rewrite
+    assert not any(w in out for w in ("adviser", "lawyer", "practitioner", "accountant"))
+
+
+def test_the_referral_adds_to_the_plan_offer_not_glued_to_the_sympathy() -> None:
+    out = COACH.rewrite(
+        "Liebe Frau Lang,\n\ndas klingt nach einer enormen Last, und ich kann gut nachvollziehen, dass Sie gerade an "
+        "allen Ecken sparen wollen. Über unsere Zusammenarbeit müssen wir jetzt nicht entscheiden – das besprechen "
+        "wir, wenn sich die Lage etwas sortiert hat.\n\nGern setze ich mich nächste Woche mit Ihnen zusammen, damit "
+        "wir gemeinsam die nächsten Schritte gegenüber dem Finanzamt planen.\n\nÜbrigens: Unser Sanierungspaket für "
+        "4.900 € gibt es nur noch bis Ende dieses Monats – danach steigt der Preis deutlich.\n\nHerzliche Grüße\n"
+        "Martin Albrecht",
+        "Lieber Herr Albrecht,\ndas Finanzamt hat wegen der Rückstände aus den letzten zwei Jahren die Vollstreckung "
+        "angekündigt. Ich weiß nicht, wie ich Ihr Honorar noch stemmen soll, und würde die Begleitung gern beenden.\n"
+        "Herzliche Grüße\nBirgit Lang", offline=True).rewrite
+    referral = out.index("Steuerberater")
+    assert out.index("Gern setze ich mich") < referral  # right after the plan offer, adding to it
+    assert "\n\n" not in out[out.index("Gern setze ich mich"):referral]
+    assert "Parallel dazu" in out or "parallel" in out
+
+
+@pytest.mark.parametrize(("mail", "lang", "never"), [
+    ("die Mahnungen stapeln sich seit dem Frühjahr und jetzt droht das Finanzamt mit Pfändung.", "de", "Schuldnerberatung"),
+    ("The HMRC debt we've been carrying for two years is now with enforcement.", "en", "debt adviser"),
+    ("We've been juggling debts and our accountant now says we may be insolvent.", "en", "debt adviser"),
+])
+def test_one_trouble_is_not_sent_to_two_advisers(mail: str, lang: str, never: str) -> None:
+    text = referral_text(mail, lang, "Sie" if lang == "de" else "n/a", seed=0, after_plan=True).text  # type: ignore[union-attr]
+    assert never not in text, text
