@@ -162,13 +162,39 @@ def test_a_negation_vetoes_a_model_fault_only_where_it_governs_a_fault_cue() -> 
         assert layer._negated_cue(low, (0, len(low)), "de" if text.startswith("Keine") else "en") is vetoed, text
 
 
-def test_the_model_may_add_a_fault_beside_a_good_rule_hit_but_never_a_second_good_move() -> None:
+def test_beside_a_rule_hit_the_model_needs_a_higher_score_and_a_fault_must_come_first() -> None:
     layer = SemanticLayer(load_rules())
+    cfg = layer.config
     text = "i'm sorry, but you were always the weak link in this team."
+    span = (0, len(text))
     probs = {m: 0.0 for m in MOVE_NAMES}
-    probs["empathy"], probs["judgment"] = 0.99, 0.985  # the model reads empathy first: no fault added
-    assert layer._candidate(text, (0, len(text)), probs, "en", faults_only=True) is None
+    probs["empathy"], probs["judgment"] = 0.99, 0.985  # the model reads empathy first: no fault beside it
+    assert layer._candidates(text, span, probs, "en", {"empathy"}) == []
     probs["empathy"], probs["judgment"] = 0.4, 0.985
-    assert layer._candidate(text, (0, len(text)), probs, "en", faults_only=True) == "judgment"
-    probs["judgment"] = layer.config.beside_good - 0.01
-    assert layer._candidate(text, (0, len(text)), probs, "en", faults_only=True) is None  # not the good move either
+    assert layer._candidates(text, span, probs, "en", {"empathy"}) == ["judgment"]
+    probs["judgment"] = cfg.beside_good - 0.01
+    assert layer._candidates(text, span, probs, "en", {"empathy"}) == []
+    probs["judgment"] = 0.0
+    probs["plan_offer"] = (cfg.move["plan_offer"].add + cfg.good_beside_fault) / 2 if cfg.good_beside_fault > cfg.move["plan_offer"].add else 0.0
+    assert layer._candidates(text, span, probs, "en", {"judgment"}) == []  # a good move beside a fault needs more
+    probs["plan_offer"] = max(cfg.good_beside_fault, cfg.move["plan_offer"].add)
+    assert layer._candidates(text, span, probs, "en", {"judgment"}) == ["plan_offer"]
+    assert layer._candidates(text, span, probs, "en", {"plan_offer"}) == []  # never a move the rules found already
+
+
+def test_a_chat_sentence_is_read_clause_by_clause_after_an_emoji() -> None:
+    layer = SemanticLayer(load_rules())
+    text = "np, hab die restlichen termine ausm kalender genommen 👍 falls du magst: ne halbe stunde nächste woche?"
+    units = layer.units(text, [(0, len(text))])
+    assert [text[a:b].strip() for a, b in units] == [
+        "np, hab die restlichen termine ausm kalender genommen 👍", "falls du magst: ne halbe stunde nächste woche?"]
+    short = "oh je 😢 ok."
+    assert layer.units(short, [(0, len(short))]) == [(0, len(short))]  # a clause too short to judge stays joined
+
+
+def test_a_negation_far_from_the_fault_cue_does_not_veto_the_model() -> None:
+    layer = SemanticLayer(load_rules())
+    far = "honestly, pulling the plug with no explanation at this stage strikes me as a little hasty."
+    near = "there won't be any cancellation fee."
+    assert not layer._negated_cue(far, (0, len(far)), "en")
+    assert layer._negated_cue(near, (0, len(near)), "en")

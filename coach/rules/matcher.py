@@ -13,16 +13,17 @@ Span = tuple[int, int]
 
 _NEGATION = re.compile(
     r"\b(?:nicht|nichts|nix|kein|keine|keinen|keinem|keiner|keines|nie|niemals|weder|keineswegs|keinesfalls|mitnichten|"
-    r"not|never|no|nothing|"
+    r"not|never|no|nothing|cant|dont|wont|didnt|doesnt|isnt|arent|wasnt|werent|couldnt|wouldnt|shouldnt|havent|hasnt|"  # chat without apostrophes
     r"none|neither|nor|noch\s+nicht)\b|n't\b|n’t\b",
     re.IGNORECASE,
 )
+_EMOJI = "\U0001F000-\U0001FAFF\u2600-\u27BF"  # an emoji ends a clause in chat ("never seen that before 🙄 cancelled ur slots")
 _CLAUSE_BREAK = re.compile(
-    r"[,;:()]|\s-\s|\b(?:aber|sondern|doch|jedoch|trotzdem|but|however|though|although|and\s+then)\b",
+    rf"[,;:(){_EMOJI}]|\s-\s|\b(?:aber|sondern|doch|jedoch|trotzdem|but|however|though|although|and\s+then)\b",
     re.IGNORECASE,
 )
 # "aber" right after a German verb is mostly a particle ("Ich storniere aber erst mal nichts"), not a new clause
-_AFTER_STOP = re.compile(r"[,;:.!?()]|\s-\s|\b(?:und|oder|and|or|but|sondern|weil|because)\b", re.IGNORECASE)
+_AFTER_STOP = re.compile(rf"[,;:.!?(){_EMOJI}]|\s-\s|\b(?:und|oder|and|or|but|sondern|weil|because)\b", re.IGNORECASE)
 _AFTER_NEGATION = re.compile(r"^(?:nicht|nichts|nix|not|nie|never|keine\w*)$", re.IGNORECASE)
 _AFTER_WORDS = 5
 
@@ -49,17 +50,26 @@ class SentenceIndex:
         return None
 
 
-def is_negated(text: str, sent: Span, start: int, end: int) -> bool:
-    """A negation word in the match's clause, before it, inside it, or in the next few words."""
+_WORD_START = re.compile(r"\S+")
+
+
+def is_negated(text: str, sent: Span, start: int, end: int, *, after_words: int = _AFTER_WORDS,
+               before_words: int | None = None) -> bool:
+    """A negation word in the match's clause, before it (within ``before_words`` words, when given),
+    inside it, or in the next few words (``after_words`` of them)."""
     s0, s1 = sent
     clause_start = s0
     for m in _CLAUSE_BREAK.finditer(text, s0, start):
         clause_start = m.end()
+    if before_words is not None:
+        starts = [m.start() for m in _WORD_START.finditer(text, clause_start, start)]
+        if len(starts) > before_words:
+            clause_start = starts[-before_words]
     if _NEGATION.search(text, clause_start, end):
         return True
     stop = _AFTER_STOP.search(text, end, s1)
     after = text[end:stop.start() if stop else s1]
-    words = after.split()[:_AFTER_WORDS]
+    words = after.split()[:after_words]
     # a negation word right behind the match ("verstehe nicht", "storniere erst einmal nichts");
     # contracted forms ("the grant didn't") belong to a new verb and do not count
     return any(_AFTER_NEGATION.match(w.strip(".,;:!?")) for w in words)

@@ -1,9 +1,10 @@
 """Merging the semantic layer with the rule hits.
 
 A rule hit stays authoritative for its span and message. The model adds a hit (its sentence as
-span, layer "model") in a sentence where no rule found any move, for the sentence's most likely
-move when that clears its threshold and none of the rules' exceptions for the move apply; it drops a hit only of a rule marked ``ambiguous`` whose sentence it scores below the
-veto threshold. For the client's mail it can turn the rules' "unclear" into a scenario.
+span, layer "model") for each move the rules did not find in a sentence when its score clears the
+move's threshold (a higher one beside a rule hit) and none of the rules' exceptions for the move
+apply; it drops a hit only of a rule marked ``ambiguous`` whose sentence it scores below the veto
+threshold. For the client's mail it can turn the rules' "unclear" into a scenario.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from coach.semantic.model import SemanticModel, default_model, embed
 
 Span = tuple[int, int]
 _WORDS = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+# where a chat sentence holds several thoughts without a full stop: after an emoji (a dash or a
+# semicolon joins thoughts that belong together too often to split there)
+_CLAUSE_END = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF][\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D\s]*")
+NEGATION_AFTER_CUE = 1  # words behind a fault cue where a negation still governs it
+NEGATION_BEFORE_CUE = 4  # words before it ("there won't be any cancellation fee")
+SECOND_MOVE_WORDS = 10  # a sentence with a fault rule hit is read by the model only from this length (speed)
 MAX_SENTENCES = 60  # a very long letter: the first sentences are scored, the rules see all
 
 
@@ -36,6 +43,27 @@ class SemanticLayer:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ the draft
+    def units(self, text: str, sentences: Sequence[Span]) -> list[Span]:
+        """The spans the model reads: each sentence, or its clauses where a chat sentence runs several
+        thoughts together after an emoji ("np, hab alles storniert 👍 falls du magst: ne halbe stunde nächste woche?").
+        The clauses tile the sentence; one too short to judge joins the clause before it."""
+        out: list[Span] = []
+        for s0, s1 in sentences:
+            cuts = [m.end() for m in _CLAUSE_END.finditer(text, s0, s1) if s0 < m.end() < s1]
+            if not cuts:
+                out.append((s0, s1))
+                continue
+            parts: list[Span] = []
+            for a, b in zip([s0, *cuts], [*cuts, s1], strict=True):
+                if parts and len(_WORDS.findall(text, a, b)) < self.config.min_words:
+                    parts[-1] = (parts[-1][0], b)
+                elif parts and len(_WORDS.findall(text, *parts[-1])) < self.config.min_words:
+                    parts[-1] = (parts[-1][0], b)
+                else:
+                    parts.append((a, b))
+            out.extend(parts)
+        return out
+
     def sentence_probs(self, text: str, sentences: Sequence[Span]) -> tuple[list[Span], dict[Span, dict[str, float]]]:
         """The scored sentences (enough words to judge) and each one's probability per move."""
         scored = [s for s in sentences[:MAX_SENTENCES] if len(_WORDS.findall(text, s[0], s[1])) >= self.config.min_words]
@@ -64,13 +92,16 @@ class SemanticLayer:
     def apply(self, text: str, sentences: Sequence[Span], hits: list[Hit], language: str, address: str) -> list[Hit]:
         """The rule hits minus vetoed ambiguous ones, plus the model's own hits, in text order.
 
-        Only sentences the model can change are embedded: those without a rule hit, and those with a
-        hit of an ambiguous rule."""
-        index = SentenceIndex(sentences)
+        Every sentence with enough words is scored, except a short one where a rule found a fault (it
+        rarely holds a second move; skipping it keeps the check as fast as before): the model adds each
+        move the rules did not find in it that clears its threshold (higher beside a rule hit, see
+        ``_candidates``)."""
+        units = self.units(text, sentences)
+        index = SentenceIndex(units)
         located = [(h, index.around(h.start)) for h in hits]
-        with_faults = {sent for h, sent in located if h.rule.rule.move in FAULT_MOVES}
-        doubtful = {sent for h, sent in located if h.rule.rule.ambiguous}
-        scored, probs = self.sentence_probs(text, [s for s in sentences if s not in with_faults or s in doubtful])
+        with_faults = {u for h, u in located if h.rule.rule.move in FAULT_MOVES and not h.rule.rule.ambiguous
+                       and u is not None and len(_WORDS.findall(text, u[0], u[1])) < SECOND_MOVE_WORDS}
+        scored, probs = self.sentence_probs(text, [u for u in units if u not in with_faults])
         if not scored:
             return hits
         kept: list[Hit] = []
@@ -83,44 +114,62 @@ class SemanticLayer:
             kept.append(h)
             if sent is not None:
                 by_sentence.setdefault(sent, set()).add(move)
-        # a sentence where the rules found a fault is theirs; where they found only good moves, the
-        # model may still add a fault (a sentence can hold empathy and a jab)
         added = [
             Hit(self._rule(language, address, move), s, e, layer="model")
             for (s, e) in scored
-            if not (by_sentence.get((s, e), set()) & set(FAULT_MOVES))
-            for move in [self._candidate(text, (s, e), probs[(s, e)], language, faults_only=(s, e) in by_sentence)]
-            if move is not None
+            for move in self._candidates(text, (s, e), probs[(s, e)], language, by_sentence.get((s, e), set()))
         ]
         if not added and len(kept) == len(hits):
             return hits
         return sorted(kept + added, key=lambda h: (h.start, h.layer != "rule"))
 
-    def _candidate(self, text: str, sent: Span, probs: dict[str, float], lang: str, *,
-                   faults_only: bool = False) -> str | None:
-        """The move the model adds for a sentence: its most likely move (its most likely fault, in a sentence
-        where the rules found a good move), if that clears its threshold and none of the rules' own
-        exceptions for that move apply to the sentence: their `unless` patterns, and a negation that
-        governs one of the language's fault cues (config `negation_cues`: "no need to cancel") where the
-        move's rules honour negation."""
-        pool = [m for m in probs if m in FAULT_MOVES] if faults_only else list(probs)
-        if not pool:
-            return None
-        move = max(pool, key=lambda m: probs[m])
-        if faults_only and probs[move] < max(probs.values()):
-            return None  # beside a good rule hit, the fault must be what the model reads first in the sentence
-        if probs[move] < max(self.config.move[move].add, self.config.beside_good if faults_only else 0.0):
-            return None
+    def _candidates(self, text: str, sent: Span, probs: dict[str, float], lang: str, found: set[str]) -> list[str]:
+        """The moves the model adds for a sentence where the rules found ``found``: each move it scores at
+        least its ``add`` threshold, unless the rules' own exceptions for that move apply to the sentence
+        (their `unless` patterns, and a negation that governs one of the language's fault cues, config
+        `negation_cues`: "no need to cancel", where the move's rules honour negation). Beside another move
+        the bar is higher: a fault beside a good move (``beside_good``, and it must be what the model reads
+        first in the sentence), a good move beside a fault (``good_beside_fault``), a second fault
+        (``fault_beside_fault``), a good move beside another good move (``good_beside``)."""
+        cfg = self.config
+        out: list[str] = []
+        top = max(probs.values(), default=0.0)
+        for move in sorted(probs, key=lambda m: -probs[m]):
+            if move in found:
+                continue
+            p = probs[move]
+            bar = cfg.move[move].add
+            have = found | set(out)
+            if move in FAULT_MOVES:
+                if have & set(FAULT_MOVES):
+                    bar = max(bar, cfg.fault_beside_fault)
+                elif have:
+                    if p < top:
+                        continue  # beside a good move, the fault must be what the model reads first
+                    bar = max(bar, cfg.beside_good)
+            elif have & set(FAULT_MOVES):
+                bar = max(bar, cfg.good_beside_fault)
+            elif have:
+                bar = max(bar, cfg.good_beside)
+            if p < bar or self._excepted(text, sent, move, lang):
+                continue
+            out.append(move)
+        return out
+
+    def _excepted(self, text: str, sent: Span, move: str, lang: str) -> bool:
         low = lower_text(text)
         for cr in self.rules.for_language(lang):
             if cr.rule.move != move or cr.rule.kind != "presence":
                 continue
             t = text if cr.rule.case_sensitive else low
-            if cr.unless is not None and cr.unless.search(t, sent[0], sent[1]):
-                return None
+            if cr.unless is not None and any(
+                    move in FAULT_MOVES or not is_negated(t, sent, m.start(), m.end(), after_words=NEGATION_AFTER_CUE,
+                                                          before_words=NEGATION_BEFORE_CUE)
+                    for m in cr.unless.finditer(t, sent[0], sent[1])):
+                return True  # (a good move's exception that is itself negated, "nichts abgesagt", does not count)
             if cr.rule.negation and move in FAULT_MOVES and self._negated_cue(t, sent, lang):
-                return None
-        return move
+                return True
+        return False
 
     def _negated_cue(self, text: str, sent: Span, lang: str) -> bool:
         """A negation governs a fault cue in the sentence ("no need to cancel", "keine Gebühren"); without
@@ -128,7 +177,12 @@ class SemanticLayer:
         cues = self._cues.get(lang)
         if cues is None:
             return is_negated(text, sent, sent[0], sent[1])
-        return any(is_negated(text, sent, m.start(), m.end()) for m in cues.finditer(text, sent[0], sent[1]))
+        # close to the cue only: "no need to cancel", "cancel nothing", "keine Sorge wegen der Rechnung";
+        # "you'll have to admit it's not the timing" is no negated "have to", and "pulling the plug with no
+        # explanation ... strikes me as hasty" no negated "hasty"
+        return any(is_negated(text, sent, m.start(), m.end(), after_words=NEGATION_AFTER_CUE,
+                              before_words=NEGATION_BEFORE_CUE)
+                   for m in cues.finditer(text, sent[0], sent[1]))
 
     def _rule(self, lang: str, address: str, move: str) -> CompiledRule:
         key = (lang, address, move)

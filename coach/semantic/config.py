@@ -41,6 +41,9 @@ class SemanticConfig(BaseModel):
     min_words: int = Field(default=3, ge=1, le=20)
     scenario_min_words: int = Field(default=4, ge=1, le=20)
     beside_good: float = Field(default=1.0, gt=0.5, le=1.0)  # a model fault in a sentence with a good rule hit
+    good_beside: float = Field(default=1.0, gt=0.5, le=1.0)  # a model good move beside another good move (or an aid)
+    good_beside_fault: float = Field(default=1.0, gt=0.5, le=1.0)  # a model good move in a sentence with a fault
+    fault_beside_fault: float = Field(default=1.0, gt=0.5, le=1.0)  # a second fault in a sentence with a fault
     move: dict[str, MoveThresholds]
     scenario: ScenarioThresholds
     message: dict[str, dict[str, dict[str, Message]]]  # lang -> address ("Sie", "du" or "any") -> move
