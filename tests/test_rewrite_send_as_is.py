@@ -179,3 +179,10 @@ def test_an_added_acknowledgement_names_the_event() -> None:
               "Sehr geehrte Frau Schröder,\ndas Hochwasser hat unser Lager komplett geflutet. Wir müssen die Beratung "
               "aussetzen.\nGeorg Huber")
     assert "Hochwasser in Ihrem Lager" in out
+
+
+def test_a_judgment_before_an_emoji_goes_and_the_call_after_it_stays() -> None:
+    out = _rw("hey kim, aber mal ehrlich, immer wenns ernst wird ziehst du dich zurück, das ist ein muster 😉 lass uns "
+              "morgen kurz telefonieren und schauen, wie die nächsten wochen aussehen könnten",
+              "hey, ich brauch erstmal ne pause vom coaching. sorry")
+    assert "muster" not in out and "lass uns morgen kurz telefonieren" in out

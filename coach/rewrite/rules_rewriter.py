@@ -380,7 +380,8 @@ class RulesRewriter:
         else:
             k = len(bad) - 1 - bad[::-1].index(True)
             keep = chunks[k + 1:]
-            if keep and not _CONTRAST.match(text[chunks[k][1]:keep[0][0]] + text[keep[0][0]:]):
+            after_emoji = bool(_EMOJI_END.search(text[:chunks[k][1]].rstrip()))  # "… das ist ein muster 😉 lass uns …"
+            if keep and not after_emoji and not _CONTRAST.match(text[chunks[k][1]:keep[0][0]] + text[keep[0][0]:]):
                 return None  # only a contrast survives its fault ("…, aber ich verstehe Sie"), not "– die Sessions …"
         if not keep:
             return None
