@@ -272,14 +272,19 @@ def test_rejecting_and_accepting_a_change_updates_the_letter_and_the_checklist(
         key = next(c for c in (first_removed.get_attribute("class") or "").split() if c.startswith("st-key-change_"))
         faulty = v.page.locator(f".{key}")  # the same change card on every rerun, whatever its label says then
         faulty.locator('[data-testid="stCheckbox"]').click()
-        v.page.wait_for_function("(full) => document.querySelector('.st-key-reply textarea').value !== full", arg=full)
+        # the reply box is briefly absent while Streamlit reruns: wait for it to be back with the new text
+        v.page.wait_for_function(
+            "(full) => { const t = document.querySelector('.st-key-reply textarea'); return t !== null && t.value !== full; }",
+            arg=full)
         assert v.reply() != full
         # the sentence it brought back is a fault: the checklist follows (the page may render it a moment later)
         v.page.locator('table.coach-checklist tr[data-move][data-ok="0"]').first.wait_for()
         assert not all(v.checklist_now().values())
         v.shot("ui-change-rejected.png")
         faulty.locator('[data-testid="stCheckbox"]').click()
-        v.page.wait_for_function("(full) => document.querySelector('.st-key-reply textarea').value === full", arg=full)
+        v.page.wait_for_function(
+            "(full) => { const t = document.querySelector('.st-key-reply textarea'); return t !== null && t.value === full; }",
+            arg=full)
         v.page.wait_for_function(
             "() => document.querySelectorAll('table.coach-checklist tr[data-move][data-ok=\"0\"]').length === 0")
         assert all(v.checklist_now().values())
