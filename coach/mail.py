@@ -33,7 +33,7 @@ _GREETING = re.compile(
         Hallo|Hi|Hey|Hallöchen|Liebe[rs]?|Sehr\s+geehrte[rs]?|Guten\s+(?:Tag|Morgen|Abend)|Moin(?:\s+moin)?|Servus
       | Gr(?:ü|ue)(?:ß|ss)\s+(?:Gott|dich|Sie|euch)|Grüezi|Dear|Hello|Good\s+(?:morning|afternoon|evening)|Greetings
       | Hoi|Hej|Heya|Hiya|Salut|Ciao|Huhu
-    )\b(?:[^\n,!:.]|(?<=\b(?:dr|mr|ms|st|hr|fr))\.(?=[ ]?\w)|(?<=\bmrs)\.(?=[ ]?\w)|(?<=\bprof)\.(?=[ ]?\w)|(?<=\b[^\W\d_])\.(?=[ ]?\w))*(?:[,!:]|(?=\n)))""",
+    )\b(?:[^\n,!:.]|(?<=\b(?:dr|mr|ms|st|hr|fr))\.(?=[ ]?\w)|(?<=\b(?:mrs|ing|mag|rev|hon|mme))\.(?=[ ]?\w)|(?<=\b(?:prof|dipl|dkfm|univ))\.(?=[ ]?[\w-])|(?<=\b[^\W\d_])\.(?=[ ]?\w))*(?:[,!:]|(?=\n)))""",
     re.VERBOSE | re.IGNORECASE,
 )
 

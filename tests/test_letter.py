@@ -106,3 +106,10 @@ def test_a_sign_off_nobody_listed_is_the_closing_when_it_stands_above_the_name()
         assert letter.closing == closing and letter.part("signature").raw == "Jo Park\nPark Advisory"
     chat = "Hi Ann,\n\nthanks, we will see,\nbut I think this is fine.\n\nBest\nJo"
     assert [p.raw for p in parse_letter(chat).parts if p.kind == "paragraph"] == ["thanks, we will see,\nbut I think this is fine."]
+
+
+def test_greetings_with_academic_titles_stay_whole() -> None:
+    for greeting in ("Grüß Gott Herr Ing. Gruber,", "Sehr geehrte Frau Mag. Huber,", "Sehr geehrter Herr Dipl.-Ing. Maier,",
+                     "Sehr geehrter Herr Prof. Dr. Lenz,"):
+        letter = parse_letter(f"{greeting}\n\ndas tut mir sehr leid.\n\nMit freundlichen Grüßen\nAnna Roth")
+        assert letter.greeting == greeting
