@@ -228,7 +228,8 @@ _NAME_LINE = re.compile(
 
 _CONTACT = re.compile(
     r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?:Tel|Telefon|Fon|Mobil|Mob|Handy|Phone|Fax|T|M|F)\.?:?\s*\+?\d[\d\s()/.-]{5,}"
-    r"|^\s*\+?\d[\d\s()/.-]{7,}\s*$",
+    r"|^\s*\+?\(?\d[\d\s()/.-]{7,}\s*$"
+    r"|\b(?:calendly\.com|cal\.com|linkedin\.com|xing\.com)/\S+|\b[\w-]+\.(?:com|de|at|ch|co\.uk|io|net|org|eu)\b(?:/\S*)?\s*$",
     re.IGNORECASE,
 )
 

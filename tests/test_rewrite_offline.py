@@ -473,3 +473,22 @@ def test_a_sentence_only_the_model_reads_as_acceptance_goes_unless_the_draft_alr
     defers = COACH.rewrite(f"Hallo Mara,\n\ndas tut mir leid. {doubtful} Über unsere Zusammenarbeit reden wir "
                            "später in Ruhe.\n\nViele Grüße\nOla", client)
     assert doubtful in defers.rewrite
+
+
+def test_a_short_last_line_above_the_name_stays_last() -> None:
+    de = ("Sehr geehrte Frau Ott,\n\ndas tut mir sehr leid.\n\nIch storniere den Workshop.\n\n{closing}\nDr. Helga Baum",
+          "Unser Geschäftsführer hatte einen Herzinfarkt, wir müssen den Workshop absagen.")
+    en = ("Dear Ms Ott,\n\nI am so sorry.\n\nI have cancelled the workshop.\n\n{closing}\nDr. Helga Baum",
+          "Our managing director had a heart attack; we have to cancel the workshop.")
+    for closing, (template, client) in (("In Gedanken bei Ihnen", de), ("Mit stillem Gruß", de),
+                                        ("Looking forward to hearing from you.", en),
+                                        ("With every good wish for whatever comes next,", en)):
+        r = COACH.rewrite(template.format(closing=closing), client)
+        assert r.rewrite.rstrip().endswith(f"{closing}\nDr. Helga Baum") and any(c.kind == "added" for c in r.changes)
+
+
+def test_a_signature_with_a_bracketed_phone_and_a_booking_domain_is_not_written_into() -> None:
+    draft = ("Hi Pat,\n\nSure thing, I've released April 22.\n\nAlan\n\nAlan Brooks Training | Denver, CO\n(303) 555-0147\n"
+             "Book time with me: calendly.com/alanbrooks")
+    r = COACH.rewrite(draft, "We need to postpone the workshop on April 22.")
+    assert r.rewrite.endswith("Alan\n\nAlan Brooks Training | Denver, CO\n(303) 555-0147\nBook time with me: calendly.com/alanbrooks")

@@ -500,7 +500,8 @@ class RulesRewriter:
             # after a death or a serious illness no business step beside the condolence: a paragraph of its own,
             # before a last paragraph that only wishes strength
             last = body[-1]
-            wish = len(body) > 1 and all(st.closers.search(x.text) for x in last.live_sentences())
+            wish = len(body) > 1 and (all(st.closers.search(x.text) for x in last.live_sentences())
+                                      or _parting_line(last, st))
             anchor = body[-2] if wish else last
             return letter.new_paragraph(letter.parts.index(anchor) + 1), 0
         for p in body:  # next to the draft's own sentence making the partner move (a plan offer before it)
@@ -539,6 +540,8 @@ class RulesRewriter:
                at: tuple[Part, int] | None = None) -> Sentence:
         part, index = at or self._position(letter, m, voice, st, {})
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
+        if 0 < index < len(part.sentences) and "\n" in part.sentences[index - 1].sep:
+            sep = "\n"  # put between two lines of a chat ("fühl dich gedrückt." / "pass gut auf dich auf"): a line of its own
         return letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
 
     @staticmethod
@@ -738,9 +741,16 @@ def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _parting_wish(text: str, st) -> bool:  # type: ignore[no-untyped-def]
-    """A short exclamation that ends a letter: "Halt die Ohren steif!", "Bis Donnerstag, 17 Uhr!", "Hang in there!"."""
+    """A short line that ends a letter: an exclamation ("Halt die Ohren steif!", "Bis Donnerstag, 17 Uhr!"), a
+    line ending in a comma ("With every good wish for whatever comes next,"), a few words without a full stop
+    ("In Gedanken bei Ihnen", "Mit stillem Gruß", "pass gut auf dich auf ❤️") or a closing wish ("Looking
+    forward to hearing from you.")."""
     t = text.strip()
-    return t.endswith("!") and words(t) <= 6 and not _proposes_call(t, st)
+    if not t or t.endswith("?") or _proposes_call(t, st):
+        return False
+    n = words(t)
+    return ((t.endswith("!") and n <= 6) or (t.endswith(",") and n <= 10)
+            or (not re.search(r"[.!?…:;]\W*$", t) and n <= 5) or (n <= 6 and bool(st.closers.search(t))))
 
 
 def _parting_line(part: Part, st) -> bool:  # type: ignore[no-untyped-def]
