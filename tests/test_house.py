@@ -18,7 +18,7 @@ PACKAGE = REPO / "coach"
 
 # Lower layers first; a module may import its own layer and the ones below it, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "paths", "secrets", "normalize", "inputs", "progress", "e5"},
+    {"errors", "paths", "secrets", "normalize", "inputs", "progress", "e5", "patterns"},
     {"moves", "notices", "lang", "letter", "sentences", "html_text", "mail", "settings"},
     {"models", "rules"},
     {"context", "checker", "check", "semantic", "evaluation", "report_text"},

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from coach.errors import KnowledgeError
 from coach.paths import knowledge_dir
+from coach.patterns import Pattern
 
 
 class AddressSpec(BaseModel):
@@ -26,23 +27,13 @@ class AddressSpec(BaseModel):
     imperative_objects: frozenset[str] = frozenset()
     formal_pronouns: tuple[str, ...] = ()
     always_formal: tuple[str, ...] = ()
-    greeting_formal: str | None = None
-    greeting_informal: str | None = None
+    greeting_formal: Pattern | None = None
+    greeting_informal: Pattern | None = None
 
     @field_validator("informal_words", "informal_imperatives", "imperative_objects", mode="before")
     @classmethod
     def _words(cls, value: object) -> object:
         return frozenset(value.split()) if isinstance(value, str) else value
-
-    @field_validator("greeting_formal", "greeting_informal")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"greeting_formal is not a valid pattern: {exc}") from None
-        return value
 
     @property
     def distinguishes(self) -> bool:

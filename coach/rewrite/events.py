@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from coach.errors import KnowledgeError
 from coach.paths import knowledge_dir
+from coach.patterns import Pattern
 
 _SLOT = re.compile(r"\{(\w+)\}")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
@@ -28,37 +29,18 @@ _FILLER = frozenset({"the", "your", "der", "die", "das", "dem", "den", "losing",
                      "leaving", "drohende", "angekündigte", "geplatzte", "verlorene"})
 
 
-def _compiles(v: str | None) -> str | None:
-    if v is not None:
-        try:
-            re.compile(v)
-        except re.error as exc:
-            raise ValueError(f"pattern does not compile: {exc}") from None
-    return v
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Relation(_Strict):
-    pattern: str
+    pattern: Pattern
     rel: str  # German: genitive ("Ihres Vaters"); English: "your {rel}"
-
-    @field_validator("pattern")
-    @classmethod
-    def _ok(cls, v: str) -> str:
-        return _compiles(v) or v
 
 
 class Site(_Strict):
-    pattern: str  # with a group "site"
+    pattern: Pattern  # with a group "site"
     site: str  # German: dative with possessive ("Ihrem {Site}"); English: "your {site}"
-
-    @field_validator("pattern")
-    @classmethod
-    def _ok(cls, v: str) -> str:
-        return _compiles(v) or v
 
 
 class Forms(_Strict):
@@ -75,18 +57,13 @@ class Example(_Strict):
 
 class Event(_Strict):
     id: str
-    pattern: str
-    name: str | None = None  # a pattern with a group "name" (or "name2") that finds the event's name in the mail
+    pattern: Pattern
+    name: Pattern | None = None  # a pattern with a group "name" (or "name2") that finds the event's name in the mail
     plain: Forms | None = None
     related: Forms | None = None
     sited: Forms | None = None
     named: Forms | None = None
     examples: list[Example] = Field(min_length=1)
-
-    @field_validator("pattern", "name")
-    @classmethod
-    def _ok(cls, v: str | None) -> str | None:
-        return _compiles(v)
 
     @model_validator(mode="after")
     def _has_forms(self) -> Event:

@@ -14,23 +14,14 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from coach.errors import KnowledgeError
 from coach.paths import knowledge_dir
+from coach.patterns import Pattern
 
 _SLOT = re.compile(r"\{(\w+)\}")
 MAX_MAIL = 8000  # characters of the client's mail the triggers read (its first lines say what the trouble is)
-
-
-def _compile(v: str | None) -> str | None:
-    if v is None:
-        return v
-    try:
-        re.compile(v)
-    except re.error as exc:
-        raise ValueError(f"pattern does not compile: {exc}") from None
-    return v
 
 
 class ReferralExamples(BaseModel):
@@ -46,14 +37,9 @@ class Topic(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pattern: str
+    pattern: Pattern
     text: str
     example: str  # a client sentence that names this topic (a test runs it)
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, v: str) -> str:
-        return _compile(v) or v
 
 
 class OwnAdviser(BaseModel):
@@ -61,14 +47,9 @@ class OwnAdviser(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pattern: str
+    pattern: Pattern
     text: dict[str, str]  # address -> "Ihr Steuerberater" / "dein Steuerberater" / "your accountant"
     example: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, v: str) -> str:
-        return _compile(v) or v
 
 
 class Already(BaseModel):
@@ -76,15 +57,10 @@ class Already(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pattern: str
+    pattern: Pattern
     texts: dict[str, list[str]]
     short: dict[str, list[str]] = Field(default_factory=dict)
     example: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, v: str) -> str:
-        return _compile(v) or v
 
 
 class Referral(BaseModel):
@@ -92,9 +68,9 @@ class Referral(BaseModel):
 
     id: str
     help: str  # the adviser's name in the change's reason
-    pattern: str
-    also: str | None = None  # must match as well (e.g. a business, not a private household)
-    unless: str | None = None  # must not match (e.g. it is the client's customer who went bust)
+    pattern: Pattern
+    also: Pattern | None = None  # must match as well (e.g. a business, not a private household)
+    unless: Pattern | None = None  # must not match (e.g. it is the client's customer who went bust)
     even_in_shock: bool = False  # the client's own insolvency or eviction needs this help even as a sudden shock
     adviser: str = ""  # with its indefinite article: "eine Steuerberaterin oder ein Steuerberater", "a tax adviser"
     short_adviser: str = ""  # the same in fewer words, for chats and drafts of a few lines ("eine Steuerberatung")
@@ -103,16 +79,11 @@ class Referral(BaseModel):
     topics: list[Topic] = Field(default_factory=list)
     topic: str = ""  # when no topic matches
     aspect: str = ""  # what the adviser covers ("die rechtliche Seite"), when the topic would repeat the event named
-    settled: str = ""  # the client already is where this help leads ("we will be filing next week"): no referral
+    settled: Pattern = ""  # the client already is where this help leads ("we will be filing next week"): no referral
     pairs_with: list[str] = Field(default_factory=list)  # troubles named beside this one in a letter (other advisers)
     texts: dict[str, list[str]] = Field(default_factory=dict)  # address -> own sentences instead of the frames
     short: dict[str, list[str]] = Field(default_factory=dict)  # the same, one short line each
     examples: ReferralExamples
-
-    @field_validator("pattern", "also", "unless", "settled")
-    @classmethod
-    def _compiles(cls, v: str | None) -> str | None:
-        return _compile(v)
 
     @model_validator(mode="after")
     def _says_something(self) -> Referral:
