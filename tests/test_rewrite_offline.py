@@ -492,3 +492,11 @@ def test_a_signature_with_a_bracketed_phone_and_a_booking_domain_is_not_written_
              "Book time with me: calendly.com/alanbrooks")
     r = COACH.rewrite(draft, "We need to postpone the workshop on April 22.")
     assert r.rewrite.endswith("Alan\n\nAlan Brooks Training | Denver, CO\n(303) 555-0147\nBook time with me: calendly.com/alanbrooks")
+
+
+def test_a_short_sentence_pointing_back_at_a_removed_fault_goes_with_it() -> None:
+    draft = ("Hallo Mia,\n\noh nein, das tut mir wirklich leid. Die Rechnung für März kommt trotzdem. Ich schick dir "
+             "das gleich per Mail.\n\nLG\nTom")
+    r = COACH.rewrite(draft, "Unser Laden ist abgebrannt, ich muss das Coaching absagen.")
+    assert "Rechnung" not in r.rewrite and "Ich schick dir das gleich" not in r.rewrite
+    assert "das tut mir wirklich leid" in r.rewrite

@@ -37,6 +37,10 @@ _CONTINUES = re.compile(
     r"besides|anyway|by the way)\b",
     re.I,
 )
+# a short sentence that leans on the one before by a demonstrative ("I'll hold off sending that through", "Ich
+# schick dir das dann zu"): it goes when that sentence went
+_POINTS_BACK = re.compile(r"\b(?:that|this|those|these|das|dies|diese[nrms]?|dafür|darüber|davon|daran|dazu)\b(?!\s+\w+\s+(?:is|was|ist|war)\b)",
+                          re.I)
 _THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks|many\s+thanks)\b", re.I)
 # where a clause can be cut off: ";", ":", a dash, or a comma before a coordinating word
 _CLAUSE_SPLIT = re.compile(
@@ -87,6 +91,9 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "followup"
             elif after_fault and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
+            elif after_fault and not moves and len(s.text.split()) <= 10 and _POINTS_BACK.search(s.text) \
+                    and not style(a.language).proposes_call(s.text):
+                verdict = "followup"  # "I'll hold off sending that through." after the removed invoice sentence
             elif after_fault and not moves and len(s.text.split()) <= 3 and s.text.rstrip().endswith(("?", "!")) \
                     and not style(a.language).proposes_call(s.text) and not style(a.language).closers.search(s.text):
                 verdict = "followup"  # "Echt jetzt?" after a removed judgment (not "Wollen wir Donnerstag telefonieren?")
