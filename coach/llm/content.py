@@ -17,31 +17,22 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from coach.errors import KnowledgeError
 from coach.llm.redact import EMAIL, PHONE, URL, iban_spans, phone_like
 from coach.mail import split_mail
 from coach.paths import knowledge_dir
+from coach.patterns import Pattern
 
 
 class WordGroup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     about: str = Field(min_length=1)
-    patterns: list[str] = Field(min_length=1)
+    patterns: list[Pattern] = Field(min_length=1)
     hits: list[str] = Field(min_length=1)
     passes: list[str] = Field(min_length=1)
-
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for p in patterns:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} does not compile: {exc}") from None
-        return patterns
 
     def finds(self, text: str) -> list[str]:
         return [m.group() for p in self.compiled for m in p.finditer(text)]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from coach.errors import KnowledgeError
 from coach.moves import MOVE_NAMES
 from coach.paths import knowledge_dir
+from coach.patterns import Pattern
 
 
 class MoveThresholds(BaseModel):
@@ -47,19 +48,7 @@ class SemanticConfig(BaseModel):
     move: dict[str, MoveThresholds]
     scenario: ScenarioThresholds
     message: dict[str, dict[str, dict[str, Message]]]  # lang -> address ("Sie", "du" or "any") -> move
-    negation_cues: dict[str, list[str]] = Field(default_factory=dict)  # lang -> regexes a negation must govern to veto
-
-    @model_validator(mode="after")
-    def _cues_compile(self) -> SemanticConfig:
-        import re
-
-        for lang, cues in self.negation_cues.items():
-            for cue in cues:
-                try:
-                    re.compile(cue)
-                except re.error as exc:
-                    raise ValueError(f"negation_cues.{lang}: {cue!r} does not compile: {exc}") from None
-        return self
+    negation_cues: dict[str, list[Pattern]] = Field(default_factory=dict)  # lang -> regexes a negation must govern to veto
 
     @model_validator(mode="after")
     def _complete(self) -> SemanticConfig:
