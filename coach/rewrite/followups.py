@@ -24,6 +24,17 @@ class Followup(BaseModel):
     examples: Examples
 
 
+class Parting(BaseModel):
+    """Lines that end the body ("Ich denke an Sie.", "Keep me posted."): the rewrite adds nothing after a run of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    lang: str
+    patterns: list[str] = Field(min_length=1)
+    examples: Examples
+
+
 class Override(BaseModel):
     """A sentence that overrides the client's request or still carries out the cancellation ("Lass uns einfach wie
     geplant weitermachen", "let's just keep our thursday call", "this month will be our last"): next to the
@@ -96,6 +107,9 @@ class RewriteFile(BaseModel):
 
     followup: list[Followup]
     override: list[Override] = Field(default_factory=list)
+    parting: list[Parting] = Field(default_factory=list)
+    dangling: list[Parting] = Field(default_factory=list)  # a cut sentence's piece that only announced the cut clause
+    echo: list[Parting] = Field(default_factory=list)  # a bare "Understood." the added understanding would echo
     style: dict[str, Style]  # per language code; a language without its own falls back to English
     why: dict[str, Why]
     roles: Roles
@@ -125,6 +139,39 @@ def followups() -> dict[str, tuple[Followup, re.Pattern[str]]]:
         assert pattern is not None
         out[f.lang] = (f, pattern)
     return out
+
+
+@cache
+def partings(table: str = "parting") -> dict[str, tuple[Parting, re.Pattern[str]]]:
+    """Per language: the entry and its compiled patterns of a table of knowledge/rewrite.toml ("parting",
+    "dangling", "echo")."""
+    out: dict[str, tuple[Parting, re.Pattern[str]]] = {}
+    for f in getattr(_file(), table):
+        try:
+            pattern = compile_any(f.patterns)
+        except re.error as exc:
+            raise KnowledgeError(f"rewrite.toml: {f.id}: invalid pattern: {exc}") from None
+        assert pattern is not None
+        out[f.lang] = (f, pattern)
+    return out
+
+
+def is_parting(sentence: str, lang: str) -> bool:
+    """A wish, an open door or a last word that ends the body ("In Gedanken bei Ihnen", "Keep me posted.")."""
+    entry = partings().get(lang)
+    return bool(entry and entry[1].search(lower_text(sentence)))
+
+
+def is_dangling(piece: str, lang: str) -> bool:
+    """What is left of a cut sentence only announced the removed clause ("I do have to say")."""
+    entry = partings("dangling").get(lang)
+    return bool(entry and entry[1].search(lower_text(piece.strip())))
+
+
+def is_echo(sentence: str, lang: str) -> bool:
+    """A bare acknowledgment ("Understood.") that the added understanding would echo."""
+    entry = partings("echo").get(lang)
+    return bool(entry and entry[1].search(lower_text(sentence.strip())))
 
 
 def is_followup(sentence: str, lang: str) -> bool:
@@ -197,8 +244,9 @@ def cut_override(sentence: str, lang: str) -> str | None:
 
 
 class CompiledStyle:
-    def __init__(self, s: Style):
+    def __init__(self, s: Style, lang: str = "en"):
         self.raw = s
+        self.lang = lang
         try:
             self._calls = re.compile("|".join(s.calls), re.I)
             self._proposals = re.compile("|".join(s.proposals), re.I)
@@ -226,6 +274,10 @@ class CompiledStyle:
         """The client asks for a pause or a postponement ("pausieren", "on hold"), not for an end."""
         return bool(client_message and self._pause is not None and self._pause.search(client_message))
 
+    def parting(self, text: str) -> bool:
+        """A line that ends the body (knowledge/rewrite.toml [[parting]])."""
+        return is_parting(text, self.lang)
+
     def proposes_call(self, text: str) -> bool:
         """The sentence proposes a call or meeting ("Passt Ihnen ein Telefonat am Montag?", "Let's talk")."""
         return bool(self._calls.search(text) and self._proposals.search(text))
@@ -242,7 +294,7 @@ class CompiledStyle:
 @cache
 def style(lang: str) -> CompiledStyle:
     styles = _file().style
-    return CompiledStyle(styles.get(lang) or styles["en"])
+    return CompiledStyle(styles.get(lang) or styles["en"], lang if lang in styles else "en")
 
 
 def why(lang: str, key: str, **params: str) -> str:

@@ -20,6 +20,8 @@ from coach.rewrite.diff import changes_of
 from coach.rewrite.followups import (
     cut_override,
     fault_name,
+    is_dangling,
+    is_echo,
     is_followup,
     overrides_request,
     roles,
@@ -395,7 +397,8 @@ class RulesRewriter:
         piece = text[keep[0][0]:keep[-1][1]].strip()
         piece = _END.sub("", piece).rstrip(" ,;:–-")
         piece = st.connector.sub("", piece)
-        if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang):
+        if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang) \
+                or is_dangling(piece, lang):
             return None
         end = _END.search(text.rstrip())
         punct = end.group() if end and keep[-1][1] == len(text) else ("" if _EMOJI_END.search(piece) else ".")
@@ -447,9 +450,12 @@ class RulesRewriter:
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
-        if len(body) == 1 and _parting_line(body[0], st) and len(letter.body()) > 1:
-            # only "Halt die Ohren steif!" is left of the body: it stays last, the new text goes above it
-            body = [_new_paragraph_after_greeting(letter)]
+        if body and all(_parting_paragraph(p, st) for p in body) and len(letter.body()) > 1 \
+                and not any(p.added for p in body):
+            # only "Halt die Ohren steif!" or "Keep me posted." is left of the body: it stays last, the new text
+            # goes above it
+            body = [_new_paragraph_after_greeting(letter)] + body
+        tail = _tail_from(body, st)  # the run of parting paragraphs at the end ("Ich denke an Sie.")
         if m == _ACK:
             if not body:
                 return _new_paragraph_after_greeting(letter), 0
@@ -506,10 +512,7 @@ class RulesRewriter:
         if care and voice.register != "chat" and body:
             # after a death or a serious illness no business step beside the condolence: a paragraph of its own,
             # before a last paragraph that only wishes strength
-            last = body[-1]
-            wish = len(body) > 1 and (all(st.closers.search(x.text) for x in last.live_sentences())
-                                      or _parting_line(last, st))
-            anchor = body[-2] if wish else last
+            anchor = body[tail - 1]
             return letter.new_paragraph(letter.parts.index(anchor) + 1), 0
         for p in body:  # next to the draft's own sentence making the partner move (a plan offer before it)
             for i, s in enumerate(p.sentences):
@@ -525,27 +528,28 @@ class RulesRewriter:
             return _new_paragraph_after_greeting(letter), 0
         if voice.register != "chat":
             # a paragraph whose sentences all went (the notice period, the invoice) is where the offer goes
-            after = letter.parts.index(body[-1])
-            emptied = next((p for p in letter.body()[::-1] if letter.parts.index(p) > after and p.sentences
-                            and not p.live_sentences() and not p.added), None)
+            after = letter.parts.index(body[tail - 1])
+            before = letter.parts.index(body[tail]) if tail < len(body) else len(letter.parts)
+            emptied = next((p for p in letter.body()[::-1] if after < letter.parts.index(p) < before
+                            and p.sentences and not p.live_sentences() and not p.added), None)
             if emptied is not None:
                 return emptied, len(emptied.sentences)
         last = body[-1]
-        closer = len(body) > 1 and len(last.live_sentences()) <= 2 and all(
-            st.closers.search(s.text) for s in last.live_sentences()) or len(body) > 1 and _parting_line(last, st)
         if voice.register == "chat" or len(body) == 1 and len(body[0].live_sentences()) <= 2:
-            target = body[-2] if closer else last
-            live = [i for i, s in enumerate(target.sentences) if s.live]
-            if closer or target is not last:
+            target = body[tail - 1]
+            if target is not last:
                 return target, len(target.sentences)
             return target, _before_tail(target, st)
-        anchor = body[-2] if closer else last
+        anchor = body[tail - 1]
         at = letter.parts.index(anchor) + 1
         return letter.new_paragraph(at), 0
 
     def _place(self, letter: Letter, choice: Choice, m: str, voice: Voice, lang: str, st, reason: str,  # type: ignore[no-untyped-def]
                at: tuple[Part, int] | None = None) -> Sentence:
         part, index = at or self._position(letter, m, voice, st, {})
+        before = [s for s in part.sentences[:index] if s.live]
+        if m == _ACK and before and before[-1].state == "kept" and is_echo(before[-1].text, lang):
+            letter.remove(before[-1].id, why(lang, "debris"))  # "Understood. I understand …": once
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
         if 0 < index < len(part.sentences) and "\n" in part.sentences[index - 1].sep:
             sep = "\n"  # put between two lines of a chat ("fühl dich gedrückt." / "pass gut auf dich auf"): a line of its own
@@ -736,7 +740,8 @@ def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
         t = s.text
         if _signs_off(t, st) or (j == live[-1] and j != live[0] and (_NAME_ONLY.fullmatch(t.strip())
                                                                       or _parting_wish(t, st))) \
-                or (j != live[0] and words(t) <= 8 and st.closers.search(t) and not _proposes_call(t, st)):
+                or (j != live[0] and words(t) <= 8 and st.closers.search(t) and not _proposes_call(t, st)) \
+                or (j != live[0] and words(t) <= 20 and st.parting(t) and not _proposes_call(t, st)):
             k = j
             continue
         break
@@ -760,10 +765,24 @@ def _parting_wish(text: str, st) -> bool:  # type: ignore[no-untyped-def]
             or (not re.search(r"[.!?…:;]\W*$", t) and n <= 5) or (n <= 6 and bool(st.closers.search(t))))
 
 
-def _parting_line(part: Part, st) -> bool:  # type: ignore[no-untyped-def]
-    """The last paragraph is one such exclamation on its own: new text goes before it."""
+def _parting_paragraph(part: Part, st) -> bool:  # type: ignore[no-untyped-def]
+    """Every line of the paragraph is a parting line of the draft ("Ich denke an Sie.", "Keep me posted.",
+    "Whatever you decide, I'm in your corner.", "Für Rückfragen stehe ich gerne zur Verfügung.")."""
     live = part.live_sentences()
-    return len(live) == 1 and live[0].state != "added" and _parting_wish(live[0].text, st)
+    if not live or part.added or any(s.state == "added" for s in live):
+        return False
+    return all(not _proposes_call(s.text, st) and words(s.text) <= 25 and (
+        st.parting(s.text) or _parting_wish(s.text, st) or (len(live) <= 2 and st.closers.search(s.text)))
+        for s in live)
+
+
+def _tail_from(body: list[Part], st) -> int:  # type: ignore[no-untyped-def]
+    """Where the body's tail of parting paragraphs begins (len(body) when there is none); one paragraph stays
+    before it, so new text has a place."""
+    k = len(body)
+    while k > 1 and _parting_paragraph(body[k - 1], st):
+        k -= 1
+    return k
 
 
 def _short_reaction(s: Sentence) -> bool:

@@ -1,0 +1,85 @@
+"""The offline rewrite's structure: new text goes before the draft's parting lines, debris of a removed sentence
+goes with it, and nothing that still carries out the end stands beside an added deferral."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.api import Coach
+from coach.rewrite.followups import is_dangling, is_echo, is_parting, partings
+
+COACH = Coach(offline=True)
+
+
+def _rw(draft: str, client: str) -> str:
+    return COACH.rewrite(draft, client_message=client).rewrite
+
+
+def _cases():  # type: ignore[no-untyped-def]
+    for table, test in (("parting", is_parting), ("dangling", is_dangling), ("echo", is_echo)):
+        for lang, (entry, _) in partings(table).items():
+            for ex in entry.examples.bad:
+                yield pytest.param(test, lang, ex, True, id=f"{entry.id}-bad")
+            for ex in entry.examples.good:
+                yield pytest.param(test, lang, ex, False, id=f"{entry.id}-good")
+
+
+@pytest.mark.parametrize(("test", "lang", "sentence", "expected"), list(_cases()))
+def test_parting_dangling_and_echo_examples(test, lang: str, sentence, expected: bool) -> None:  # type: ignore[no-untyped-def]
+    assert test(sentence if isinstance(sentence, str) else sentence.text, lang) is expected
+
+
+def test_new_text_goes_before_a_last_paragraph_of_parting_lines() -> None:
+    out = _rw("Lieber Herr Kern,\n\ndas ist ja schrecklich. Ich bin froh, dass niemand verletzt wurde, und ahne, was "
+              "der Wasserschaden in Ihrer Werkstatt für Sie bedeutet.\n\nIch denke an Sie.\n\nBeste Grüße\nJana Ott",
+              "Liebe Frau Ott, bei uns ist die Werkstatt unter Wasser gestanden, ich muss den Termin nächste Woche "
+              "absagen. Viele Grüße, Paul Kern")
+    body = out.split("Beste Grüße")[0].rstrip()
+    assert body.endswith("Ich denke an Sie.")
+    assert out.index("Plan") < out.index("Ich denke an Sie.")
+
+
+def test_a_stranded_offer_of_questions_stays_last_and_the_offer_takes_the_emptied_paragraph() -> None:
+    out = _rw("Sehr geehrter Herr Lenz,\n\nIhr Schreiben habe ich erhalten.\n\nIch weise Sie auf die Kündigungsfrist "
+              "von drei Monaten hin. Die Pauschalen werden bis dahin weiter in Rechnung gestellt.\n\n"
+              "Für Rückfragen stehe ich gerne zur Verfügung.\n\nMit freundlichen Grüßen\nDr. Eva Maier",
+              "Sehr geehrte Frau Dr. Maier, wir müssen die Beratung leider beenden, die Bank hat uns den Kredit "
+              "gekündigt. Mit freundlichen Grüßen, Jonas Lenz")
+    assert "Kündigungsfrist" not in out
+    body = out.split("Mit freundlichen Grüßen")[0].rstrip()
+    assert body.endswith("Für Rückfragen stehe ich gerne zur Verfügung.")
+
+
+def test_english_offer_goes_before_keep_me_posted_and_a_corner_line() -> None:
+    out = _rw("Hi Tom,\n\nThat's awful news about the warehouse, I'm so sorry.\n\nWhatever you decide, I'm in your "
+              "corner.\n\nKeep me posted.\n\nAnna",
+              "Anna, a fire destroyed our warehouse last night. We have to cancel the workshop next week. Tom")
+    body = out.split("\n\nAnna")[0].rstrip()
+    assert body.endswith("Whatever you decide, I'm in your corner.\n\nKeep me posted.")
+    assert len(body) > len("Hi Tom,\n\nThat's awful news about the warehouse, I'm so sorry.\n\nWhatever you decide, "
+                           "I'm in your corner.\n\nKeep me posted.")
+
+
+def test_debris_of_a_removed_fee_sentence_goes_with_it() -> None:
+    out = _rw("Dear Mr Hall,\n\nThank you for your email.\n\nI would draw your attention to clause 7 of our agreement, "
+              "which requires 60 days' notice. Fees will therefore continue until June. I would be grateful if you "
+              "could confirm you have noted this.\n\nYours sincerely,\nMark Rye",
+              "Dear Mr Rye, we have to suspend the project, our main customer went bust. Regards, Ian Hall")
+    assert "noted this" not in out and "clause 7" not in out
+
+
+def test_an_echoing_understood_goes_before_the_added_understanding() -> None:
+    out = _rw("Hi Kim,\n\nUnderstood. Just so you know, the discount only holds until Friday, after that the day "
+              "rate goes up 15%, so you should sign this week.\n\nNikhil",
+              "Hi Nikhil, we need to put the training on hold for now. Kim")
+    assert "Understood." not in out or "understand" not in out.split("Understood.", 1)[1][:40].lower()
+
+
+def test_a_sentence_that_keeps_the_cancelled_date_does_not_stand_beside_the_deferral() -> None:
+    out = _rw("Amy,\n\nThat's a lot, I'm sorry.\n\nSee you at 9.\n\nLou",
+              "Lou, my cofounder just quit. I need to cancel Friday's session. Amy")
+    assert "See you at 9" not in out
+    de = _rw("Hi Max,\n\noh wow, das ist ein Schlag.\n\nDie letzte Session wäre dann am 22.04., die schick ich dir "
+             "noch als Einladung.\n\nAlles Liebe\nLeonie",
+             "Hi Leonie, mein Mitgründer steigt aus, ich muss das Coaching zum 30.04. beenden. Max")
+    assert "letzte Session" not in de
