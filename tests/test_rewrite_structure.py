@@ -83,3 +83,6 @@ def test_a_sentence_that_keeps_the_cancelled_date_does_not_stand_beside_the_defe
              "noch als Einladung.\n\nAlles Liebe\nLeonie",
              "Hi Leonie, mein Mitgründer steigt aus, ich muss das Coaching zum 30.04. beenden. Max")
     assert "letzte Session" not in de
+    bis = _rw("Hi Jana,\n\nokay. Ich sage den Workshop ab, die Rechnung kommt trotzdem.\n\nBis Donnerstag, 17 Uhr!\n\nLG\nTim",
+              "Unser Lager ist abgebrannt, wir müssen den Workshop am Donnerstag absagen.")
+    assert "Bis Donnerstag" not in bis and "LG\nTim" in bis
