@@ -86,3 +86,34 @@ def test_a_sentence_that_keeps_the_cancelled_date_does_not_stand_beside_the_defe
     bis = _rw("Hi Jana,\n\nokay. Ich sage den Workshop ab, die Rechnung kommt trotzdem.\n\nBis Donnerstag, 17 Uhr!\n\nLG\nTim",
               "Unser Lager ist abgebrannt, wir müssen den Workshop am Donnerstag absagen.")
     assert "Bis Donnerstag" not in bis and "LG\nTim" in bis
+
+
+def _dated_cases():  # type: ignore[no-untyped-def]
+    import tomllib
+
+    from coach.paths import knowledge_dir
+
+    for o in tomllib.loads((knowledge_dir() / "rewrite.toml").read_text(encoding="utf-8"))["override"]:
+        for sentence, day in o.get("dated_examples", {}).items():
+            yield pytest.param(o["lang"], sentence, day, id=o["id"])
+
+
+@pytest.mark.parametrize(("lang", "sentence", "day"), list(_dated_cases()))
+def test_dated_examples(lang: str, sentence: str, day: str) -> None:
+    from coach.rewrite.followups import dated_override
+
+    assert (dated_override(sentence, lang) or "").lower() == day.lower()
+
+
+def test_a_farewell_to_the_day_the_draft_proposes_itself_stays() -> None:
+    out = _rw("Hey Basti,\n\ndas ist richtig viel auf einmal.\n\nLass uns am Dienstag zwei Stunden blocken und zusammen "
+              "die Struktur für den Sanierungsplan aufsetzen.\n\nBis Dienstag!\nLukas",
+              "Hi Lukas, die Bank hat mir eine Frist gesetzt, ich muss das Coaching erstmal beenden. Basti")
+    assert "Bis Dienstag!" in out
+
+
+def test_a_released_date_is_not_offered_for_the_call() -> None:
+    out = _rw("Sehr geehrte Frau Kessler,\n\nvielen Dank für Ihre Rückmeldung. Ich habe die Termine am 5. und 19. März "
+              "schon freigegeben, dann sind Sie flexibel.\n\nBeste Grüße\nDr. Ulrike Hanisch",
+              "Sehr geehrte Frau Dr. Hanisch, wir müssen die Termine im März leider absagen. Anja Kessler")
+    assert "freigegeben" not in out and "am 5." not in out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 from functools import cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -45,8 +46,12 @@ class Override(BaseModel):
 
     id: str
     lang: str
+    kind: Literal["request", "end"] = "request"  # "end": carries out the end; its dates are never taken up
     patterns: list[str] = Field(default_factory=list)
     cuts: list[str] = Field(default_factory=list)
+    # a farewell to a date ("Bis Donnerstag!", "See you at 9."): it goes unless the draft proposes that day itself
+    dated: list[str] = Field(default_factory=list)  # patterns with a group named "day"
+    dated_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> the day
     examples: Examples
     cut_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> what is left after the cut
     # the time a removed sentence kept ("am Donnerstag", "our session on 12 May"): the plan offer takes it up
@@ -214,8 +219,50 @@ def _when_patterns(lang: str) -> tuple[re.Pattern[str], ...]:
     return tuple(out)
 
 
+@cache
+def _override_tables(lang: str) -> tuple[re.Pattern[str] | None, tuple[re.Pattern[str], ...]]:
+    """(patterns of the entries that carry out the end, the `dated` patterns) of one language."""
+    ends: list[str] = []
+    dated: list[re.Pattern[str]] = []
+    for o in _file().override:
+        if o.lang != lang:
+            continue
+        if o.kind == "end":
+            ends.extend(o.patterns)
+        for d in o.dated:
+            try:
+                pat = re.compile(d, re.I)
+            except re.error as exc:
+                raise KnowledgeError(f"rewrite.toml: {o.id}: invalid dated pattern: {exc}") from None
+            if "day" not in pat.groupindex:
+                raise KnowledgeError(f"rewrite.toml: {o.id}: a dated pattern needs a group named 'day'")
+            dated.append(pat)
+    try:
+        return compile_any(ends), tuple(dated)
+    except re.error as exc:
+        raise KnowledgeError(f"rewrite.toml: override end ({lang}): invalid pattern: {exc}") from None
+
+
+def ends_engagement(sentence: str, lang: str) -> bool:
+    """The sentence carries out the end ("Die letzte Session wäre dann am 22.04.", "I've released the dates")."""
+    pat = _override_tables(lang)[0]
+    return bool(pat is not None and pat.search(lower_text(sentence)))
+
+
+def dated_override(sentence: str, lang: str) -> str | None:
+    """The day a farewell keeps ("Bis Donnerstag!" -> "Donnerstag"), or None."""
+    for pat in _override_tables(lang)[1]:
+        m = pat.search(sentence)
+        if m:
+            return m.group("day")
+    return None
+
+
 def when_of(sentence: str, lang: str) -> str | None:
-    """The time an overriding sentence kept for a session ("am Donnerstag", "our thursday call"), if it names one."""
+    """The time an overriding sentence kept for a session ("am Donnerstag", "our thursday call"), if it names one;
+    never a date the sentence releases or ends with ("die letzte Session am 22.04.", "Termine am 5. freigegeben")."""
+    if ends_engagement(sentence, lang):
+        return None
     for pat in _when_patterns(lang):
         m = pat.search(sentence)
         if m and m.group("when"):
@@ -277,6 +324,10 @@ class CompiledStyle:
     def parting(self, text: str) -> bool:
         """A line that ends the body (knowledge/rewrite.toml [[parting]])."""
         return is_parting(text, self.lang)
+
+    def proposes(self, text: str) -> bool:
+        """The sentence proposes something ("Lass uns am Dienstag zwei Stunden blocken", "Shall we …?")."""
+        return bool(self._proposals.search(text))
 
     def proposes_call(self, text: str) -> bool:
         """The sentence proposes a call or meeting ("Passt Ihnen ein Telefonat am Montag?", "Let's talk")."""

@@ -19,6 +19,7 @@ from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
 from coach.rewrite.followups import (
     cut_override,
+    dated_override,
     fault_name,
     is_dangling,
     is_echo,
@@ -87,7 +88,7 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "fault"
             elif cut_override(s.text, a.language) or _drop_override_clauses(s.text, a.language):
                 verdict = "cut"  # "Let us keep the engagement running and use our session …": only the override goes
-            elif overrides_request(s.text, a.language):
+            elif overrides_request(s.text, a.language) or _keeps_cancelled_day(s, part, a, per_sentence):
                 verdict = "override"  # "Lass uns einfach wie geplant weitermachen" beside an added deferral
             elif is_followup(s.text, a.language) and (after_fault or a.moves[_ROLES.accepts]):
                 verdict = "followup"
@@ -104,6 +105,24 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
             after_fault = verdict in ("fault", "followup", "override")
             plans.append(SentencePlan((s.start, s.end), s.text, moves, verdict, s.id))
     return plans
+
+
+def _keeps_cancelled_day(s: Sentence, part: Part, a: Analysis, per_sentence: dict) -> bool:  # type: ignore[type-arg]
+    """"Bis Donnerstag!" keeps a date beside the deferral, unless another sentence of the draft proposes that day
+    itself ("Lass uns am Dienstag zwei Stunden blocken … Bis Dienstag!")."""
+    day = dated_override(s.text, a.language)
+    if day is None:
+        return False
+    st = style(a.language)
+    faults = set(FAULT_MOVES)
+    for other in a.letter.sentences():
+        if other is s or other.start == s.start:
+            continue
+        if day.lower() in other.text.lower() and st.proposes(other.text) \
+                and not per_sentence.get((other.start, other.end), set()) & faults \
+                and not overrides_request(other.text, a.language):
+            return False
+    return True
 
 
 def likely_faults(a: Analysis, checker: Checker) -> dict[tuple[int, int], str]:
@@ -396,7 +415,7 @@ class RulesRewriter:
             return None
         piece = text[keep[0][0]:keep[-1][1]].strip()
         piece = _END.sub("", piece).rstrip(" ,;:–-")
-        piece = st.connector.sub("", piece)
+        piece = _drop_connector(piece, st)
         if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang) \
                 or is_dangling(piece, lang):
             return None
@@ -424,7 +443,7 @@ class RulesRewriter:
                     prev_removed = True
                     continue
                 if prev_removed and s.state in ("kept", "edited"):
-                    stripped = st.connector.sub("", s.text, count=1)
+                    stripped = _drop_connector(s.text, st)
                     if stripped != s.text and words(stripped) >= 3:
                         letter.edit(s.id, stripped[0].upper() + stripped[1:], why(lang, "connector"))
                 prev_removed = False
@@ -664,10 +683,29 @@ def _drop_override_clauses(text: str, lang: str) -> str | None:
     if good != list(range(good[0], good[-1] + 1)):
         return None
     piece = text[chunks[good[0]][0]:chunks[good[-1]][1]].strip()
-    piece = style(lang).connector.sub("", piece)
+    st = style(lang)
+    if good[0] > 0 and piece[:1].islower() and not text[:1].islower() and not st.proposes_call(piece):
+        return None  # "let's just keep Thursday — even 30 mins on Zoom": what only elaborates the override goes too
+    piece = _drop_connector(piece, st)
     if words(piece) < 4:
         return None
+    if _END.search(text.rstrip()) and not _END.search(piece) and not _EMOJI_END.search(piece):
+        piece += "."  # "…, wir lassen die Workshops ruhen – ich habe …": the kept part ends as a sentence
     return piece
+
+
+# a German verb-second clause: after "Dann"/"Also" the verb comes first ("Dann würde ich sagen"); without the
+# connector it would read as a question ("Würde ich sagen"), so such a connector stays
+_INVERTED = re.compile(r"^\S+\s+(?:ich|wir|du|sie|es|er|ihr|man)\b", re.I)
+
+
+def _drop_connector(text: str, st) -> str:  # type: ignore[no-untyped-def]
+    """The text without a leading "aber/but/dann/then", unless that leaves a German verb first."""
+    stripped = st.connector.sub("", text, count=1)
+    if stripped != text and st.lang == "de" and _INVERTED.match(stripped) \
+            and not re.match(r"^\W*(?:ich|wir|du|sie|es|er|ihr|man|das|dies)\b", stripped, re.I):
+        return text
+    return stripped
 
 
 # a talk about the collaboration later is no call a plan offer can build on
