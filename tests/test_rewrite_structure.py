@@ -117,3 +117,32 @@ def test_a_released_date_is_not_offered_for_the_call() -> None:
               "schon freigegeben, dann sind Sie flexibel.\n\nBeste Grüße\nDr. Ulrike Hanisch",
               "Sehr geehrte Frau Dr. Hanisch, wir müssen die Termine im März leider absagen. Anja Kessler")
     assert "freigegeben" not in out and "am 5." not in out
+
+
+def test_a_draft_that_already_points_to_outside_help_gets_no_second_referral() -> None:
+    out = _rw("Liebe Frau Berg,\n\ndanke, dass Sie mir das anvertrauen.\n\nIch schlage vor, dass wir uns am Mittwoch eine "
+              "Stunde nehmen und gemeinsam aufschreiben, was jetzt dringend ist. Für die rechtliche Seite wenden Sie "
+              "sich bitte an eine Anwältin für Mietrecht.\n\nHerzliche Grüße\nMonika Hofer",
+              "Liebe Frau Hofer, seit acht Monaten sind wir mit der Miete im Rückstand, jetzt hat der Vermieter eine "
+              "Räumungsklage eingereicht. Ich muss das Coaching beenden. Grüße, Anna Berg")
+    assert out.lower().count("mietrecht") == 1
+    # the added deferral follows the plan and the help that belongs to it
+    assert out.index("Anwältin für Mietrecht") < out.index("Herzliche Grüße")
+
+
+def test_the_thanks_of_a_removed_farewell_stays() -> None:
+    out = _rw("Hi Steffi,\nalles klar, dann war's das mit uns 🙂 Danke für die schöne Zeit und alles Gute für dich und "
+              "dein Team!\nBene",
+              "Hi Bene, wir haben uns entschieden, das Coaching zu beenden. Danke für alles! Steffi")
+    assert "dann war's das" not in out and "anke für die schöne Zeit" in out
+
+
+def test_a_german_connector_that_leaves_the_verb_first_stays_and_an_override_elaboration_goes() -> None:
+    from coach.rewrite.followups import style
+    from coach.rewrite.rules_rewriter import _drop_connector
+
+    assert _drop_connector("Dann würde ich sagen, wir warten.", style("de")) == "Dann würde ich sagen, wir warten."
+    assert _drop_connector("Aber ich verstehe Sie gut.", style("de")) == "ich verstehe Sie gut."
+    out = _rw("No dramas mate, but let's just keep Thursday — even 30 mins on Zoom. Same link as always. B",
+              "Hey B, can we push Thursday? Things are mad here. Cheers, Tom")
+    assert "30 mins" not in out and "Same link" not in out

@@ -70,6 +70,7 @@ class Style(BaseModel):
     connectors: list[str]
     subordinators: list[str]
     services: list[str] = Field(default_factory=list)
+    helpers: list[str] = Field(default_factory=list)  # words naming outside help: a draft naming one gets no second
     refers_back: list[str] = Field(default_factory=list)
     pause: list[str] = Field(default_factory=list)  # a client's mail asking for a pause or a postponement
     joint: list[str] = Field(default_factory=list)  # work done together ("wir machen zusammen eine Liste")  # a sentence leaning on the one before ("Sie müssen dafür …")
@@ -324,6 +325,11 @@ class CompiledStyle:
     def parting(self, text: str) -> bool:
         """A line that ends the body (knowledge/rewrite.toml [[parting]])."""
         return is_parting(text, self.lang)
+
+    def names_helper(self, text: str) -> bool:
+        """The text points to outside help already ("eine Anwältin für Mietrecht", "your accountant")."""
+        low = text.lower()
+        return any(h in low for h in self.raw.helpers)
 
     def proposes(self, text: str) -> bool:
         """The sentence proposes something ("Lass uns am Dienstag zwei Stunden blocken", "Shall we …?")."""

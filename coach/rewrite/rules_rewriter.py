@@ -208,7 +208,8 @@ class RulesRewriter:
         if left.strip():
             mid = self.checker.analyse(left, client_message=client_message, lang=lang, own=True)
             present = {m for m in GOOD_MOVES if mid.moves[m]}
-            has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits)
+            has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits) \
+                or st.names_helper(" ".join(s.text for s in letter.sentences()))  # "… an eine Anwältin für Mietrecht"
         situation_item = situation_of(client_message, self.situations)
         scenario = a.scenario
         if scenario in (None, "unclear") and situation_item is not None and client_message \
@@ -369,7 +370,28 @@ class RulesRewriter:
         return out
 
     def _repair(self, text: str, hits: list[tuple[int, int]], a: Analysis, lang: str) -> str | None:
-        """The sentence without its faulty clauses, if what is left stands on its own."""
+        """The sentence without its faulty clauses, if what is left stands on its own; else the thanks it carried
+        ("alles klar, dann war's das 🙂 Danke für die schöne Zeit und alles Gute!" keeps "Danke für die schöne Zeit.")."""
+        return self._repair_clauses(text, hits, a, lang) or self._salvage_thanks(text, lang)
+
+    def _salvage_thanks(self, text: str, lang: str) -> str | None:
+        cuts = [0] + [m.end() for m in _CLAUSE_SPLIT.finditer(text)]
+        ends = [m.start() for m in _CLAUSE_SPLIT.finditer(text)] + [len(text)]
+        for k in range(1, len(cuts)):  # a thanks after the start (a thanks at the start is the clause repair's)
+            if not _THANKS.match(text[cuts[k]:]):
+                continue
+            for j in range(len(ends) - 1, k - 1, -1):  # the longest run from the thanks that carries no fault
+                piece = _END.sub("", text[cuts[k]:ends[j]].strip()).rstrip(" ,;:–-")
+                if words(piece) < 3 or _EMOJI_END.search(piece):
+                    continue
+                end = _END.search(text.rstrip())
+                fixed = piece[:1].upper() + piece[1:] + (end.group() if end and j == len(ends) - 1 else ".")
+                check = self.checker.analyse(fixed, lang=lang, own=True)
+                if not any(check.moves[m] for m in FAULT_MOVES):
+                    return fixed
+        return None
+
+    def _repair_clauses(self, text: str, hits: list[tuple[int, int]], a: Analysis, lang: str) -> str | None:
         if not hits:
             return None
         st = style(lang)
@@ -536,7 +558,15 @@ class RulesRewriter:
         for p in body:  # next to the draft's own sentence making the partner move (a plan offer before it)
             for i, s in enumerate(p.sentences):
                 if s.live and s.state != "added" and partner in moves_of.get(s.id, ()):
-                    return p, (i if m == _PLAN and not care else i + 1)
+                    if m == _PLAN and not care:
+                        return p, i
+                    j = i + 1  # after the plan and what belongs to it: the help it names, a line leaning on it
+                    while j < len(p.sentences) and p.sentences[j].state != "added" and (
+                            not p.sentences[j].live or _REFERRAL in moves_of.get(p.sentences[j].id, ())
+                            or st.names_helper(p.sentences[j].text)
+                            or (st.refers_back is not None and st.refers_back.search(p.sentences[j].text))):
+                        j += 1
+                    return p, j
         if found := after_call():
             return found
         offer = next((p for p in body if p.added and any(s.move in (_PLAN, _LATER)
