@@ -726,14 +726,15 @@ def _drop_override_clauses(text: str, lang: str) -> str | None:
 
 # a German verb-second clause: after "Dann"/"Also" the verb comes first ("Dann würde ich sagen"); without the
 # connector it would read as a question ("Würde ich sagen"), so such a connector stays
+_INVERTING = re.compile(r"^\W*(?:dann|also|deshalb|daher|trotzdem|jedoch|so)\b", re.I)
 _INVERTED = re.compile(r"^\S+\s+(?:ich|wir|du|sie|es|er|ihr|man)\b", re.I)
 
 
 def _drop_connector(text: str, st) -> str:  # type: ignore[no-untyped-def]
     """The text without a leading "aber/but/dann/then", unless that leaves a German verb first."""
     stripped = st.connector.sub("", text, count=1)
-    if stripped != text and st.lang == "de" and _INVERTED.match(stripped) \
-            and not re.match(r"^\W*(?:ich|wir|du|sie|es|er|ihr|man|das|dies)\b", stripped, re.I):
+    if stripped != text and st.lang == "de" and _INVERTING.match(text) and _INVERTED.match(stripped) \
+            and not re.match(r"^\W*(?:ich|wir|du|sie|es|er|ihr|man|das|dies|lass\w*)\b", stripped, re.I):
         return text
     return stripped
 
