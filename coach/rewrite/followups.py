@@ -52,6 +52,7 @@ class Override(BaseModel):
     # a farewell to a date ("Bis Donnerstag!", "See you at 9."): it goes unless the draft proposes that day itself
     dated: list[str] = Field(default_factory=list)  # patterns with a group named "day"
     dated_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> the day
+    dated_when: str = ""  # how the plan offer takes up that day ("am {day}"); "" = not at all
     examples: Examples
     cut_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> what is left after the cut
     # the time a removed sentence kept ("am Donnerstag", "our session on 12 May"): the plan offer takes it up
@@ -257,6 +258,22 @@ def dated_override(sentence: str, lang: str) -> str | None:
         if m:
             return m.group("day")
     return None
+
+
+_WEEKDAY = re.compile(r"^(?:mon|tues|wednes|thurs|fri|satur|sun)day$|^tomorrow$|^(?:Montag|Dienstag|Mittwoch|Donnerstag|"
+                      r"Freitag|Samstag|Sonntag)$", re.I)
+
+
+def dated_when(sentence: str, lang: str) -> str | None:
+    """The day of a farewell as the plan offer takes it up ("Bis Donnerstag, 17 Uhr!" -> "am Donnerstag")."""
+    day = dated_override(sentence, lang)
+    if not day or not _WEEKDAY.match(day):
+        return None
+    template = next((o.dated_when for o in _file().override if o.lang == lang and o.dated_when), "")
+    if not template:
+        return None
+    day = day if day.lower() == "tomorrow" else day[:1].upper() + day[1:].lower()
+    return template.format(day=day)
 
 
 def when_of(sentence: str, lang: str) -> str | None:

@@ -20,6 +20,7 @@ from coach.rewrite.diff import changes_of
 from coach.rewrite.followups import (
     cut_override,
     dated_override,
+    dated_when,
     fault_name,
     is_dangling,
     is_echo,
@@ -190,7 +191,8 @@ class RulesRewriter:
             elif plan.verdict == "override":
                 letter.remove(plan.id, why(lang, "override"))
                 removed.append(plan.text)
-                when = when or when_of(plan.text, lang)  # "keep our thursday call": the plan offer takes up that time
+                # "keep our thursday call", "Bis Donnerstag!": the plan offer takes up that time
+                when = when or when_of(plan.text, lang) or dated_when(plan.text, lang)
             else:
                 letter.remove(plan.id, why(lang, "followup"))
                 removed.append(plan.text)
@@ -439,7 +441,7 @@ class RulesRewriter:
         piece = _END.sub("", piece).rstrip(" ,;:–-")
         piece = _drop_connector(piece, st)
         if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang) \
-                or is_dangling(piece, lang):
+                or is_dangling(piece, lang) or overrides_request(piece, lang):
             return None
         end = _END.search(text.rstrip())
         punct = end.group() if end and keep[-1][1] == len(text) else ("" if _EMOJI_END.search(piece) else ".")
