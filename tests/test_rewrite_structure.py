@@ -146,3 +146,15 @@ def test_a_german_connector_that_leaves_the_verb_first_stays_and_an_override_ela
     out = _rw("No dramas mate, but let's just keep Thursday — even 30 mins on Zoom. Same link as always. B",
               "Hey B, can we push Thursday? Things are mad here. Cheers, Tom")
     assert "30 mins" not in out and "Same link" not in out
+
+
+def test_a_follow_up_in_the_next_paragraph_goes_and_a_call_keeps_its_dates_together() -> None:
+    out = _rw("Hi Kate,\n\nJust so you know: the 2025 pricing only holds until 28 February, after that the day rate "
+              "goes up 15%, so you'd better sign this week.\n\nHappy to send over a revised quote.\n\nNikhil",
+              "Hi Nikhil, we're going to have to postpone the workshop, budget's frozen. Kate")
+    assert "revised quote" not in out
+    letter = _rw("Dear Mr Hale,\n\nThank you for your letter.\n\nMight I suggest a 45-minute call with you and the two "
+                 "directors to map out together what the managers need over the next quarter? I have availability on "
+                 "24 and 26 February.\n\nYours sincerely,\nAdaeze Okafor",
+                 "Dear Ms Okafor, we need to postpone the management programme for internal reasons. Richard Hale")
+    assert "next quarter? I have availability on 24 and 26 February." in letter

@@ -79,11 +79,12 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
         per_sentence.setdefault(span, set()).add(move)
     plans: list[SentencePlan] = []
     faults = set(FAULT_MOVES)
+    carried = False  # the last paragraph ended with a removed sentence: a follow-up may open the next one
     for part in a.letter.parts:
         if not part.has_sentences:
             continue
         after_fault = False
-        for s in part.sentences:
+        for k, s in enumerate(part.sentences):
             moves = frozenset(per_sentence.get((s.start, s.end), set()))
             if moves & faults:
                 verdict = "fault"
@@ -91,7 +92,7 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "cut"  # "Let us keep the engagement running and use our session …": only the override goes
             elif overrides_request(s.text, a.language) or _keeps_cancelled_day(s, part, a, per_sentence):
                 verdict = "override"  # "Lass uns einfach wie geplant weitermachen" beside an added deferral
-            elif is_followup(s.text, a.language) and (after_fault or a.moves[_ROLES.accepts]):
+            elif is_followup(s.text, a.language) and (after_fault or a.moves[_ROLES.accepts] or (k == 0 and carried)):
                 verdict = "followup"
             elif after_fault and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
@@ -105,6 +106,7 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "keep"
             after_fault = verdict in ("fault", "followup", "override")
             plans.append(SentencePlan((s.start, s.end), s.text, moves, verdict, s.id))
+        carried = bool(part.sentences) and after_fault
     return plans
 
 
