@@ -161,7 +161,7 @@ def test_a_follow_up_in_the_next_paragraph_goes_and_a_call_keeps_its_dates_toget
 
 
 def test_leftovers_without_words_or_with_only_a_date_go_with_the_removed_sentence() -> None:
-    out = _rw("Hi Sam, totally hear you, but honestly this is exactly the moment to double down, not pull back. 🚀 "
-              "Cohort closes Friday.\nAlex",
+    out = _rw("Hi Sam,\n\nTotally hear you, but honestly this is exactly the moment to double down, not pull back. 🚀"
+              "\n\nAlex",
               "Hi Alex, our bank pulled the credit line, we have to stop the programme. Sam")
     assert "🚀" not in out and "double down" not in out
