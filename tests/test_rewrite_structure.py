@@ -165,3 +165,12 @@ def test_leftovers_without_words_or_with_only_a_date_go_with_the_removed_sentenc
               "\n\nAlex",
               "Hi Alex, our bank pulled the credit line, we have to stop the programme. Sam")
     assert "🚀" not in out and "double down" not in out
+
+
+def test_no_call_is_offered_on_the_day_the_client_called_off() -> None:
+    out = _rw("No dramas mate, but let's just keep Thursday — even 30 mins on Zoom. Same link as always. B",
+              "Hey Brendan, need to postpone Thursday's session, sorry. Will explain later.")
+    assert "Thursday" not in out
+    kept = _rw("Declan,\n\nThat's a lot to carry.\n\nWe're on for Tuesday at 10 as usual.\n\nSiobhán",
+               "Hi Siobhán, the bank has called in the overdraft. I don't think I can keep paying for coaching. Declan")
+    assert "Tuesday" in kept and "as usual" not in kept

@@ -202,6 +202,8 @@ class RulesRewriter:
                 letter.remove(plan.id, why(lang, "followup"))
                 removed.append(plan.text)
         self._smooth(letter, lang)
+        if when and _client_cancelled(when, client_message):
+            when = None  # "need to postpone Thursday's session": no call offered on that very Thursday
 
         address = a.reply_address
         voice = voice_of(a.letter, lang, address)
@@ -735,6 +737,18 @@ def _drop_override_clauses(text: str, lang: str) -> str | None:
 # connector it would read as a question ("Würde ich sagen"), so such a connector stays
 _INVERTING = re.compile(r"^\W*(?:dann|also|deshalb|daher|trotzdem|jedoch|so)\b", re.I)
 _INVERTED = re.compile(r"^\S+\s+(?:ich|wir|du|sie|es|er|ihr|man)\b", re.I)
+
+
+_DAY_TOKEN = re.compile(r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tomorrow|morgen|montag|dienstag|mittwoch|"
+                        r"donnerstag|freitag|samstag|sonntag|\d{1,2}(?:\.\d{1,2}\.?)?)", re.I)
+
+
+def _client_cancelled(when: str, client_message: str | None) -> bool:
+    """The time a removed sentence kept is the one the client's mail calls off ("Thursday", "am 12.03.")."""
+    if not client_message:
+        return False
+    low = client_message.lower()
+    return any(re.search(r"\b" + re.escape(t.lower().rstrip(".")) + r"\b", low) for t in _DAY_TOKEN.findall(when))
 
 
 def _drop_connector(text: str, st) -> str:  # type: ignore[no-untyped-def]
