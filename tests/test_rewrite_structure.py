@@ -174,3 +174,14 @@ def test_no_call_is_offered_on_the_day_the_client_called_off() -> None:
     kept = _rw("Declan,\n\nThat's a lot to carry.\n\nWe're on for Tuesday at 10 as usual.\n\nSiobhán",
                "Hi Siobhán, the bank has called in the overdraft. I don't think I can keep paying for coaching. Declan")
     assert "Tuesday" in kept and "as usual" not in kept
+
+
+def test_a_sentence_that_only_announced_a_removed_one_goes_and_guilt_about_the_consultants_loss_goes() -> None:
+    out = _rw("Dear Graham,\n\nThank you for your email.\n\nI would gently push back, though. A leader who drops his "
+              "coaching the moment things get hard is sending a message.\n\nWarm regards,\nHelen",
+              "Dear Helen, we have had to make layoffs and I need to pause the coaching. Graham")
+    assert "push back" not in out and "sending a message" not in out
+    de = _rw("Lieber Herr Wendt,\n\ndas tut mir wirklich leid.\n\nEin Ausfall trifft mich als Einzelunternehmerin daher "
+             "ziemlich hart.\n\nHerzliche Grüße\nUte Schuster",
+             "Liebe Frau Schuster, das Hochwasser hat unser Büro getroffen, wir müssen den Workshop absagen. Wendt")
+    assert "trifft mich" not in de

@@ -287,7 +287,7 @@ class RulesRewriter:
             both = m == _PLAN and _LATER in needed[k + 1:] and short and not call
             choice = None
             steps = _tone_steps(m, scenario, care, pause=pause, both=both)
-            if m == _PLAN and when and not call:
+            if m == _PLAN and when and not call and not care:  # no kept date pressed on a grieving client
                 steps = [{"when_both"}, {"when"}] if _LATER in needed[k + 1:] else [{"when"}]
             avoid = _avoid(letter, neighbours, st)
             for n_step, tones in enumerate(steps):
@@ -463,12 +463,16 @@ class RulesRewriter:
 
     @staticmethod
     def _smooth(letter: Letter, lang: str) -> None:
-        """A sentence that followed a removed one loses its dangling "aber/but/dann/then"; short debris goes."""
+        """A sentence that followed a removed one loses its dangling "aber/but/dann/then"; short debris goes; a
+        sentence that only announced the removed one ("I would gently push back, though.") goes with it."""
         st = style(lang)
         prev_removed = False
         for part in letter.parts:
             if not part.has_sentences:
                 continue
+            for k, s in enumerate(part.sentences[:-1]):
+                if s.state == "kept" and part.sentences[k + 1].state == "removed" and is_dangling(s.text, lang):
+                    letter.remove(s.id, why(lang, "debris"))
             for s in part.sentences:
                 if s.state == "removed":
                     prev_removed = True
@@ -726,8 +730,8 @@ def _drop_override_clauses(text: str, lang: str) -> str | None:
     if good[0] > 0 and piece[:1].islower() and not text[:1].islower() and not st.proposes_call(piece):
         return None  # "let's just keep Thursday — even 30 mins on Zoom": what only elaborates the override goes too
     piece = _drop_connector(piece, st)
-    if words(piece) < 4:
-        return None
+    if words(piece) < 4 or is_followup(piece, lang):
+        return None  # "… — I'll hold off on the work and we can pick it back up in April": it goes with the override
     if _END.search(text.rstrip()) and not _END.search(piece) and not _EMOJI_END.search(piece):
         piece += "."  # "…, wir lassen die Workshops ruhen – ich habe …": the kept part ends as a sentence
     return piece
@@ -876,8 +880,10 @@ def _tail_from(body: list[Part], st) -> int:  # type: ignore[no-untyped-def]
 
 
 def _short_reaction(s: Sentence) -> bool:
-    """"Okay, schade.", "Oh no!", "Das ist ja unglaublich.": a first reaction stays first."""
-    return s.state != "added" and len(s.text.split()) <= 5 and not _signs_off(s.text, style("de"))
+    """"Okay, schade.", "Oh no!", "Das ist ja unglaublich.": a first reaction stays first (not a parting line such
+    as "shout if anything changes.", which the understanding goes before)."""
+    return s.state != "added" and len(s.text.split()) <= 5 and not _signs_off(s.text, style("de")) \
+        and not style("de").parting(s.text) and not style("en").parting(s.text)
 
 
 _EVERYDAY_TONES = frozenset({"warm", "neutral", "formal"})
