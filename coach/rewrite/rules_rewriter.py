@@ -28,7 +28,7 @@ from coach.rewrite.followups import (
     why,
 )
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
-from coach.rewrite.events import event_for
+from coach.rewrite.events import event_for, request_for
 from coach.rewrite.referrals import referral_for, referral_text
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
@@ -230,6 +230,9 @@ class RulesRewriter:
         registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
         covered: set[str] = set()  # moves an added sentence already makes ("…einen Plan machen, entscheiden müssen wir jetzt nichts")
         pause = st.asks_pause(client_message)
+        request = request_for(client_message, lang)  # postpone, pause, one session, an end, an insolvency filed
+        if request in ("session", "postpone"):
+            when = None  # the client called that date off: the plan offer does not take it up
         short = voice.words < 60 or voice.register == "chat"
         for k, m in enumerate(needed):
             if m in covered:
@@ -270,6 +273,7 @@ class RulesRewriter:
                     fits_context=lambda t: not st.foreign_service(t, context),
                     when=when if tones & _WHEN else None,
                     event=event if m != _PLAN or (named is not None and named.after_ok) else None,
+                    request=request,
                 )
                 rest = [n for n in needed[k + 1:] if n not in covered] if choice is not None else []
                 if choice is not None and n_step < len(steps) - 1 and not (tones & _WHEN) and (
@@ -322,6 +326,7 @@ class RulesRewriter:
                 else _tones(old.move, scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
                 after_call=bool(getattr(phrasing, "after_call", False)), event=event,
+                request=(tuple(getattr(phrasing, "requests", ()) or ()) or (None,))[0],
             )
             if new is None:
                 continue
