@@ -135,6 +135,8 @@ def test_every_phrasing_keyed_to_a_request_makes_its_move_and_no_fault() -> None
         a = COACH.checker.analyse(p.text, lang=p.lang)
         assert a.moves[p.move], (p.id, p.text)
         assert not any(a.moves[m] for m in FAULT_MOVES), (p.id, p.text)
+        if p.tone.endswith("both"):  # one sentence for the plan offer and the deferral: it makes both
+            assert a.moves["plan_offer"] and a.moves["defer_collaboration"], (p.id, p.text)
 
 
 def _all_phrasings() -> list:  # type: ignore[type-arg]
