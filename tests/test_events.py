@@ -190,3 +190,12 @@ def test_the_time_of_a_cancelled_session_is_not_taken_up_by_the_plan_offer() -> 
                       offline=True)
     added = " ".join(c.after or "" for c in r.changes if c.kind == "added")
     assert "Donnerstag" not in added, r.rewrite
+
+
+def test_the_plan_offer_says_what_it_is_for_when_the_draft_named_the_event_itself() -> None:
+    r = COACH.rewrite("Moin Jens,\n\nnach so einem Einbruch fühlt man sich ja ausgeliefert – tut mir echt leid. "
+                      "Ich hab den Workshop storniert.\n\nBeste Grüße\nImke",
+                      "Moin Imke, bei uns wurde am Wochenende eingebrochen, alle Laptops und der Server sind weg. "
+                      "Den Social-Media-Workshop am Donnerstag müssen wir canceln. Jens", offline=True)
+    added = " ".join(c.after or "" for c in r.changes if c.kind == "added")
+    assert "nach dem Einbruch" in added, r.rewrite

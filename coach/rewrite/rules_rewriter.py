@@ -216,8 +216,13 @@ class RulesRewriter:
         event = named.dat if named else None
         named_text = named.nom if named else None  # once an added line has named it
         own_words = " ".join(s.text for s in letter.sentences()).lower()  # the writer's own lines, not the quote
+        # the plan offer says what it is for ("einen Plan für die Wochen nach dem Einbruch"), also when the draft's
+        # own sympathy named the event; an added line names it only once
+        plan_event = named.dat if named is not None and named.after_ok else None
         if named is not None and named.key_word and named.key_word in own_words:
             situation = event = None  # the draft names it already ("der Brand tut mir leid"): not again
+            if care:
+                plan_event = None  # after a death or an illness the draft's own words are enough
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
@@ -272,7 +277,7 @@ class RulesRewriter:
                     present=present | {c.move for c in choices} | covered, tones=tones,
                     fits_context=lambda t: not st.foreign_service(t, context),
                     when=when if tones & _WHEN else None,
-                    event=event if m != _PLAN or (named is not None and named.after_ok) else None,
+                    event=plan_event if m == _PLAN else event,
                     request=request,
                 )
                 rest = [n for n in needed[k + 1:] if n not in covered] if choice is not None else []
@@ -285,7 +290,7 @@ class RulesRewriter:
             if choice is None:
                 continue
             if _names_event(self.picker.phrasing(choice.id)):
-                situation = event = None  # the event is named once, not again in the plan offer
+                situation = event = plan_event = None  # the event is named once, not again in the plan offer
             covered |= {n for n in needed[k + 1:] if self.picker.makes(choice.text, n, lang)}
             choices.append(choice)
             budget -= words(choice.text)
