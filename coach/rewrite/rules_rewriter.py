@@ -32,7 +32,7 @@ from coach.rewrite.followups import (
     why,
 )
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
-from coach.rewrite.events import event_for
+from coach.rewrite.events import event_for, request_for
 from coach.rewrite.referrals import referral_for, referral_text
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
@@ -247,8 +247,13 @@ class RulesRewriter:
         event = named.dat if named else None
         named_text = named.nom if named else None  # once an added line has named it
         own_words = " ".join(s.text for s in letter.sentences()).lower()  # the writer's own lines, not the quote
+        # the plan offer says what it is for ("einen Plan für die Wochen nach dem Einbruch"), also when the draft's
+        # own sympathy named the event; an added line names it only once
+        plan_event = named.dat if named is not None and named.after_ok else None
         if named is not None and named.key_word and named.key_word in own_words:
             situation = event = None  # the draft names it already ("der Brand tut mir leid"): not again
+            if care:
+                plan_event = None  # after a death or an illness the draft's own words are enough
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
@@ -261,6 +266,9 @@ class RulesRewriter:
         registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
         covered: set[str] = set()  # moves an added sentence already makes ("…einen Plan machen, entscheiden müssen wir jetzt nichts")
         pause = st.asks_pause(client_message)
+        request = request_for(client_message, lang)  # postpone, pause, one session, an end, an insolvency filed
+        if request in ("session", "postpone"):
+            when = None  # the client called that date off: the plan offer does not take it up
         short = voice.words < 60 or voice.register == "chat"
         for k, m in enumerate(needed):
             if m in covered:
@@ -300,7 +308,8 @@ class RulesRewriter:
                     present=present | {c.move for c in choices} | covered, tones=tones,
                     fits_context=lambda t: not st.foreign_service(t, context),
                     when=when if tones & _WHEN else None,
-                    event=event if m != _PLAN or (named is not None and named.after_ok) else None,
+                    event=plan_event if m == _PLAN else event,
+                    request=request,
                 )
                 rest = [n for n in needed[k + 1:] if n not in covered] if choice is not None else []
                 if choice is not None and n_step < len(steps) - 1 and not (tones & _WHEN) and (
@@ -312,7 +321,7 @@ class RulesRewriter:
             if choice is None:
                 continue
             if _names_event(self.picker.phrasing(choice.id)):
-                situation = event = None  # the event is named once, not again in the plan offer
+                situation = event = plan_event = None  # the event is named once, not again in the plan offer
             covered |= {n for n in needed[k + 1:] if self.picker.makes(choice.text, n, lang)}
             choices.append(choice)
             budget -= words(choice.text)
@@ -353,6 +362,7 @@ class RulesRewriter:
                 else _tones(old.move, scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
                 after_call=bool(getattr(phrasing, "after_call", False)), event=event,
+                request=(tuple(getattr(phrasing, "requests", ()) or ()) or (None,))[0],
             )
             if new is None:
                 continue
