@@ -185,3 +185,12 @@ def test_a_sentence_that_only_announced_a_removed_one_goes_and_guilt_about_the_c
              "ziemlich hart.\n\nHerzliche Grüße\nUte Schuster",
              "Liebe Frau Schuster, das Hochwasser hat unser Büro getroffen, wir müssen den Workshop absagen. Wendt")
     assert "trifft mich" not in de
+
+
+def test_a_draft_with_every_move_still_loses_a_line_that_overrides_the_request() -> None:
+    draft = ("Dear Sunil,\n\nThank you for letting me know, I can imagine this is a heavy period for the team. "
+             "Bit surprising, I must say, given how strongly you pushed for March.\n\nWould a 40-minute call next week "
+             "help us make a plan together for the coming month? The offsite itself we can decide on later.\n\n"
+             "Warm regards,\nMeera")
+    r = COACH.rewrite(draft, client_message="Dear Meera, we will have to postpone the offsite. Regards, Sunil")
+    assert r.changed and "Bit surprising" not in r.rewrite and "Would a 40-minute call" in r.rewrite

@@ -160,7 +160,10 @@ class RulesRewriter:
     # ------------------------------------------------------------------ compose
     def compose(self, a: Analysis, client_message: str | None, variant: int = 0) -> RulesOutcome:
         """``variant`` > 0: another choice among the approved phrasings (the page's "another version")."""
-        if a.report().moves.is_good:
+        if a.report().moves.is_good and not any(
+                p.verdict in ("override", "cut") for p in plan_sentences(a)):
+            # a good draft goes as it is, unless a line still overrides the request ("Bit surprising, given how
+            # strongly you pushed for March"): then only that line goes
             return RulesOutcome(text=a.draft, letter=a.letter.copy(), unchanged=True)
         outcome = self._compose(a, client_message, repair=True, variant=variant)
         after = self.checker.analyse(outcome.text, client_message=client_message, lang=a.language, own=True)
