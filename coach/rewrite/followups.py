@@ -16,17 +16,10 @@ from coach.rules.patterns import compile_any, lower_text
 from coach.rules.schema import Examples
 
 
-class Followup(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    lang: str
-    patterns: list[str] = Field(min_length=1)
-    examples: Examples
-
-
-class Parting(BaseModel):
-    """Lines that end the body ("Ich denke an Sie.", "Keep me posted."): the rewrite adds nothing after a run of them."""
+class LinePatterns(BaseModel):
+    """One language's patterns of a line table in knowledge/rewrite.toml: `followup` (a short line that points back
+    at a removed fault), `parting` (lines that end the body, "Ich denke an Sie.", "Keep me posted.": nothing is
+    added after a run of them), `dangling` and `echo`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -112,11 +105,11 @@ class Roles(BaseModel):
 class RewriteFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    followup: list[Followup]
+    followup: list[LinePatterns]
     override: list[Override] = Field(default_factory=list)
-    parting: list[Parting] = Field(default_factory=list)
-    dangling: list[Parting] = Field(default_factory=list)  # a cut sentence's piece that only announced the cut clause
-    echo: list[Parting] = Field(default_factory=list)  # a bare "Understood." the added understanding would echo
+    parting: list[LinePatterns] = Field(default_factory=list)
+    dangling: list[LinePatterns] = Field(default_factory=list)  # a cut sentence's piece that only announced the cut clause
+    echo: list[LinePatterns] = Field(default_factory=list)  # a bare "Understood." the added understanding would echo
     style: dict[str, Style]  # per language code; a language without its own falls back to English
     why: dict[str, Why]
     roles: Roles
@@ -135,24 +128,15 @@ def _file() -> RewriteFile:
         raise KnowledgeError(f"cannot load {path.name}: {exc}") from None
 
 
-@cache
-def followups() -> dict[str, tuple[Followup, re.Pattern[str]]]:
-    out: dict[str, tuple[Followup, re.Pattern[str]]] = {}
-    for f in _file().followup:
-        try:
-            pattern = compile_any(f.patterns)
-        except re.error as exc:
-            raise KnowledgeError(f"rewrite.toml: {f.id}: invalid pattern: {exc}") from None
-        assert pattern is not None
-        out[f.lang] = (f, pattern)
-    return out
+def followups() -> dict[str, tuple[LinePatterns, re.Pattern[str]]]:
+    return partings("followup")
 
 
 @cache
-def partings(table: str = "parting") -> dict[str, tuple[Parting, re.Pattern[str]]]:
-    """Per language: the entry and its compiled patterns of a table of knowledge/rewrite.toml ("parting",
-    "dangling", "echo")."""
-    out: dict[str, tuple[Parting, re.Pattern[str]]] = {}
+def partings(table: str = "parting") -> dict[str, tuple[LinePatterns, re.Pattern[str]]]:
+    """Per language: the entry and its compiled patterns of a table of knowledge/rewrite.toml ("followup",
+    "parting", "dangling", "echo")."""
+    out: dict[str, tuple[LinePatterns, re.Pattern[str]]] = {}
     for f in getattr(_file(), table):
         try:
             pattern = compile_any(f.patterns)
