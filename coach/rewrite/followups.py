@@ -194,15 +194,22 @@ def _when_patterns(lang: str) -> tuple[re.Pattern[str], ...]:
     for o in _file().override:
         if o.lang != lang:
             continue
-        for w in o.when:
-            try:
-                pat = re.compile(w, re.I)
-            except re.error as exc:
-                raise KnowledgeError(f"rewrite.toml: {o.id}: invalid when pattern: {exc}") from None
-            if "when" not in pat.groupindex:
-                raise KnowledgeError(f"rewrite.toml: {o.id}: a when pattern needs a group named 'when'")
-            out.append(pat)
+        out.extend(_with_group(o.id, o.when, "when"))
     return tuple(out)
+
+
+def _with_group(entry: str, patterns: list[str], group: str) -> list[re.Pattern[str]]:
+    """Compile an override's `when`/`dated` patterns; each must name the group the rewrite reads."""
+    out = []
+    for text in patterns:
+        try:
+            pat = re.compile(text, re.I)
+        except re.error as exc:
+            raise KnowledgeError(f"rewrite.toml: {entry}: invalid {group} pattern: {exc}") from None
+        if group not in pat.groupindex:
+            raise KnowledgeError(f"rewrite.toml: {entry}: a pattern needs a group named '{group}'")
+        out.append(pat)
+    return out
 
 
 @cache
@@ -215,14 +222,7 @@ def _override_tables(lang: str) -> tuple[re.Pattern[str] | None, tuple[re.Patter
             continue
         if o.kind == "end":
             ends.extend(o.patterns)
-        for d in o.dated:
-            try:
-                pat = re.compile(d, re.I)
-            except re.error as exc:
-                raise KnowledgeError(f"rewrite.toml: {o.id}: invalid dated pattern: {exc}") from None
-            if "day" not in pat.groupindex:
-                raise KnowledgeError(f"rewrite.toml: {o.id}: a dated pattern needs a group named 'day'")
-            dated.append(pat)
+        dated.extend(_with_group(o.id, o.dated, "day"))
     try:
         return compile_any(ends), tuple(dated)
     except re.error as exc:
