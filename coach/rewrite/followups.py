@@ -67,6 +67,10 @@ class Style(BaseModel):
     helpers: list[str] = Field(default_factory=list)  # words naming outside help: a draft naming one gets no second
     refers_back: list[str] = Field(default_factory=list)
     pause: list[str] = Field(default_factory=list)  # a client's mail asking for a pause or a postponement
+    # a client's mail that keeps its reason for later ("Will explain later", "erkläre ich dir später"): no event to
+    # be sorry about, whatever a weekday or a date made the scenario look like; each example must match
+    no_reason: list[str] = Field(default_factory=list)
+    no_reason_examples: list[str] = Field(default_factory=list)
     joint: list[str] = Field(default_factory=list)  # work done together ("wir machen zusammen eine Liste")  # a sentence leaning on the one before ("Sie müssen dafür …")
 
 
@@ -303,6 +307,7 @@ class CompiledStyle:
             self.refers_back = re.compile("|".join(s.refers_back), re.I) if s.refers_back else None
             self.joint = re.compile("|".join(s.joint), re.I) if s.joint else None
             self._pause = re.compile("|".join(s.pause), re.I) if s.pause else None
+            self._no_reason = re.compile("|".join(s.no_reason), re.I) if s.no_reason else None
         except re.error as exc:
             raise KnowledgeError(f"rewrite.toml: invalid style pattern: {exc}") from None
         self.crisis = tuple(c.lower() for c in s.crisis)
@@ -322,6 +327,10 @@ class CompiledStyle:
     def asks_pause(self, client_message: str | None) -> bool:
         """The client asks for a pause or a postponement ("pausieren", "on hold"), not for an end."""
         return bool(client_message and self._pause is not None and self._pause.search(client_message))
+
+    def keeps_reason_back(self, client_message: str | None) -> bool:
+        """The client says the reason comes later ("Will explain later"): they gave none yet."""
+        return bool(client_message and self._no_reason is not None and self._no_reason.search(client_message))
 
     def parting(self, text: str) -> bool:
         """A line that ends the body (knowledge/rewrite.toml [[parting]])."""

@@ -227,6 +227,8 @@ class RulesRewriter:
         if scenario in (None, "unclear") and situation_item is not None and client_message \
                 and getattr(situation_item, "scenario", "") == "shock" and not getattr(situation_item, "catch_all", False):
             scenario = "shock"  # "rückruf bei charge 2207, alles steht kopf": an event the scenario rules missed
+        if scenario == "shock" and situation_item is None and st.keeps_reason_back(client_message):
+            scenario = "unclear"  # "need to postpone Thursday's session, sorry. Will explain later.": no event named
         referral = referral_for(client_message, lang)
         settled = referral is not None and referral.is_settled(client_message or "")
         if settled:

@@ -19,8 +19,9 @@ _DE_LOWER_FIRST = frozenset(
     """ich das der die dem den des es wir zunächst zuerst gerne gern danke vielen herzlichen über wie bevor bitte
     natürlich oh was wenn mir mich dass auch lass lassen wollen sollen können könnten würde wäre ganz erst
     eine ein einen einem einer so dabei deshalb daher und aber damit schön gut es
-    mein meine meinen sobald um alles""".split()
-)
+    mein meine meinen sobald um alles
+    tut für gerade ob dann da in verständlich sag sprich sprechen puh übers klar entscheiden nimm nehmen du""".split()
+)  # small words (no nouns) a sentence may start with: lower case after "Hallo Anna," when the writer does that
 _FORMAL_PRONOUNS = frozenset({"Sie", "Ihnen", "Ihr", "Ihre", "Ihren", "Ihrem", "Ihrer", "Ihres", "I", "I'm", "I'd", "I'll", "I've"})
 
 
@@ -48,16 +49,19 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
     sig_lines = sig.raw.count("\n") + 1 if sig else 0
     starts = [s.text.lstrip("-–•*> \"'(") for s in sentences]
     starts = [t for t in starts if t and t[0].isalpha()]
-    comma_greeting = lang == "de" and greeting.rstrip().endswith(",")
-    counted = starts[1:] if comma_greeting else starts
+    comma_greeting = greeting.rstrip().endswith(",")
+    greeting_part = letter.part("greeting")
+    # "Hi Ralf, tut mir leid …" on one line: the body runs on from the greeting and starts lower case
+    run_on = bool(greeting_part and "\n" not in greeting_part.trail and comma_greeting)
+    counted = starts[1:] if comma_greeting and len(starts) > 1 else starts
     lower = sum(1 for t in counted if t[0].islower())
     lowercase = (len(counted) >= 2 and lower * 10 >= len(counted) * 6) or bool(greeting and greeting.strip()[0].islower()) \
         or (len(counted) == 1 and lower == 1 and not greeting and n < 40)  # "klar, schieb ich auf september 👍"
-    # German letters start lower case after "Hallo Anna,"; a writer who capitalises a small word there
-    # ("Vielen Dank") does not; "Ihre Kündigung …" says nothing either way (the default holds)
+    # after a comma greeting the first body sentence keeps the draft's own convention: lower case when the draft
+    # starts it so ("Hallo Anna,\n\nvielen Dank", "Hi Ralf,\n\nok, verstehe") or runs on from the greeting on the
+    # same line; capital otherwise ("Hallo Anna,\n\nVielen Dank", "Ihre Kündigung …": the usual capital)
     first_word = re.match(r"[\w']+", starts[0]).group() if starts and re.match(r"[\w']+", starts[0]) else ""
-    lower_after = comma_greeting and not (first_word[:1].isupper() and first_word.lower() in _DE_LOWER_FIRST
-                                          and first_word not in _FORMAL_PRONOUNS)
+    lower_after = comma_greeting and (run_on or first_word[:1].islower())
     if _FORMAL.search(greeting + "\n" + closing) or sig_lines >= 3:
         register = "letter"
     elif lowercase or (n < 50 and (not closing or _CHAT_CLOSING.match(closing))):
