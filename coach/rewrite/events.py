@@ -261,7 +261,7 @@ def _du(text: str) -> str:
     return text
 
 
-def _readable(client_message: str | None, lang: str) -> tuple[EventFile, str] | None:
+def _lexicon_and_mail(client_message: str | None, lang: str) -> tuple[EventFile, str] | None:
     """The language's lexicon and the (bounded) client mail, or None when there is no mail or no lexicon."""
     if not client_message:
         return None
@@ -271,7 +271,7 @@ def _readable(client_message: str | None, lang: str) -> tuple[EventFile, str] | 
 
 def event_for(client_message: str | None, lang: str, address: str = "Sie") -> EventPhrase | None:
     """The client's event as a noun phrase, or None: no event the lexicon knows, or none it can name safely."""
-    read = _readable(client_message, lang)
+    read = _lexicon_and_mail(client_message, lang)
     if read is None:
         return None
     f, text = read
@@ -302,7 +302,7 @@ def request_for(client_message: str | None, lang: str) -> str | None:
     """What the client asks for: "postpone", "pause", "session" (one date or workshop called off), "end" (the
     work, decided) or "filed" (an insolvency filed or about to be); None when the mail does not say it clearly.
     Approved phrasings keyed to a request (`requests:`) are used only for it and preferred then."""
-    read = _readable(client_message, lang)
+    read = _lexicon_and_mail(client_message, lang)
     if read is None:
         return None
     f, text = read

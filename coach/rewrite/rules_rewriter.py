@@ -280,7 +280,7 @@ class RulesRewriter:
                 continue
             share = budget // max(1, len(needed) - k)
             if m == _REFERRAL and referral is not None:
-                at = self._position(letter, m, voice, st, moves_of, care)
+                at = self._slot_for(letter, m, voice, st, moves_of, care)
                 found = referral_text(client_message, lang, address, seed, short=voice.words < 60,
                                       named=None if event or situation else named_text,
                                       after_plan=_plan_before(at, moves_of))
@@ -292,7 +292,7 @@ class RulesRewriter:
                     continue
             if m == _PLAN and _call_with_agenda(letter, st):
                 continue  # "Magst du Montag vorbeikommen? Zwei Stunden, wir machen zusammen eine Liste": no second offer
-            part, index = self._position(letter, m, voice, st, moves_of, care)
+            part, index = self._slot_for(letter, m, voice, st, moves_of, care)
             neighbours = _neighbours(part, index)
             prev = part.sentences[index - 1] if index > 0 else None
             call = m == _PLAN and prev is not None and prev.live and prev.state != "added" \
@@ -500,9 +500,10 @@ class RulesRewriter:
 
     # ------------------------------------------------------------------ adding
     @classmethod
-    def _position(cls, letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
+    def _slot_for(cls, letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
                   moves_of: dict[str, set[str]], care: str = "") -> tuple[Part, int]:
-        part, index = cls._spot(letter, m, voice, st, moves_of, care)
+        """Where move `m` goes: the first fitting slot, moved past sentences that lean on the one before it."""
+        part, index = cls._first_slot(letter, m, voice, st, moves_of, care)
         if m in (_PLAN, _LATER) and st.refers_back is not None:
             # "Sie müssen dafür nichts vorbereiten" stays next to the call it refers to
             while index < len(part.sentences) and part.sentences[index].live \
@@ -514,8 +515,9 @@ class RulesRewriter:
         return part, index
 
     @staticmethod
-    def _spot(letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
-              moves_of: dict[str, set[str]], care: str = "") -> tuple[Part, int]:
+    def _first_slot(letter: Letter, m: str, voice: Voice, st,  # type: ignore[no-untyped-def]
+                    moves_of: dict[str, set[str]], care: str = "") -> tuple[Part, int]:
+        """The paragraph and index where move `m` fits by its role (opening, after a call, before parting lines)."""
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
@@ -623,7 +625,7 @@ class RulesRewriter:
 
     def _place(self, letter: Letter, choice: Choice, m: str, voice: Voice, lang: str, st, reason: str,  # type: ignore[no-untyped-def]
                at: tuple[Part, int] | None = None) -> Sentence:
-        part, index = at or self._position(letter, m, voice, st, {})
+        part, index = at or self._slot_for(letter, m, voice, st, {})
         before = [s for s in part.sentences[:index] if s.live]
         if m == _ACK and before and before[-1].state == "kept" and is_echo(before[-1].text, lang):
             letter.remove(before[-1].id, why(lang, "debris"))  # "Understood. I understand …": once
