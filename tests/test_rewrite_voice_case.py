@@ -25,7 +25,9 @@ def _body_start(text: str) -> str:
 @pytest.mark.parametrize(("draft", "lang", "lower"), [
     ("Hi Ralf,\n\nok, verstehe. Ich stoppe die Abrechnung.\n\nChris", "de", True),  # the draft starts lower case
     ("Hi Ralf, ok verstehe. Ich stoppe die Abrechnung.\n\nChris", "de", True),  # run-on greeting on one line
-    ("Hallo Ralf,\n\nIhre Kündigung habe ich erhalten. Ich stoppe die Abrechnung.\n\nChris", "de", False),
+    ("Hallo Ralf,\n\nIhre Kündigung habe ich erhalten. Ich stoppe die Abrechnung.\n\nChris", "de", True),  # no sign
+    ("Hallo Ralf,\n\nTut mir leid. Ich stoppe die Abrechnung.\n\nChris", "de", False),
+    ("Dear Mr Claes,\n\nthank you for your mail. I stop the billing.\n\nChris", "en", False),  # English: capital
     ("Hallo Ralf,\n\nVielen Dank für die Nachricht. Ich stoppe die Abrechnung.\n\nChris", "de", False),
     ("Hi Ralf,\n\nThanks for letting me know. I'll stop the billing.\n\nChris", "en", False),
     ("Hi Ralf, thanks for letting me know. I'll stop the billing.\n\nChris", "en", True),

@@ -57,11 +57,15 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
     lower = sum(1 for t in counted if t[0].islower())
     lowercase = (len(counted) >= 2 and lower * 10 >= len(counted) * 6) or bool(greeting and greeting.strip()[0].islower()) \
         or (len(counted) == 1 and lower == 1 and not greeting and n < 40)  # "klar, schieb ich auf september 👍"
-    # after a comma greeting the first body sentence keeps the draft's own convention: lower case when the draft
-    # starts it so ("Hallo Anna,\n\nvielen Dank", "Hi Ralf,\n\nok, verstehe") or runs on from the greeting on the
-    # same line; capital otherwise ("Hallo Anna,\n\nVielen Dank", "Ihre Kündigung …": the usual capital)
+    # after a comma greeting the first body sentence keeps the draft's own convention. A body that runs on from the
+    # greeting on the same line starts lower case ("Hi Ralf, tut mir leid …", "Hi Ralf, thanks …"). On a new line
+    # English starts with a capital; German follows the draft: lower case when it starts so ("Hallo Anna,\n\nvielen
+    # Dank", "Hi Ralf,\n\nok, verstehe"), capital when it capitalises a small word ("Vielen Dank", "Tut mir leid");
+    # "Ihre Kündigung …" says nothing either way, and the letter rule (lower case) holds
     first_word = re.match(r"[\w']+", starts[0]).group() if starts and re.match(r"[\w']+", starts[0]) else ""
-    lower_after = comma_greeting and (run_on or first_word[:1].islower())
+    capital_small_word = first_word[:1].isupper() and first_word.lower() in _DE_LOWER_FIRST \
+        and first_word not in _FORMAL_PRONOUNS
+    lower_after = comma_greeting and (run_on or (lang == "de" and not capital_small_word))
     if _FORMAL.search(greeting + "\n" + closing) or sig_lines >= 3:
         register = "letter"
     elif lowercase or (n < 50 and (not closing or _CHAT_CLOSING.match(closing))):
