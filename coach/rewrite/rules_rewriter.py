@@ -252,8 +252,8 @@ class RulesRewriter:
         plan_event = named.dat if named is not None and named.after_ok else None
         if named is not None and named.key_word and named.key_word in own_words:
             situation = event = None  # the draft names it already ("der Brand tut mir leid"): not again
-            if care:
-                plan_event = None  # after a death or an illness the draft's own words are enough
+            if care or words(named.dat) > 3:
+                plan_event = None  # after a death or an illness, or a long phrase, the draft's own words are enough
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
