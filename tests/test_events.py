@@ -6,7 +6,7 @@ import pytest
 
 from coach.api import Coach
 from coach.moves import FAULT_MOVES
-from coach.rewrite.events import event_for, event_phrasings, lexicon
+from coach.rewrite.events import event_for, event_phrasings, lexicon, request_for
 
 COACH = Coach(offline=True)
 
@@ -116,3 +116,86 @@ def test_an_event_the_draft_already_names_is_not_named_again() -> None:
                       "Hallo Lena,\nmein Vater hatte gestern einen Schlaganfall. Ich muss die Workshops absagen.\nJonas",
                       offline=True)
     assert r.rewrite.count("Schlaganfall") == 1, r.rewrite
+
+
+# ---------------------------------------------------------------- what the client asks for (`requests`)
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_request_example_gives_its_kind(lang: str) -> None:
+    f = lexicon(lang)
+    assert f is not None and {r.kind for r in f.requests} == {"postpone", "pause", "session", "end", "filed"}
+    assert len(f.request_examples) >= 10
+    for ex in f.request_examples:
+        assert request_for(ex.mail, lang) == ex.kind, ex.mail
+
+
+def test_every_phrasing_keyed_to_a_request_makes_its_move_and_no_fault() -> None:
+    keyed = [p for p in _all_phrasings() if p.requests]
+    assert {k for p in keyed for k in p.requests} == {"postpone", "pause", "session", "end", "filed"}
+    for p in keyed:
+        a = COACH.checker.analyse(p.text, lang=p.lang)
+        assert a.moves[p.move], (p.id, p.text)
+        assert not any(a.moves[m] for m in FAULT_MOVES), (p.id, p.text)
+        if p.tone.endswith("both"):  # one sentence for the plan offer and the deferral: it makes both
+            assert a.moves["plan_offer"] and a.moves["defer_collaboration"], (p.id, p.text)
+
+
+def _all_phrasings() -> list:  # type: ignore[type-arg]
+    from coach.kb.loader import load_knowledge
+
+    return list(load_knowledge().phrasings) + list(event_phrasings())
+
+
+_REQUEST_CASES = [
+    # (draft, client mail, words the rewrite must not have, words it must have)
+    ("Hallo Kerstin,\n\nok, dann streiche ich den Termin.\n\nViele Grüße\nSven",
+     "Hallo Sven, wir müssen das Teamtraining im April leider verschieben. Gruß, Kerstin",
+     ("Pause", "Wunsch", "möchtest"), ()),
+    ("Guten Tag Herr Brenner,\n\nich habe den Termin storniert.\n\nFreundliche Grüße\nBirgit Wiesinger",
+     "Guten Tag Frau Wiesinger, leider müssen wir das Kommunikationstraining morgen absagen. Es ist etwas "
+     "dazwischengekommen. Gruß, M. Brenner",
+     ("Wunsch", "Pause"), ("neuen Termin",)),
+    ("Sehr geehrte Frau Sommer,\n\nich habe Ihre Nachricht erhalten und die Kündigung vermerkt.\n\n"
+     "Mit freundlichen Grüßen\nRainer Hartung",
+     "Sehr geehrter Herr Hartung, wir möchten den Coachingvertrag kündigen. Gründe möchte ich an dieser Stelle "
+     "nicht nennen. Mit freundlichen Grüßen, Ingrid Sommer",
+     ("Wunsch", "entscheiden müssen"), ("Tür",)),
+    ("Sehr geehrte Frau Krüger,\n\nich habe Ihre Nachricht erhalten und das Projekt beendet.\n\n"
+     "Mit freundlichen Grüßen\nJ. Wendt",
+     "Sehr geehrter Herr Wendt, leider muss ich Ihnen mitteilen, dass wir am Montag Insolvenzantrag stellen werden. "
+     "Das Projekt kann ich daher nicht fortsetzen. Mit freundlichen Grüßen, Sabine Krüger",
+     ("entscheiden müssen wir jetzt nichts",), ()),
+    ("Hi Nikhil,\n\nok, I've taken the workshop out of the calendar.\n\nNikhil",
+     "Hi Nikhil, we're going to have to postpone the presentation skills workshop. Sorry about this. Kate",
+     ("on hold", "your wish", "pause"), ("plan",)),
+    ("hey marcus, np, I've cancelled our sessions", "hey Marcus can we pause coaching for a bit? just need a breather",
+     ("you'd like to", "your wish"), ()),
+]
+
+
+@pytest.mark.parametrize(("draft", "mail", "never", "always"), _REQUEST_CASES)
+def test_the_added_lines_fit_what_the_client_asks_for(draft: str, mail: str, never: tuple[str, ...],
+                                                     always: tuple[str, ...]) -> None:
+    r = COACH.rewrite(draft, mail, offline=True)
+    added = " ".join(c.after or "" for c in r.changes if c.kind == "added")
+    assert added, r.rewrite
+    for w in never:
+        assert w.lower() not in added.lower(), (w, r.rewrite)
+    for w in always:
+        assert w.lower() in r.rewrite.lower(), (w, r.rewrite)
+
+
+def test_the_time_of_a_cancelled_session_is_not_taken_up_by_the_plan_offer() -> None:
+    r = COACH.rewrite("Hi Tim! Ach komm, lass uns den Donnerstag einfach trotzdem machen 😊 Bis Donnerstag!",
+                      "Hi Carla, ich glaub ich muss unser Coaching am Donnerstag absagen, es passt grad einfach nicht.",
+                      offline=True)
+    added = " ".join(c.after or "" for c in r.changes if c.kind == "added")
+    assert "Donnerstag" not in added, r.rewrite
+
+
+def test_the_plan_offer_says_what_it_is_for_when_the_draft_named_the_event_itself() -> None:
+    r = COACH.rewrite("Moin Jens,\n\nnach so einem Einbruch fühlt man sich ja ausgeliefert – tut mir echt leid. "
+                      "Ich hab den Workshop storniert.\n\nBeste Grüße\nImke",
+                      "Moin Imke, bei uns wurde am Wochenende eingebrochen, alle Laptops und der Server sind weg. "
+                      "Den Social-Media-Workshop am Donnerstag müssen wir canceln. Jens", offline=True)
+    added = " ".join(c.after or "" for c in r.changes if c.kind == "added")
+    assert "nach dem Einbruch" in added, r.rewrite

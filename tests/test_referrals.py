@@ -25,6 +25,9 @@ def test_every_referral_trigger_topic_and_own_adviser_example_holds(lang: str) -
             assert re.search(ref.already.pattern, ref.already.example), ref.id
         for o in ref.own:
             assert ref.adviser_for(o.example, "du" if lang == "de" else "n/a") != ref.adviser, (ref.id, o.example)
+        for x in ref.examples.own_field:  # the client cancels this very help: no referral to it
+            assert ref.is_own_field(x) and ref.is_settled(x), (ref.id, x)
+        assert not any(ref.is_own_field(x) for x in ref.examples.match), ref.id
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])

@@ -437,7 +437,8 @@ def test_a_draft_opening_with_the_clients_name_keeps_the_name_first() -> None:
 
 def test_a_parting_exclamation_stays_the_last_line_of_the_body() -> None:
     for draft in ("Hi Jana,\n\nkein Problem, ich sage den Workshop ab.\n\nHalt die Ohren steif!\n\nLG\nTim",
-                  "Hi Jana,\n\nokay. Ich sage den Workshop ab, die Rechnung kommt trotzdem.\n\nBis Donnerstag, 17 Uhr!\n\nLG\nTim"):
+                  "Hi Jana,\n\nokay. Ich sage den Workshop ab, die Rechnung kommt trotzdem.\n\nAlles Gute fürs Aufräumen!\n\nLG\nTim"):
+        # ("Bis Donnerstag, 17 Uhr!" keeps a date beside the added deferral: it goes, tests/test_rewrite_structure.py)
         r = COACH.rewrite(draft, "Unser Lager ist abgebrannt, wir müssen den Workshop absagen.")
         body = r.rewrite.split("\n\nLG")[0]
         last = draft.split("\n\n")[2]

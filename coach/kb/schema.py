@@ -35,6 +35,9 @@ SituationScenario = Literal["shock", "long_standing", "unclear"]
 Tone = Literal["warm", "neutral", "formal", "grief", "health", "care", "plain", "pause", "both", "care_both", "when",
                "when_both", "plain_both"]
 Register = Literal["letter", "mail", "chat"]
+# what the client asks for (coach/rewrite/events.py `request_for`): move a date, pause, call off one session or
+# workshop, end the work (a calm, decided ending), or an insolvency already filed
+Request = Literal["postpone", "pause", "session", "end", "filed"]
 Kind = Literal["passage", "phrasing"]
 
 PHRASING_MOVES: tuple[str, ...] = GOOD_MOVES + AID_MOVES  # what a phrasing can do (knowledge/moves.toml)
@@ -115,6 +118,8 @@ class Phrasing(_Identified):
     text: str
     registers: tuple[Register, ...] = ("letter", "mail")  # the drafts whose voice it fits
     after_call: bool = False  # a plan offer that builds on a call or meeting the draft already proposes
+    # only for a client who asks for one of these (empty: any request); a fitting one is preferred
+    requests: tuple[Request, ...] = ()
 
 
     @field_validator("move")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -74,7 +74,23 @@ class Event(_Strict):
         return self
 
 
+class RequestExample(_Strict):
+    mail: str
+    kind: str | None  # the kind `request_for` must give, or null for none
+
+
+class RequestRule(_Strict):
+    """What the client asks for, recognised in the mail: "verschieben" -> postpone (not a pause), "den Workshop
+    morgen absagen" -> session (one date, not the engagement), "wir möchten den Vertrag kündigen" -> end."""
+
+    kind: Literal["postpone", "pause", "session", "end", "filed"]
+    pattern: Pattern
+    unless: Pattern | None = None  # the same mail says something that makes this kind wrong
+
+
 class EventFile(_Strict):
+    requests: list[RequestRule] = Field(default_factory=list)  # the first that matches wins
+    request_examples: list[RequestExample] = Field(default_factory=list)
     relations: list[Relation] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
     events: list[Event]
@@ -273,6 +289,22 @@ def event_for(client_message: str | None, lang: str, address: str = "Sie") -> Ev
             if phrase is not None:
                 return phrase
         return None  # the event is there, but nothing the lexicon can say about it without guessing
+    return None
+
+
+def request_for(client_message: str | None, lang: str) -> str | None:
+    """What the client asks for: "postpone", "pause", "session" (one date or workshop called off), "end" (the
+    work, decided) or "filed" (an insolvency filed or about to be); None when the mail does not say it clearly.
+    Approved phrasings keyed to a request (`requests:`) are used only for it and preferred then."""
+    if not client_message:
+        return None
+    f = lexicon(lang)
+    if f is None:
+        return None
+    text = client_message[:4000]
+    for r in f.requests:
+        if re.search(r.pattern, text) and not (r.unless is not None and re.search(r.unless, text)):
+            return r.kind
     return None
 
 

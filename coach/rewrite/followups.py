@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 from functools import cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -24,6 +25,17 @@ class Followup(BaseModel):
     examples: Examples
 
 
+class Parting(BaseModel):
+    """Lines that end the body ("Ich denke an Sie.", "Keep me posted."): the rewrite adds nothing after a run of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    lang: str
+    patterns: list[str] = Field(min_length=1)
+    examples: Examples
+
+
 class Override(BaseModel):
     """A sentence that overrides the client's request or still carries out the cancellation ("Lass uns einfach wie
     geplant weitermachen", "let's just keep our thursday call", "this month will be our last"): next to the
@@ -34,8 +46,13 @@ class Override(BaseModel):
 
     id: str
     lang: str
+    kind: Literal["request", "end"] = "request"  # "end": carries out the end; its dates are never taken up
     patterns: list[str] = Field(default_factory=list)
     cuts: list[str] = Field(default_factory=list)
+    # a farewell to a date ("Bis Donnerstag!", "See you at 9."): it goes unless the draft proposes that day itself
+    dated: list[str] = Field(default_factory=list)  # patterns with a group named "day"
+    dated_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> the day
+    dated_when: str = ""  # how the plan offer takes up that day ("am {day}"); "" = not at all
     examples: Examples
     cut_examples: dict[str, str] = Field(default_factory=dict)  # sentence -> what is left after the cut
     # the time a removed sentence kept ("am Donnerstag", "our session on 12 May"): the plan offer takes it up
@@ -54,6 +71,7 @@ class Style(BaseModel):
     connectors: list[str]
     subordinators: list[str]
     services: list[str] = Field(default_factory=list)
+    helpers: list[str] = Field(default_factory=list)  # words naming outside help: a draft naming one gets no second
     refers_back: list[str] = Field(default_factory=list)
     pause: list[str] = Field(default_factory=list)  # a client's mail asking for a pause or a postponement
     joint: list[str] = Field(default_factory=list)  # work done together ("wir machen zusammen eine Liste")  # a sentence leaning on the one before ("Sie müssen dafür …")
@@ -96,6 +114,9 @@ class RewriteFile(BaseModel):
 
     followup: list[Followup]
     override: list[Override] = Field(default_factory=list)
+    parting: list[Parting] = Field(default_factory=list)
+    dangling: list[Parting] = Field(default_factory=list)  # a cut sentence's piece that only announced the cut clause
+    echo: list[Parting] = Field(default_factory=list)  # a bare "Understood." the added understanding would echo
     style: dict[str, Style]  # per language code; a language without its own falls back to English
     why: dict[str, Why]
     roles: Roles
@@ -125,6 +146,39 @@ def followups() -> dict[str, tuple[Followup, re.Pattern[str]]]:
         assert pattern is not None
         out[f.lang] = (f, pattern)
     return out
+
+
+@cache
+def partings(table: str = "parting") -> dict[str, tuple[Parting, re.Pattern[str]]]:
+    """Per language: the entry and its compiled patterns of a table of knowledge/rewrite.toml ("parting",
+    "dangling", "echo")."""
+    out: dict[str, tuple[Parting, re.Pattern[str]]] = {}
+    for f in getattr(_file(), table):
+        try:
+            pattern = compile_any(f.patterns)
+        except re.error as exc:
+            raise KnowledgeError(f"rewrite.toml: {f.id}: invalid pattern: {exc}") from None
+        assert pattern is not None
+        out[f.lang] = (f, pattern)
+    return out
+
+
+def is_parting(sentence: str, lang: str) -> bool:
+    """A wish, an open door or a last word that ends the body ("In Gedanken bei Ihnen", "Keep me posted.")."""
+    entry = partings().get(lang)
+    return bool(entry and entry[1].search(lower_text(sentence)))
+
+
+def is_dangling(piece: str, lang: str) -> bool:
+    """What is left of a cut sentence only announced the removed clause ("I do have to say")."""
+    entry = partings("dangling").get(lang)
+    return bool(entry and entry[1].search(lower_text(piece.strip())))
+
+
+def is_echo(sentence: str, lang: str) -> bool:
+    """A bare acknowledgment ("Understood.") that the added understanding would echo."""
+    entry = partings("echo").get(lang)
+    return bool(entry and entry[1].search(lower_text(sentence.strip())))
 
 
 def is_followup(sentence: str, lang: str) -> bool:
@@ -167,8 +221,66 @@ def _when_patterns(lang: str) -> tuple[re.Pattern[str], ...]:
     return tuple(out)
 
 
+@cache
+def _override_tables(lang: str) -> tuple[re.Pattern[str] | None, tuple[re.Pattern[str], ...]]:
+    """(patterns of the entries that carry out the end, the `dated` patterns) of one language."""
+    ends: list[str] = []
+    dated: list[re.Pattern[str]] = []
+    for o in _file().override:
+        if o.lang != lang:
+            continue
+        if o.kind == "end":
+            ends.extend(o.patterns)
+        for d in o.dated:
+            try:
+                pat = re.compile(d, re.I)
+            except re.error as exc:
+                raise KnowledgeError(f"rewrite.toml: {o.id}: invalid dated pattern: {exc}") from None
+            if "day" not in pat.groupindex:
+                raise KnowledgeError(f"rewrite.toml: {o.id}: a dated pattern needs a group named 'day'")
+            dated.append(pat)
+    try:
+        return compile_any(ends), tuple(dated)
+    except re.error as exc:
+        raise KnowledgeError(f"rewrite.toml: override end ({lang}): invalid pattern: {exc}") from None
+
+
+def ends_engagement(sentence: str, lang: str) -> bool:
+    """The sentence carries out the end ("Die letzte Session wäre dann am 22.04.", "I've released the dates")."""
+    pat = _override_tables(lang)[0]
+    return bool(pat is not None and pat.search(lower_text(sentence)))
+
+
+def dated_override(sentence: str, lang: str) -> str | None:
+    """The day a farewell keeps ("Bis Donnerstag!" -> "Donnerstag"), or None."""
+    for pat in _override_tables(lang)[1]:
+        m = pat.search(sentence)
+        if m:
+            return m.group("day")
+    return None
+
+
+_WEEKDAY = re.compile(r"^(?:mon|tues|wednes|thurs|fri|satur|sun)day$|^tomorrow$|^(?:Montag|Dienstag|Mittwoch|Donnerstag|"
+                      r"Freitag|Samstag|Sonntag)$", re.I)
+
+
+def dated_when(sentence: str, lang: str) -> str | None:
+    """The day of a farewell as the plan offer takes it up ("Bis Donnerstag, 17 Uhr!" -> "am Donnerstag")."""
+    day = dated_override(sentence, lang)
+    if not day or not _WEEKDAY.match(day):
+        return None
+    template = next((o.dated_when for o in _file().override if o.lang == lang and o.dated_when), "")
+    if not template:
+        return None
+    day = day if day.lower() == "tomorrow" else day[:1].upper() + day[1:].lower()
+    return template.format(day=day)
+
+
 def when_of(sentence: str, lang: str) -> str | None:
-    """The time an overriding sentence kept for a session ("am Donnerstag", "our thursday call"), if it names one."""
+    """The time an overriding sentence kept for a session ("am Donnerstag", "our thursday call"), if it names one;
+    never a date the sentence releases or ends with ("die letzte Session am 22.04.", "Termine am 5. freigegeben")."""
+    if ends_engagement(sentence, lang):
+        return None
     for pat in _when_patterns(lang):
         m = pat.search(sentence)
         if m and m.group("when"):
@@ -197,8 +309,9 @@ def cut_override(sentence: str, lang: str) -> str | None:
 
 
 class CompiledStyle:
-    def __init__(self, s: Style):
+    def __init__(self, s: Style, lang: str = "en"):
         self.raw = s
+        self.lang = lang
         try:
             self._calls = re.compile("|".join(s.calls), re.I)
             self._proposals = re.compile("|".join(s.proposals), re.I)
@@ -226,6 +339,19 @@ class CompiledStyle:
         """The client asks for a pause or a postponement ("pausieren", "on hold"), not for an end."""
         return bool(client_message and self._pause is not None and self._pause.search(client_message))
 
+    def parting(self, text: str) -> bool:
+        """A line that ends the body (knowledge/rewrite.toml [[parting]])."""
+        return is_parting(text, self.lang)
+
+    def names_helper(self, text: str) -> bool:
+        """The text points to outside help already ("eine Anwältin für Mietrecht", "your accountant")."""
+        low = text.lower()
+        return any(h in low for h in self.raw.helpers)
+
+    def proposes(self, text: str) -> bool:
+        """The sentence proposes something ("Lass uns am Dienstag zwei Stunden blocken", "Shall we …?")."""
+        return bool(self._proposals.search(text))
+
     def proposes_call(self, text: str) -> bool:
         """The sentence proposes a call or meeting ("Passt Ihnen ein Telefonat am Montag?", "Let's talk")."""
         return bool(self._calls.search(text) and self._proposals.search(text))
@@ -242,7 +368,7 @@ class CompiledStyle:
 @cache
 def style(lang: str) -> CompiledStyle:
     styles = _file().style
-    return CompiledStyle(styles.get(lang) or styles["en"])
+    return CompiledStyle(styles.get(lang) or styles["en"], lang if lang in styles else "en")
 
 
 def why(lang: str, key: str, **params: str) -> str:

@@ -138,10 +138,12 @@ class PhrasingPicker:
              max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None,
              present: set[str] | None = None, tones: set[str] | None = None,
              fits_context: Callable[[str], bool] | None = None, shortest: int = 0,
-             when: str | None = None, event: str | None = None) -> Choice | None:
+             when: str | None = None, event: str | None = None, request: str | None = None) -> Choice | None:
         """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
         no marker word the letter already has, names no crisis the client did not describe; chosen by seed
-        among the fitting ones (variety), the same for the same input."""
+        among the fitting ones (variety), the same for the same input. ``request`` is what the client asks for
+        (``coach.rewrite.events.request_for``): a phrasing keyed to requests is used only for one of them, and
+        one keyed to this request is preferred ("verschieben" gets a new date, not "eine Pause")."""
         pool = self.candidates(move, lang, address, scenario)
         if not pool:
             return None
@@ -164,6 +166,8 @@ class PhrasingPicker:
                 return False
             if EVENT_SLOT in p.text and not event:
                 return False  # no event named in the client's mail: no phrasing that names one
+            if not _for_request(p, request):
+                return False
             if (WHEN in p.text) != bool(when):
                 return False  # a line for the draft's own date only when it had one, and then only such a line
             if not crisis_ok and is_crisis(text):
@@ -201,33 +205,52 @@ class PhrasingPicker:
                 fitting = [(p, fill(p.text)) for p in ranked]
                 fitting = [(p, t) for p, t in fitting if _words(t) < shortest and fits(p, t, level)
                            and (opens_apart(t) or not apart) and self._works(p, t)]
+                fitting = _keyed_first(fitting, request)
                 if fitting:
                     least = min(_words(t) for _, t in fitting)
                     near = [u for u in fitting if _words(u[1]) <= least + 1]
                     p, text = near[seed % len(near)]
                     return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
             return None
-        for strict in (3, 2, 1, 0):
-            usable: list[tuple[PhrasingLike, str]] = []
-            for p in ranked:
-                text = fill(p.text)
-                if fits(p, text, strict) and self._works(p, text):
-                    usable.append((p, text))
-            # at any strictness: no word the neighbours have ("danke … Danke"), then no alike opening
-            fresh = [u for u in usable if not any(m in u[1].lower() for m in markers)]
-            usable = fresh or usable
-            other = [u for u in usable if (re.findall(r"\w+", u[1].lower())[:1] or [""])[0] not in openings]
-            usable = other or usable
-            if usable and max_words is not None and strict <= 2:
-                shortest = min(_words(t) for _, t in usable)
-                usable = [u for u in usable if _words(u[1]) <= shortest + 2]  # a short draft gets short lines
-            if usable:
-                slotted = [u for u in usable if _slotted(u[0].text)]
-                # a phrasing that names the client's event is best
-                pool_ = slotted or usable
-                p, text = pool_[seed % len(pool_)]
-                return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
+        keyed = [p for p in ranked if request and request in tuple(getattr(p, "requests", ()) or ())]
+        # a line keyed to the client's request first (at the two strict levels), then any that fits
+        for candidates, levels in ((keyed, (3, 2)), (ranked, (3, 2, 1, 0))):
+            for strict in levels if candidates else ():
+                usable: list[tuple[PhrasingLike, str]] = []
+                for p in candidates:
+                    text = fill(p.text)
+                    if fits(p, text, strict) and self._works(p, text):
+                        usable.append((p, text))
+                # at any strictness: no word the neighbours have ("danke … Danke"), then no alike opening
+                fresh = [u for u in usable if not any(m in u[1].lower() for m in markers)]
+                usable = fresh or usable
+                other = [u for u in usable if (re.findall(r"\w+", u[1].lower())[:1] or [""])[0] not in openings]
+                usable = other or usable
+                if usable and max_words is not None and strict <= 2:
+                    shortest = min(_words(t) for _, t in usable)
+                    usable = [u for u in usable if _words(u[1]) <= shortest + 2]  # a short draft gets short lines
+                usable = _keyed_first(usable, request)
+                if usable:
+                    slotted = [u for u in usable if _slotted(u[0].text)]
+                    # a phrasing that names the client's event is best
+                    pool_ = slotted or usable
+                    p, text = pool_[seed % len(pool_)]
+                    return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
         return None
+
+
+def _for_request(p: PhrasingLike, request: str | None) -> bool:
+    """A phrasing keyed to requests ("postpone", "end" …) fits only a client who asks for one of them."""
+    keyed = tuple(getattr(p, "requests", ()) or ())
+    return not keyed or request in keyed
+
+
+def _keyed_first(usable: list[tuple[Any, str]], request: str | None) -> list[tuple[Any, str]]:
+    """The phrasings keyed to this request when there are any, else all."""
+    if not request:
+        return usable
+    keyed = [u for u in usable if request in tuple(getattr(u[0], "requests", ()) or ())]
+    return keyed or usable
 
 
 def situation_query(client_message: str | None, draft: str, limit: int = 160) -> str:

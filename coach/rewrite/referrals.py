@@ -30,6 +30,7 @@ class ReferralExamples(BaseModel):
     match: list[str] = Field(min_length=1)
     no_match: list[str] = Field(default_factory=list)
     settled: list[str] = Field(default_factory=list)  # client sentences that say the help is already there
+    own_field: list[str] = Field(default_factory=list)  # client sentences that cancel this very help
 
 
 class Topic(BaseModel):
@@ -80,6 +81,9 @@ class Referral(BaseModel):
     topic: str = ""  # when no topic matches
     aspect: str = ""  # what the adviser covers ("die rechtliche Seite"), when the topic would repeat the event named
     settled: Pattern = ""  # the client already is where this help leads ("we will be filing next week"): no referral
+    # the service the client is cancelling is this very help ("das Sanierungscoaching", "the GST advisory retainer"):
+    # the consultant does not send the client to their own field as if someone else helped more
+    own_field: Pattern = ""
     pairs_with: list[str] = Field(default_factory=list)  # troubles named beside this one in a letter (other advisers)
     texts: dict[str, list[str]] = Field(default_factory=dict)  # address -> own sentences instead of the frames
     short: dict[str, list[str]] = Field(default_factory=dict)  # the same, one short line each
@@ -99,7 +103,11 @@ class Referral(BaseModel):
         return not (self.unless and re.search(self.unless, text))
 
     def is_settled(self, text: str) -> bool:
-        return bool(self.settled and re.search(self.settled, text))
+        return bool((self.settled and re.search(self.settled, text)) or self.is_own_field(text))
+
+    def is_own_field(self, text: str) -> bool:
+        """The client's mail names the consultant's service as this help's own field."""
+        return bool(self.own_field and re.search(self.own_field, text))
 
     def topic_for(self, text: str) -> str:
         return next((t.text for t in self.topics if re.search(t.pattern, text)), self.topic)

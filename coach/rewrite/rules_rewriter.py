@@ -19,7 +19,11 @@ from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
 from coach.rewrite.followups import (
     cut_override,
+    dated_override,
+    dated_when,
     fault_name,
+    is_dangling,
+    is_echo,
     is_followup,
     overrides_request,
     roles,
@@ -28,7 +32,7 @@ from coach.rewrite.followups import (
     why,
 )
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
-from coach.rewrite.events import event_for
+from coach.rewrite.events import event_for, request_for
 from coach.rewrite.referrals import referral_for, referral_text
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
@@ -75,20 +79,24 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
         per_sentence.setdefault(span, set()).add(move)
     plans: list[SentencePlan] = []
     faults = set(FAULT_MOVES)
+    carried = False  # the last paragraph ended with a removed sentence: a follow-up may open the next one
     for part in a.letter.parts:
         if not part.has_sentences:
             continue
         after_fault = False
-        for s in part.sentences:
+        for k, s in enumerate(part.sentences):
             moves = frozenset(per_sentence.get((s.start, s.end), set()))
             if moves & faults:
                 verdict = "fault"
             elif cut_override(s.text, a.language) or _drop_override_clauses(s.text, a.language):
                 verdict = "cut"  # "Let us keep the engagement running and use our session …": only the override goes
-            elif overrides_request(s.text, a.language):
+            elif overrides_request(s.text, a.language) or _keeps_cancelled_day(s, part, a, per_sentence):
                 verdict = "override"  # "Lass uns einfach wie geplant weitermachen" beside an added deferral
-            elif is_followup(s.text, a.language) and (after_fault or a.moves[_ROLES.accepts]):
+            elif is_followup(s.text, a.language) and (after_fault or a.moves[_ROLES.accepts] or (k == 0 and carried)):
                 verdict = "followup"
+            elif after_fault and not moves and (not re.search(r"[^\W\d_]", s.text)
+                                                or (words(s.text) <= 3 and re.match(r"^\W*\d", s.text))):
+                verdict = "followup"  # "🚀" or "1st April." left over from the removed sentence
             elif after_fault and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
             elif after_fault and not moves and len(s.text.split()) <= 10 and _POINTS_BACK.search(s.text) \
@@ -101,7 +109,26 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "keep"
             after_fault = verdict in ("fault", "followup", "override")
             plans.append(SentencePlan((s.start, s.end), s.text, moves, verdict, s.id))
+        carried = bool(part.sentences) and after_fault
     return plans
+
+
+def _keeps_cancelled_day(s: Sentence, part: Part, a: Analysis, per_sentence: dict) -> bool:  # type: ignore[type-arg]
+    """"Bis Donnerstag!" keeps a date beside the deferral, unless another sentence of the draft proposes that day
+    itself ("Lass uns am Dienstag zwei Stunden blocken … Bis Dienstag!")."""
+    day = dated_override(s.text, a.language)
+    if day is None:
+        return False
+    st = style(a.language)
+    faults = set(FAULT_MOVES)
+    for other in a.letter.sentences():
+        if other is s or other.start == s.start:
+            continue
+        if day.lower() in other.text.lower() and st.proposes(other.text) \
+                and not per_sentence.get((other.start, other.end), set()) & faults \
+                and not overrides_request(other.text, a.language):
+            return False
+    return True
 
 
 def likely_faults(a: Analysis, checker: Checker) -> dict[tuple[int, int], str]:
@@ -169,11 +196,14 @@ class RulesRewriter:
             elif plan.verdict == "override":
                 letter.remove(plan.id, why(lang, "override"))
                 removed.append(plan.text)
-                when = when or when_of(plan.text, lang)  # "keep our thursday call": the plan offer takes up that time
+                # "keep our thursday call", "Bis Donnerstag!": the plan offer takes up that time
+                when = when or when_of(plan.text, lang) or dated_when(plan.text, lang)
             else:
                 letter.remove(plan.id, why(lang, "followup"))
                 removed.append(plan.text)
         self._smooth(letter, lang)
+        if when and _client_cancelled(when, client_message):
+            when = None  # "need to postpone Thursday's session": no call offered on that very Thursday
 
         address = a.reply_address
         voice = voice_of(a.letter, lang, address)
@@ -187,7 +217,8 @@ class RulesRewriter:
         if left.strip():
             mid = self.checker.analyse(left, client_message=client_message, lang=lang, own=True)
             present = {m for m in GOOD_MOVES if mid.moves[m]}
-            has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits)
+            has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits) \
+                or st.names_helper(" ".join(s.text for s in letter.sentences()))  # "… an eine Anwältin für Mietrecht"
         situation_item = situation_of(client_message, self.situations)
         scenario = a.scenario
         if scenario in (None, "unclear") and situation_item is not None and client_message \
@@ -216,8 +247,13 @@ class RulesRewriter:
         event = named.dat if named else None
         named_text = named.nom if named else None  # once an added line has named it
         own_words = " ".join(s.text for s in letter.sentences()).lower()  # the writer's own lines, not the quote
+        # the plan offer says what it is for ("einen Plan für die Wochen nach dem Einbruch"), also when the draft's
+        # own sympathy named the event; an added line names it only once
+        plan_event = named.dat if named is not None and named.after_ok else None
         if named is not None and named.key_word and named.key_word in own_words:
             situation = event = None  # the draft names it already ("der Brand tut mir leid"): not again
+            if care:
+                plan_event = None  # after a death or an illness the draft's own words are enough
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
@@ -230,6 +266,9 @@ class RulesRewriter:
         registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
         covered: set[str] = set()  # moves an added sentence already makes ("…einen Plan machen, entscheiden müssen wir jetzt nichts")
         pause = st.asks_pause(client_message)
+        request = request_for(client_message, lang)  # postpone, pause, one session, an end, an insolvency filed
+        if request in ("session", "postpone"):
+            when = None  # the client called that date off: the plan offer does not take it up
         short = voice.words < 60 or voice.register == "chat"
         for k, m in enumerate(needed):
             if m in covered:
@@ -269,7 +308,8 @@ class RulesRewriter:
                     present=present | {c.move for c in choices} | covered, tones=tones,
                     fits_context=lambda t: not st.foreign_service(t, context),
                     when=when if tones & _WHEN else None,
-                    event=event if m != _PLAN or (named is not None and named.after_ok) else None,
+                    event=plan_event if m == _PLAN else event,
+                    request=request,
                 )
                 rest = [n for n in needed[k + 1:] if n not in covered] if choice is not None else []
                 if choice is not None and n_step < len(steps) - 1 and not (tones & _WHEN) and (
@@ -281,7 +321,7 @@ class RulesRewriter:
             if choice is None:
                 continue
             if _names_event(self.picker.phrasing(choice.id)):
-                situation = event = None  # the event is named once, not again in the plan offer
+                situation = event = plan_event = None  # the event is named once, not again in the plan offer
             covered |= {n for n in needed[k + 1:] if self.picker.makes(choice.text, n, lang)}
             choices.append(choice)
             budget -= words(choice.text)
@@ -322,6 +362,7 @@ class RulesRewriter:
                 else _tones(old.move, scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
                 after_call=bool(getattr(phrasing, "after_call", False)), event=event,
+                request=(tuple(getattr(phrasing, "requests", ()) or ()) or (None,))[0],
             )
             if new is None:
                 continue
@@ -348,7 +389,28 @@ class RulesRewriter:
         return out
 
     def _repair(self, text: str, hits: list[tuple[int, int]], a: Analysis, lang: str) -> str | None:
-        """The sentence without its faulty clauses, if what is left stands on its own."""
+        """The sentence without its faulty clauses, if what is left stands on its own; else the thanks it carried
+        ("alles klar, dann war's das 🙂 Danke für die schöne Zeit und alles Gute!" keeps "Danke für die schöne Zeit.")."""
+        return self._repair_clauses(text, hits, a, lang) or self._salvage_thanks(text, lang)
+
+    def _salvage_thanks(self, text: str, lang: str) -> str | None:
+        cuts = [0] + [m.end() for m in _CLAUSE_SPLIT.finditer(text)]
+        ends = [m.start() for m in _CLAUSE_SPLIT.finditer(text)] + [len(text)]
+        for k in range(1, len(cuts)):  # a thanks after the start (a thanks at the start is the clause repair's)
+            if not _THANKS.match(text[cuts[k]:]):
+                continue
+            for j in range(len(ends) - 1, k - 1, -1):  # the longest run from the thanks that carries no fault
+                piece = _END.sub("", text[cuts[k]:ends[j]].strip()).rstrip(" ,;:–-")
+                if words(piece) < 3 or _EMOJI_END.search(piece):
+                    continue
+                end = _END.search(text.rstrip())
+                fixed = piece[:1].upper() + piece[1:] + (end.group() if end and j == len(ends) - 1 else ".")
+                check = self.checker.analyse(fixed, lang=lang, own=True)
+                if not any(check.moves[m] for m in FAULT_MOVES):
+                    return fixed
+        return None
+
+    def _repair_clauses(self, text: str, hits: list[tuple[int, int]], a: Analysis, lang: str) -> str | None:
         if not hits:
             return None
         st = style(lang)
@@ -394,8 +456,9 @@ class RulesRewriter:
             return None
         piece = text[keep[0][0]:keep[-1][1]].strip()
         piece = _END.sub("", piece).rstrip(" ,;:–-")
-        piece = st.connector.sub("", piece)
-        if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang):
+        piece = _drop_connector(piece, st)
+        if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang) \
+                or is_dangling(piece, lang) or overrides_request(piece, lang):
             return None
         end = _END.search(text.rstrip())
         punct = end.group() if end and keep[-1][1] == len(text) else ("" if _EMOJI_END.search(piece) else ".")
@@ -421,7 +484,7 @@ class RulesRewriter:
                     prev_removed = True
                     continue
                 if prev_removed and s.state in ("kept", "edited"):
-                    stripped = st.connector.sub("", s.text, count=1)
+                    stripped = _drop_connector(s.text, st)
                     if stripped != s.text and words(stripped) >= 3:
                         letter.edit(s.id, stripped[0].upper() + stripped[1:], why(lang, "connector"))
                 prev_removed = False
@@ -447,9 +510,12 @@ class RulesRewriter:
         body = [p for p in letter.body() if p.live_sentences() or p.added]
         if not body and letter.body():
             body = letter.body()[:1]  # every sentence went: the new ones take the old paragraph's place
-        if len(body) == 1 and _parting_line(body[0], st) and len(letter.body()) > 1:
-            # only "Halt die Ohren steif!" is left of the body: it stays last, the new text goes above it
-            body = [_new_paragraph_after_greeting(letter)]
+        if body and all(_parting_paragraph(p, st) for p in body) and len(letter.body()) > 1 \
+                and not any(p.added for p in body):
+            # only "Halt die Ohren steif!" or "Keep me posted." is left of the body: it stays last, the new text
+            # goes above it
+            body = [_new_paragraph_after_greeting(letter)] + body
+        tail = _tail_from(body, st)  # the run of parting paragraphs at the end ("Ich denke an Sie.")
         if m == _ACK:
             if not body:
                 return _new_paragraph_after_greeting(letter), 0
@@ -506,15 +572,20 @@ class RulesRewriter:
         if care and voice.register != "chat" and body:
             # after a death or a serious illness no business step beside the condolence: a paragraph of its own,
             # before a last paragraph that only wishes strength
-            last = body[-1]
-            wish = len(body) > 1 and (all(st.closers.search(x.text) for x in last.live_sentences())
-                                      or _parting_line(last, st))
-            anchor = body[-2] if wish else last
+            anchor = body[tail - 1]
             return letter.new_paragraph(letter.parts.index(anchor) + 1), 0
         for p in body:  # next to the draft's own sentence making the partner move (a plan offer before it)
             for i, s in enumerate(p.sentences):
                 if s.live and s.state != "added" and partner in moves_of.get(s.id, ()):
-                    return p, (i if m == _PLAN and not care else i + 1)
+                    if m == _PLAN and not care:
+                        return p, i
+                    j = i + 1  # after the plan and what belongs to it: the help it names, a line leaning on it
+                    while j < len(p.sentences) and p.sentences[j].state != "added" and (
+                            not p.sentences[j].live or _REFERRAL in moves_of.get(p.sentences[j].id, ())
+                            or st.names_helper(p.sentences[j].text)
+                            or (st.refers_back is not None and st.refers_back.search(p.sentences[j].text))):
+                        j += 1
+                    return p, j
         if found := after_call():
             return found
         offer = next((p for p in body if p.added and any(s.move in (_PLAN, _LATER)
@@ -525,27 +596,28 @@ class RulesRewriter:
             return _new_paragraph_after_greeting(letter), 0
         if voice.register != "chat":
             # a paragraph whose sentences all went (the notice period, the invoice) is where the offer goes
-            after = letter.parts.index(body[-1])
-            emptied = next((p for p in letter.body()[::-1] if letter.parts.index(p) > after and p.sentences
-                            and not p.live_sentences() and not p.added), None)
+            after = letter.parts.index(body[tail - 1])
+            before = letter.parts.index(body[tail]) if tail < len(body) else len(letter.parts)
+            emptied = next((p for p in letter.body()[::-1] if after < letter.parts.index(p) < before
+                            and p.sentences and not p.live_sentences() and not p.added), None)
             if emptied is not None:
                 return emptied, len(emptied.sentences)
         last = body[-1]
-        closer = len(body) > 1 and len(last.live_sentences()) <= 2 and all(
-            st.closers.search(s.text) for s in last.live_sentences()) or len(body) > 1 and _parting_line(last, st)
         if voice.register == "chat" or len(body) == 1 and len(body[0].live_sentences()) <= 2:
-            target = body[-2] if closer else last
-            live = [i for i, s in enumerate(target.sentences) if s.live]
-            if closer or target is not last:
+            target = body[tail - 1]
+            if target is not last:
                 return target, len(target.sentences)
             return target, _before_tail(target, st)
-        anchor = body[-2] if closer else last
+        anchor = body[tail - 1]
         at = letter.parts.index(anchor) + 1
         return letter.new_paragraph(at), 0
 
     def _place(self, letter: Letter, choice: Choice, m: str, voice: Voice, lang: str, st, reason: str,  # type: ignore[no-untyped-def]
                at: tuple[Part, int] | None = None) -> Sentence:
         part, index = at or self._position(letter, m, voice, st, {})
+        before = [s for s in part.sentences[:index] if s.live]
+        if m == _ACK and before and before[-1].state == "kept" and is_echo(before[-1].text, lang):
+            letter.remove(before[-1].id, why(lang, "debris"))  # "Understood. I understand …": once
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
         if 0 < index < len(part.sentences) and "\n" in part.sentences[index - 1].sep:
             sep = "\n"  # put between two lines of a chat ("fühl dich gedrückt." / "pass gut auf dich auf"): a line of its own
@@ -660,10 +732,42 @@ def _drop_override_clauses(text: str, lang: str) -> str | None:
     if good != list(range(good[0], good[-1] + 1)):
         return None
     piece = text[chunks[good[0]][0]:chunks[good[-1]][1]].strip()
-    piece = style(lang).connector.sub("", piece)
+    st = style(lang)
+    if good[0] > 0 and piece[:1].islower() and not text[:1].islower() and not st.proposes_call(piece):
+        return None  # "let's just keep Thursday — even 30 mins on Zoom": what only elaborates the override goes too
+    piece = _drop_connector(piece, st)
     if words(piece) < 4:
         return None
+    if _END.search(text.rstrip()) and not _END.search(piece) and not _EMOJI_END.search(piece):
+        piece += "."  # "…, wir lassen die Workshops ruhen – ich habe …": the kept part ends as a sentence
     return piece
+
+
+# a German verb-second clause: after "Dann"/"Also" the verb comes first ("Dann würde ich sagen"); without the
+# connector it would read as a question ("Würde ich sagen"), so such a connector stays
+_INVERTING = re.compile(r"^\W*(?:dann|also|deshalb|daher|trotzdem|jedoch|so)\b", re.I)
+_INVERTED = re.compile(r"^\S+\s+(?:ich|wir|du|sie|es|er|ihr|man)\b", re.I)
+
+
+_DAY_TOKEN = re.compile(r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tomorrow|morgen|montag|dienstag|mittwoch|"
+                        r"donnerstag|freitag|samstag|sonntag|\d{1,2}(?:\.\d{1,2}\.?)?)", re.I)
+
+
+def _client_cancelled(when: str, client_message: str | None) -> bool:
+    """The time a removed sentence kept is the one the client's mail calls off ("Thursday", "am 12.03.")."""
+    if not client_message:
+        return False
+    low = client_message.lower()
+    return any(re.search(r"\b" + re.escape(t.lower().rstrip(".")) + r"\b", low) for t in _DAY_TOKEN.findall(when))
+
+
+def _drop_connector(text: str, st) -> str:  # type: ignore[no-untyped-def]
+    """The text without a leading "aber/but/dann/then", unless that leaves a German verb first."""
+    stripped = st.connector.sub("", text, count=1)
+    if stripped != text and st.lang == "de" and _INVERTING.match(text) and _INVERTED.match(stripped) \
+            and not re.match(r"^\W*(?:ich|wir|du|sie|es|er|ihr|man|das|dies|lass\w*)\b", stripped, re.I):
+        return text
+    return stripped
 
 
 # a talk about the collaboration later is no call a plan offer can build on
@@ -736,7 +840,8 @@ def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
         t = s.text
         if _signs_off(t, st) or (j == live[-1] and j != live[0] and (_NAME_ONLY.fullmatch(t.strip())
                                                                       or _parting_wish(t, st))) \
-                or (j != live[0] and words(t) <= 8 and st.closers.search(t) and not _proposes_call(t, st)):
+                or (j != live[0] and words(t) <= 8 and st.closers.search(t) and not _proposes_call(t, st)) \
+                or (j != live[0] and words(t) <= 20 and st.parting(t) and not _proposes_call(t, st)):
             k = j
             continue
         break
@@ -760,10 +865,24 @@ def _parting_wish(text: str, st) -> bool:  # type: ignore[no-untyped-def]
             or (not re.search(r"[.!?…:;]\W*$", t) and n <= 5) or (n <= 6 and bool(st.closers.search(t))))
 
 
-def _parting_line(part: Part, st) -> bool:  # type: ignore[no-untyped-def]
-    """The last paragraph is one such exclamation on its own: new text goes before it."""
+def _parting_paragraph(part: Part, st) -> bool:  # type: ignore[no-untyped-def]
+    """Every line of the paragraph is a parting line of the draft ("Ich denke an Sie.", "Keep me posted.",
+    "Whatever you decide, I'm in your corner.", "Für Rückfragen stehe ich gerne zur Verfügung.")."""
     live = part.live_sentences()
-    return len(live) == 1 and live[0].state != "added" and _parting_wish(live[0].text, st)
+    if not live or part.added or any(s.state == "added" for s in live):
+        return False
+    return all(not _proposes_call(s.text, st) and words(s.text) <= 25 and (
+        st.parting(s.text) or _parting_wish(s.text, st) or (len(live) <= 2 and st.closers.search(s.text)))
+        for s in live)
+
+
+def _tail_from(body: list[Part], st) -> int:  # type: ignore[no-untyped-def]
+    """Where the body's tail of parting paragraphs begins (len(body) when there is none); one paragraph stays
+    before it, so new text has a place."""
+    k = len(body)
+    while k > 1 and _parting_paragraph(body[k - 1], st):
+        k -= 1
+    return k
 
 
 def _short_reaction(s: Sentence) -> bool:

@@ -1,0 +1,176 @@
+"""The offline rewrite's structure: new text goes before the draft's parting lines, debris of a removed sentence
+goes with it, and nothing that still carries out the end stands beside an added deferral."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.api import Coach
+from coach.rewrite.followups import is_dangling, is_echo, is_parting, partings
+
+COACH = Coach(offline=True)
+
+
+def _rw(draft: str, client: str) -> str:
+    return COACH.rewrite(draft, client_message=client).rewrite
+
+
+def _cases():  # type: ignore[no-untyped-def]
+    for table, test in (("parting", is_parting), ("dangling", is_dangling), ("echo", is_echo)):
+        for lang, (entry, _) in partings(table).items():
+            for ex in entry.examples.bad:
+                yield pytest.param(test, lang, ex, True, id=f"{entry.id}-bad")
+            for ex in entry.examples.good:
+                yield pytest.param(test, lang, ex, False, id=f"{entry.id}-good")
+
+
+@pytest.mark.parametrize(("test", "lang", "sentence", "expected"), list(_cases()))
+def test_parting_dangling_and_echo_examples(test, lang: str, sentence, expected: bool) -> None:  # type: ignore[no-untyped-def]
+    assert test(sentence if isinstance(sentence, str) else sentence.text, lang) is expected
+
+
+def test_new_text_goes_before_a_last_paragraph_of_parting_lines() -> None:
+    out = _rw("Lieber Herr Kern,\n\ndas ist ja schrecklich. Ich bin froh, dass niemand verletzt wurde, und ahne, was "
+              "der Wasserschaden in Ihrer Werkstatt für Sie bedeutet.\n\nIch denke an Sie.\n\nBeste Grüße\nJana Ott",
+              "Liebe Frau Ott, bei uns ist die Werkstatt unter Wasser gestanden, ich muss den Termin nächste Woche "
+              "absagen. Viele Grüße, Paul Kern")
+    body = out.split("Beste Grüße")[0].rstrip()
+    assert body.endswith("Ich denke an Sie.")
+    assert out.index("Plan") < out.index("Ich denke an Sie.")
+
+
+def test_a_stranded_offer_of_questions_stays_last_and_the_offer_takes_the_emptied_paragraph() -> None:
+    out = _rw("Sehr geehrter Herr Lenz,\n\nIhr Schreiben habe ich erhalten.\n\nIch weise Sie auf die Kündigungsfrist "
+              "von drei Monaten hin. Die Pauschalen werden bis dahin weiter in Rechnung gestellt.\n\n"
+              "Für Rückfragen stehe ich gerne zur Verfügung.\n\nMit freundlichen Grüßen\nDr. Eva Maier",
+              "Sehr geehrte Frau Dr. Maier, wir müssen die Beratung leider beenden, die Bank hat uns den Kredit "
+              "gekündigt. Mit freundlichen Grüßen, Jonas Lenz")
+    assert "Kündigungsfrist" not in out
+    body = out.split("Mit freundlichen Grüßen")[0].rstrip()
+    assert body.endswith("Für Rückfragen stehe ich gerne zur Verfügung.")
+
+
+def test_english_offer_goes_before_keep_me_posted_and_a_corner_line() -> None:
+    out = _rw("Hi Tom,\n\nThat's awful news about the warehouse, I'm so sorry.\n\nWhatever you decide, I'm in your "
+              "corner.\n\nKeep me posted.\n\nAnna",
+              "Anna, a fire destroyed our warehouse last night. We have to cancel the workshop next week. Tom")
+    body = out.split("\n\nAnna")[0].rstrip()
+    assert body.endswith("Whatever you decide, I'm in your corner.\n\nKeep me posted.")
+    assert len(body) > len("Hi Tom,\n\nThat's awful news about the warehouse, I'm so sorry.\n\nWhatever you decide, "
+                           "I'm in your corner.\n\nKeep me posted.")
+
+
+def test_debris_of_a_removed_fee_sentence_goes_with_it() -> None:
+    out = _rw("Dear Mr Hall,\n\nThank you for your email.\n\nI would draw your attention to clause 7 of our agreement, "
+              "which requires 60 days' notice. Fees will therefore continue until June. I would be grateful if you "
+              "could confirm you have noted this.\n\nYours sincerely,\nMark Rye",
+              "Dear Mr Rye, we have to suspend the project, our main customer went bust. Regards, Ian Hall")
+    assert "noted this" not in out and "clause 7" not in out
+
+
+def test_an_echoing_understood_goes_before_the_added_understanding() -> None:
+    out = _rw("Hi Kim,\n\nUnderstood. Just so you know, the discount only holds until Friday, after that the day "
+              "rate goes up 15%, so you should sign this week.\n\nNikhil",
+              "Hi Nikhil, we need to put the training on hold for now. Kim")
+    assert "Understood." not in out or "understand" not in out.split("Understood.", 1)[1][:40].lower()
+
+
+def test_a_sentence_that_keeps_the_cancelled_date_does_not_stand_beside_the_deferral() -> None:
+    out = _rw("Amy,\n\nThat's a lot, I'm sorry.\n\nSee you at 9.\n\nLou",
+              "Lou, my cofounder just quit. I need to cancel Friday's session. Amy")
+    assert "See you at 9" not in out
+    de = _rw("Hi Max,\n\noh wow, das ist ein Schlag.\n\nDie letzte Session wäre dann am 22.04., die schick ich dir "
+             "noch als Einladung.\n\nAlles Liebe\nLeonie",
+             "Hi Leonie, mein Mitgründer steigt aus, ich muss das Coaching zum 30.04. beenden. Max")
+    assert "letzte Session" not in de
+    bis = _rw("Hi Jana,\n\nokay. Ich sage den Workshop ab, die Rechnung kommt trotzdem.\n\nBis Donnerstag, 17 Uhr!\n\nLG\nTim",
+              "Unser Lager ist abgebrannt, wir müssen den Workshop am Donnerstag absagen.")
+    assert "Bis Donnerstag" not in bis and "LG\nTim" in bis
+
+
+def _dated_cases():  # type: ignore[no-untyped-def]
+    import tomllib
+
+    from coach.paths import knowledge_dir
+
+    for o in tomllib.loads((knowledge_dir() / "rewrite.toml").read_text(encoding="utf-8"))["override"]:
+        for sentence, day in o.get("dated_examples", {}).items():
+            yield pytest.param(o["lang"], sentence, day, id=o["id"])
+
+
+@pytest.mark.parametrize(("lang", "sentence", "day"), list(_dated_cases()))
+def test_dated_examples(lang: str, sentence: str, day: str) -> None:
+    from coach.rewrite.followups import dated_override
+
+    assert (dated_override(sentence, lang) or "").lower() == day.lower()
+
+
+def test_a_farewell_to_the_day_the_draft_proposes_itself_stays() -> None:
+    out = _rw("Hey Basti,\n\ndas ist richtig viel auf einmal.\n\nLass uns am Dienstag zwei Stunden blocken und zusammen "
+              "die Struktur für den Sanierungsplan aufsetzen.\n\nBis Dienstag!\nLukas",
+              "Hi Lukas, die Bank hat mir eine Frist gesetzt, ich muss das Coaching erstmal beenden. Basti")
+    assert "Bis Dienstag!" in out
+
+
+def test_a_released_date_is_not_offered_for_the_call() -> None:
+    out = _rw("Sehr geehrte Frau Kessler,\n\nvielen Dank für Ihre Rückmeldung. Ich habe die Termine am 5. und 19. März "
+              "schon freigegeben, dann sind Sie flexibel.\n\nBeste Grüße\nDr. Ulrike Hanisch",
+              "Sehr geehrte Frau Dr. Hanisch, wir müssen die Termine im März leider absagen. Anja Kessler")
+    assert "freigegeben" not in out and "am 5." not in out
+
+
+def test_a_draft_that_already_points_to_outside_help_gets_no_second_referral() -> None:
+    out = _rw("Liebe Frau Berg,\n\ndanke, dass Sie mir das anvertrauen.\n\nIch schlage vor, dass wir uns am Mittwoch eine "
+              "Stunde nehmen und gemeinsam aufschreiben, was jetzt dringend ist. Für die rechtliche Seite wenden Sie "
+              "sich bitte an eine Anwältin für Mietrecht.\n\nHerzliche Grüße\nMonika Hofer",
+              "Liebe Frau Hofer, seit acht Monaten sind wir mit der Miete im Rückstand, jetzt hat der Vermieter eine "
+              "Räumungsklage eingereicht. Ich muss das Coaching beenden. Grüße, Anna Berg")
+    assert out.lower().count("mietrecht") == 1
+    # the added deferral follows the plan and the help that belongs to it
+    assert out.index("Anwältin für Mietrecht") < out.index("Herzliche Grüße")
+
+
+def test_the_thanks_of_a_removed_farewell_stays() -> None:
+    out = _rw("Hi Steffi,\nalles klar, dann war's das mit uns 🙂 Danke für die schöne Zeit und alles Gute für dich und "
+              "dein Team!\nBene",
+              "Hi Bene, wir haben uns entschieden, das Coaching zu beenden. Danke für alles! Steffi")
+    assert "dann war's das" not in out and "anke für die schöne Zeit" in out
+
+
+def test_a_german_connector_that_leaves_the_verb_first_stays_and_an_override_elaboration_goes() -> None:
+    from coach.rewrite.followups import style
+    from coach.rewrite.rules_rewriter import _drop_connector
+
+    assert _drop_connector("Dann würde ich sagen, wir warten.", style("de")) == "Dann würde ich sagen, wir warten."
+    assert _drop_connector("Aber ich verstehe Sie gut.", style("de")) == "ich verstehe Sie gut."
+    out = _rw("No dramas mate, but let's just keep Thursday — even 30 mins on Zoom. Same link as always. B",
+              "Hey B, can we push Thursday? Things are mad here. Cheers, Tom")
+    assert "30 mins" not in out and "Same link" not in out
+
+
+def test_a_follow_up_in_the_next_paragraph_goes_and_a_call_keeps_its_dates_together() -> None:
+    out = _rw("Hi Kate,\n\nJust so you know: the 2025 pricing only holds until 28 February, after that the day rate "
+              "goes up 15%, so you'd better sign this week.\n\nHappy to send over a revised quote.\n\nNikhil",
+              "Hi Nikhil, we're going to have to postpone the workshop, budget's frozen. Kate")
+    assert "revised quote" not in out
+    letter = _rw("Dear Mr Hale,\n\nThank you for your letter.\n\nMight I suggest a 45-minute call with you and the two "
+                 "directors to map out together what the managers need over the next quarter? I have availability on "
+                 "24 and 26 February.\n\nYours sincerely,\nAdaeze Okafor",
+                 "Dear Ms Okafor, we need to postpone the management programme for internal reasons. Richard Hale")
+    assert "next quarter? I have availability on 24 and 26 February." in letter
+
+
+def test_leftovers_without_words_or_with_only_a_date_go_with_the_removed_sentence() -> None:
+    out = _rw("Hi Sam,\n\nTotally hear you, but honestly this is exactly the moment to double down, not pull back. 🚀"
+              "\n\nAlex",
+              "Hi Alex, our bank pulled the credit line, we have to stop the programme. Sam")
+    assert "🚀" not in out and "double down" not in out
+
+
+def test_no_call_is_offered_on_the_day_the_client_called_off() -> None:
+    out = _rw("No dramas mate, but let's just keep Thursday — even 30 mins on Zoom. Same link as always. B",
+              "Hey Brendan, need to postpone Thursday's session, sorry. Will explain later.")
+    assert "Thursday" not in out
+    kept = _rw("Declan,\n\nThat's a lot to carry.\n\nWe're on for Tuesday at 10 as usual.\n\nSiobhán",
+               "Hi Siobhán, the bank has called in the overdraft. I don't think I can keep paying for coaching. Declan")
+    assert "Tuesday" in kept and "as usual" not in kept
