@@ -174,3 +174,23 @@ def test_no_call_is_offered_on_the_day_the_client_called_off() -> None:
     kept = _rw("Declan,\n\nThat's a lot to carry.\n\nWe're on for Tuesday at 10 as usual.\n\nSiobhán",
                "Hi Siobhán, the bank has called in the overdraft. I don't think I can keep paying for coaching. Declan")
     assert "Tuesday" in kept and "as usual" not in kept
+
+
+def test_a_sentence_that_only_announced_a_removed_one_goes_and_guilt_about_the_consultants_loss_goes() -> None:
+    out = _rw("Dear Graham,\n\nThank you for your email.\n\nI would gently push back, though. A leader who drops his "
+              "coaching the moment things get hard is sending a message.\n\nWarm regards,\nHelen",
+              "Dear Helen, we have had to make layoffs and I need to pause the coaching. Graham")
+    assert "push back" not in out and "sending a message" not in out
+    de = _rw("Lieber Herr Wendt,\n\ndas tut mir wirklich leid.\n\nEin Ausfall trifft mich als Einzelunternehmerin daher "
+             "ziemlich hart.\n\nHerzliche Grüße\nUte Schuster",
+             "Liebe Frau Schuster, das Hochwasser hat unser Büro getroffen, wir müssen den Workshop absagen. Wendt")
+    assert "trifft mich" not in de
+
+
+def test_a_draft_with_every_move_still_loses_a_line_that_overrides_the_request() -> None:
+    draft = ("Dear Sunil,\n\nThank you for letting me know, I can imagine this is a heavy period for the team. "
+             "Bit surprising, I must say, given how strongly you pushed for March.\n\nWould a 40-minute call next week "
+             "help us make a plan together for the coming month? The offsite itself we can decide on later.\n\n"
+             "Warm regards,\nMeera")
+    r = COACH.rewrite(draft, client_message="Dear Meera, we will have to postpone the offsite. Regards, Sunil")
+    assert r.changed and "Bit surprising" not in r.rewrite and "Would a 40-minute call" in r.rewrite

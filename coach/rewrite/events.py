@@ -261,14 +261,20 @@ def _du(text: str) -> str:
     return text
 
 
-def event_for(client_message: str | None, lang: str, address: str = "Sie") -> EventPhrase | None:
-    """The client's event as a noun phrase, or None: no event the lexicon knows, or none it can name safely."""
+def _readable(client_message: str | None, lang: str) -> tuple[EventFile, str] | None:
+    """The language's lexicon and the (bounded) client mail, or None when there is no mail or no lexicon."""
     if not client_message:
         return None
     f = lexicon(lang)
-    if f is None:
+    return None if f is None else (f, client_message[:4000])
+
+
+def event_for(client_message: str | None, lang: str, address: str = "Sie") -> EventPhrase | None:
+    """The client's event as a noun phrase, or None: no event the lexicon knows, or none it can name safely."""
+    read = _readable(client_message, lang)
+    if read is None:
         return None
-    text = client_message[:4000]
+    f, text = read
     for e in f.events:
         m = re.search(e.pattern, text)
         if m is None:
@@ -296,12 +302,10 @@ def request_for(client_message: str | None, lang: str) -> str | None:
     """What the client asks for: "postpone", "pause", "session" (one date or workshop called off), "end" (the
     work, decided) or "filed" (an insolvency filed or about to be); None when the mail does not say it clearly.
     Approved phrasings keyed to a request (`requests:`) are used only for it and preferred then."""
-    if not client_message:
+    read = _readable(client_message, lang)
+    if read is None:
         return None
-    f = lexicon(lang)
-    if f is None:
-        return None
-    text = client_message[:4000]
+    f, text = read
     for r in f.requests:
         if re.search(r.pattern, text) and not (r.unless is not None and re.search(r.unless, text)):
             return r.kind

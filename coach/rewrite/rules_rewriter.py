@@ -160,7 +160,10 @@ class RulesRewriter:
     # ------------------------------------------------------------------ compose
     def compose(self, a: Analysis, client_message: str | None, variant: int = 0) -> RulesOutcome:
         """``variant`` > 0: another choice among the approved phrasings (the page's "another version")."""
-        if a.report().moves.is_good:
+        if a.report().moves.is_good and not any(
+                p.verdict in ("override", "cut") for p in plan_sentences(a)):
+            # a good draft goes as it is, unless a line still overrides the request ("Bit surprising, given how
+            # strongly you pushed for March"): then only that line goes
             return RulesOutcome(text=a.draft, letter=a.letter.copy(), unchanged=True)
         outcome = self._compose(a, client_message, repair=True, variant=variant)
         after = self.checker.analyse(outcome.text, client_message=client_message, lang=a.language, own=True)
@@ -252,8 +255,8 @@ class RulesRewriter:
         plan_event = named.dat if named is not None and named.after_ok else None
         if named is not None and named.key_word and named.key_word in own_words:
             situation = event = None  # the draft names it already ("der Brand tut mir leid"): not again
-            if care:
-                plan_event = None  # after a death or an illness the draft's own words are enough
+            if care or words(named.dat) > 3:
+                plan_event = None  # after a death or an illness, or a long phrase, the draft's own words are enough
         # no retrieval here: the offline rewrite stays fast and independent of the index's state
         scores: dict[str, float] = {}
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
@@ -295,7 +298,7 @@ class RulesRewriter:
             both = m == _PLAN and _LATER in needed[k + 1:] and short and not call
             choice = None
             steps = _tone_steps(m, scenario, care, pause=pause, both=both)
-            if m == _PLAN and when and not call:
+            if m == _PLAN and when and not call and not care:  # no kept date pressed on a grieving client
                 steps = [{"when_both"}, {"when"}] if _LATER in needed[k + 1:] else [{"when"}]
             avoid = _avoid(letter, neighbours, st)
             for n_step, tones in enumerate(steps):
@@ -473,12 +476,16 @@ class RulesRewriter:
 
     @staticmethod
     def _smooth(letter: Letter, lang: str) -> None:
-        """A sentence that followed a removed one loses its dangling "aber/but/dann/then"; short debris goes."""
+        """A sentence that followed a removed one loses its dangling "aber/but/dann/then"; short debris goes; a
+        sentence that only announced the removed one ("I would gently push back, though.") goes with it."""
         st = style(lang)
         prev_removed = False
         for part in letter.parts:
             if not part.has_sentences:
                 continue
+            for k, s in enumerate(part.sentences[:-1]):
+                if s.state == "kept" and part.sentences[k + 1].state == "removed" and is_dangling(s.text, lang):
+                    letter.remove(s.id, why(lang, "debris"))
             for s in part.sentences:
                 if s.state == "removed":
                     prev_removed = True
@@ -736,8 +743,8 @@ def _drop_override_clauses(text: str, lang: str) -> str | None:
     if good[0] > 0 and piece[:1].islower() and not text[:1].islower() and not st.proposes_call(piece):
         return None  # "let's just keep Thursday — even 30 mins on Zoom": what only elaborates the override goes too
     piece = _drop_connector(piece, st)
-    if words(piece) < 4:
-        return None
+    if words(piece) < 4 or is_followup(piece, lang):
+        return None  # "… — I'll hold off on the work and we can pick it back up in April": it goes with the override
     if _END.search(text.rstrip()) and not _END.search(piece) and not _EMOJI_END.search(piece):
         piece += "."  # "…, wir lassen die Workshops ruhen – ich habe …": the kept part ends as a sentence
     return piece
@@ -886,8 +893,10 @@ def _tail_from(body: list[Part], st) -> int:  # type: ignore[no-untyped-def]
 
 
 def _short_reaction(s: Sentence) -> bool:
-    """"Okay, schade.", "Oh no!", "Das ist ja unglaublich.": a first reaction stays first."""
-    return s.state != "added" and len(s.text.split()) <= 5 and not _signs_off(s.text, style("de"))
+    """"Okay, schade.", "Oh no!", "Das ist ja unglaublich.": a first reaction stays first (not a parting line such
+    as "shout if anything changes.", which the understanding goes before)."""
+    return s.state != "added" and len(s.text.split()) <= 5 and not _signs_off(s.text, style("de")) \
+        and not style("de").parting(s.text) and not style("en").parting(s.text)
 
 
 _EVERYDAY_TONES = frozenset({"warm", "neutral", "formal"})
