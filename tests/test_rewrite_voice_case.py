@@ -64,13 +64,20 @@ def test_no_reason_examples_match(lang: str) -> None:
                                     else "Our biggest client went bust yesterday.")
 
 
-def test_client_keeping_the_reason_for_later_gets_no_sorry() -> None:
-    client = "Hey Brendan, need to postpone Thursday's session, sorry. Will explain later."
-    draft = "No dramas mate, but let's just keep Thursday — even 30 mins on Zoom. Same link as always. B"
+@pytest.mark.parametrize(("client", "draft"), [
+    ("Hey Brendan, need to postpone Thursday's session, sorry. Will explain later.",
+     "No dramas mate, but let's just keep Thursday — even 30 mins on Zoom. Same link as always. B"),
+    # "last week" / "seit gestern" make the checker's scenario a shock; the mail still names no event
+    ("Hey Brendan, something came up last week, need to postpone Thursday. Will explain later.",
+     "No dramas mate, but let us just keep Thursday. B"),
+    ("Hallo Tim, seit gestern ist hier einiges los, ich muss den Termin am Donnerstag verschieben. Erklär ich dir später.",
+     "Ach komm, lass uns den Donnerstag trotzdem machen. Tim"),
+])
+def test_client_keeping_the_reason_for_later_gets_no_sorry(client: str, draft: str) -> None:
     r = COACH.rewrite(draft, client_message=client, offline=True)
     added = " ".join(c.after for c in r.changes if c.kind == "added")
     assert added, r.rewrite
-    assert not re.search(r"\bsorry\b|hard|difficult", added, re.I), added
+    assert not re.search(r"\bsorry\b|hard|difficult|leid|schwer|Schlag", added, re.I), added
 
 
 @pytest.mark.parametrize(("draft", "client", "word"), [
