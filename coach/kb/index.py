@@ -273,13 +273,20 @@ def _is_usable(meta: dict[str, Any] | None, emb: str, count: int | None = None) 
     return count is None or meta.get("count") == count
 
 
+HNSW_EF_SEARCH = 400
+
+
 def _create_collection(client: Any, ef: Any, emb: str) -> Any:
     from coach.kb.store import COLLECTION_NAME
 
     return client.create_collection(
         COLLECTION_NAME,
         embedding_function=ef,
-        configuration={"hnsw": {"space": "cosine"}},
+        # e5 vectors sit close together (cosine 0.75-0.85 for unrelated German texts), which makes the HNSW graph
+        # weak at its defaults (ef_search 100, 16 neighbours): a user's note at cosine 0.90 to the query was missed
+        # in a 484-document index. A wider search and a denser graph keep the search exact at this size.
+        configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH, "ef_construction": 200,
+                                "max_neighbors": 32}},
         metadata=_collection_metadata(emb, complete=False),
     )
 

@@ -80,6 +80,7 @@ class Why(BaseModel):
     clause: str
     followup: str
     debris: str
+    echo: str  # a bare "Understood." folded into the added understanding
     connector: str
     case: str
     fault_names: dict[str, str]

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from coach.checker import Analysis, Checker
 from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult
-from coach.rewrite.followups import style
+from coach.rewrite.followups import is_echo, roles, style
 from coach.rewrite.rules_rewriter import likely_faults, plan_sentences
 from coach.rewrite.voice import words
 
@@ -61,7 +61,11 @@ def assess(a: Analysis, result: RewriteResult, checker: Checker) -> RewriteCheck
     after = result.after
     plans = plan_sentences(a, likely_faults(a, checker))
     edited = {c.before for c in result.changes if c.kind == "edited"}
-    fine = [p.text for p in plans if p.verdict == "keep" and p.text not in edited]
+    moves_of = {src.id: src.move for src in result.sources}
+    added_understanding = any(c.kind == "added" and any(moves_of.get(i) == roles().acknowledge for i in c.sources)
+                              for c in result.changes)
+    fine = [p.text for p in plans if p.verdict == "keep" and p.text not in edited
+            and not (added_understanding and is_echo(p.text, a.language))]  # "verstehe." folded into the added line
     faulty = [p.text for p in plans if p.verdict == "fault"]
     want_address = a.address if a.address in ("Sie", "du") else after.address
     return RewriteCheck(

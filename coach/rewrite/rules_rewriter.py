@@ -628,7 +628,7 @@ class RulesRewriter:
         part, index = at or self._slot_for(letter, m, voice, st, {})
         before = [s for s in part.sentences[:index] if s.live]
         if m == _ACK and before and before[-1].state == "kept" and is_echo(before[-1].text, lang):
-            letter.remove(before[-1].id, why(lang, "debris"))  # "Understood. I understand …": once
+            letter.remove(before[-1].id, why(lang, "echo"))  # "Understood. I understand …": once
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
         if 0 < index < len(part.sentences) and "\n" in part.sentences[index - 1].sep:
             sep = "\n"  # put between two lines of a chat ("fühl dich gedrückt." / "pass gut auf dich auf"): a line of its own
