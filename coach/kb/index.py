@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from coach.errors import ConfigError
 from coach.notices import Notice, notice
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: HNSW built with ef_search 400 and 32 neighbours (an index of version 1 is rebuilt)
 EXTRA_PATHS_FILE = "extra_paths.json"
 LOCK_FILE = "index.lock"
 LOCK_TIMEOUT = 600.0
