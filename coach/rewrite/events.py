@@ -17,8 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from coach.errors import KnowledgeError
-from coach.paths import knowledge_dir
 from coach.patterns import Pattern
+from coach.rewrite.lang_yaml import load_lang_yaml
 
 _SLOT = re.compile(r"\{(\w+)\}")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
@@ -126,19 +126,7 @@ class EventPhrase:
 
 @cache
 def lexicon(lang: str) -> EventFile | None:
-    import yaml
-
-    path = knowledge_dir() / "lang" / lang / "events.yaml"
-    if not path.exists():
-        return None
-    try:
-        f = EventFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise KnowledgeError(f"lang/{lang}/events.yaml: {exc}") from None
-    ids = [e.id for e in f.events]
-    if len(set(ids)) != len(ids):
-        raise KnowledgeError(f"lang/{lang}/events.yaml: an id occurs twice")
-    return f
+    return load_lang_yaml(lang, "events.yaml", EventFile, lambda f: [e.id for e in f.events])
 
 
 def event_phrasings() -> tuple[Any, ...]:

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coach.errors import KnowledgeError
-from coach.paths import knowledge_dir
 from coach.patterns import Pattern
+from coach.rewrite.lang_yaml import load_lang_yaml
 
 _SLOT = re.compile(r"\{(\w+)\}")
 MAX_MAIL = 8000  # characters of the client's mail the triggers read (its first lines say what the trouble is)
@@ -149,19 +149,9 @@ class ReferralText:
 
 @cache
 def _file(lang: str) -> ReferralFile | None:
-    import yaml
-
-    path = knowledge_dir() / "lang" / lang / "referrals.yaml"
-    if not path.exists():
+    f = load_lang_yaml(lang, "referrals.yaml", ReferralFile, lambda f: [r.id for r in f.referrals])
+    if f is None:
         return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        f = ReferralFile.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise KnowledgeError(f"lang/{lang}/referrals.yaml: {exc}") from None
-    ids = [r.id for r in f.referrals]
-    if len(set(ids)) != len(ids):
-        raise KnowledgeError(f"lang/{lang}/referrals.yaml: an id occurs twice")
     for group in (f.frames.texts, f.frames.short, f.frames.pair, f.frames.after_plan, f.frames.pair_after_plan,
                   f.frames.short_after_plan):
         for frames in group.values():
