@@ -115,6 +115,8 @@ class RewriteFile(BaseModel):
     parting: list[LinePatterns] = Field(default_factory=list)
     dangling: list[LinePatterns] = Field(default_factory=list)  # a cut sentence's piece that only announced the cut clause
     echo: list[LinePatterns] = Field(default_factory=list)  # a bare "Understood." the added understanding would echo
+    filler: list[LinePatterns] = Field(default_factory=list)  # "naja.", "hm ok.": goes when its neighbours changed
+    decision: list[LinePatterns] = Field(default_factory=list)  # "let me know how you'd like to proceed": not beside a deferral
     style: dict[str, Style]  # per language code; a language without its own falls back to English
     why: dict[str, Why]
     roles: Roles
@@ -168,6 +170,18 @@ def is_echo(sentence: str, lang: str) -> bool:
     """A bare acknowledgment ("Understood.") that the added understanding would echo."""
     entry = partings("echo").get(lang)
     return bool(entry and entry[1].search(lower_text(sentence.strip())))
+
+
+def is_filler(sentence: str, lang: str) -> bool:
+    """A bare interjection ("naja.", "hm ok.") that carries nothing once its neighbours changed."""
+    entry = partings("filler").get(lang)
+    return bool(entry and entry[1].search(lower_text(sentence.strip())))
+
+
+def asks_decision(sentence: str, lang: str) -> bool:
+    """The line asks the client to decide ("Please let me know how you would like to proceed")."""
+    entry = partings("decision").get(lang)
+    return bool(entry and entry[1].search(lower_text(sentence)))
 
 
 def is_followup(sentence: str, lang: str) -> bool:

@@ -18,12 +18,14 @@ from coach.moves import move
 from coach.notices import Notice, notice
 from coach.rewrite.diff import changes_of
 from coach.rewrite.followups import (
+    asks_decision,
     cut_override,
     dated_override,
     dated_when,
     fault_name,
     is_dangling,
     is_echo,
+    is_filler,
     is_followup,
     overrides_request,
     roles,
@@ -45,6 +47,15 @@ _CONTINUES = re.compile(
 # schick dir das dann zu"): it goes when that sentence went
 _POINTS_BACK = re.compile(r"\b(?:that|this|those|these|das|dies|diese[nrms]?|dafür|darüber|davon|daran|dazu)\b(?!\s+\w+\s+(?:is|was|ist|war)\b)",
                           re.I)
+# a longer sentence whose opening leans on the removed one by a demonstrative object ("I trust you will keep that in
+# mind when …", "Bitte berücksichtigen Sie das bei …"), not one that says something of its own ("I know this is hard")
+_LEADS_BACK = re.compile(
+    r"\b(?:that|this|das|dies)\b(?!\s+(?:is|was|sounds|must|has|had|will|would|can|could|may|might|seems|ist|war|klingt|"
+    r"muss|tut|hat|hatte|wird|kann|wäre|scheint|ich|du|sie|wir|er|es|you|we|i|they|he|she|it)\b)(?!\s+\w+\s+(?:is|was|ist|war)\b)"
+    r"(?!\s*[,.!?])", re.I)
+# the rest of a cut sentence that starts with a pronoun for the removed part ("… non-refundable, but it can be put
+# towards …"): it cannot stand alone
+_PRONOUN_START = re.compile(r"^\W*(?:it|they|these|those|this|that|es|diese[rsnm]?|dies)\b", re.I)
 _THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks|many\s+thanks)\b", re.I)
 # where a clause can be cut off: ";", ":", a dash, or a comma before a coordinating word
 _CLAUSE_SPLIT = re.compile(
@@ -102,6 +113,9 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
             elif after_fault and not moves and len(s.text.split()) <= 10 and _POINTS_BACK.search(s.text) \
                     and not style(a.language).proposes_call(s.text):
                 verdict = "followup"  # "I'll hold off sending that through." after the removed invoice sentence
+            elif after_fault and not moves and len(s.text.split()) <= 18 \
+                    and _LEADS_BACK.search(" ".join(s.text.split()[:7])) and not style(a.language).proposes(s.text):
+                verdict = "followup"  # "I trust you will keep that in mind when the board …" after the removed guilt
             elif after_fault and not moves and len(s.text.split()) <= 3 and s.text.rstrip().endswith(("?", "!")) \
                     and not style(a.language).proposes_call(s.text) and not style(a.language).closers.search(s.text):
                 verdict = "followup"  # "Echt jetzt?" after a removed judgment (not "Wollen wir Donnerstag telefonieren?")
@@ -337,8 +351,11 @@ class RulesRewriter:
             self._shorten(letter, choices, a, client_message, address, situation, voice, context, st,
                           allowed=max(voice.words, 30) + sum(words(t) for t in removed), variant=variant,
                           care=care, scenario=scenario, event=event)
+        if _LATER in present or _LATER in covered or any(c.move == _LATER for c in choices):
+            self._drop_decision_requests(letter, lang)
+        self._drop_fillers(letter, lang)
         self._keep_vocative_first(letter, lang, client_message or "")
-        self._close_fragments(letter, lang)
+        self._close_fragments(letter, lang, voice)
         self._fix_case(letter, voice, lang)
         return RulesOutcome(text=render(letter), letter=letter, choices=choices, removed=removed)
 
@@ -465,6 +482,8 @@ class RulesRewriter:
         if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang) \
                 or is_dangling(piece, lang) or overrides_request(piece, lang):
             return None
+        if bad[0] and _PRONOUN_START.match(piece):
+            return None  # "it can be put towards future sessions": "it" was the removed deposit
         end = _END.search(text.rstrip())
         punct = end.group() if end and keep[-1][1] == len(text) else ("" if _EMOJI_END.search(piece) else ".")
         lower_writer = text[:1].islower()  # "ugh that's brutal, so sorry 😬 no worries, …": the writer's own case
@@ -584,6 +603,12 @@ class RulesRewriter:
             # after a death or a serious illness no business step beside the condolence: a paragraph of its own,
             # before a last paragraph that only wishes strength
             anchor = body[tail - 1]
+            if anchor is body[-1]:
+                k = _before_tail(anchor, st)
+                if 0 < k < len(anchor.sentences):
+                    # "… Your health comes first. Sending you so much strength x": the wish ends the paragraph and
+                    # the letter, so the new lines go before it, not into a paragraph after the sign-off
+                    return anchor, k
             return letter.new_paragraph(letter.parts.index(anchor) + 1), 0
         for p in body:  # next to the draft's own sentence making the partner move (a plan offer before it)
             for i, s in enumerate(p.sentences):
@@ -593,6 +618,8 @@ class RulesRewriter:
                     j = i + 1  # after the plan and what belongs to it: the help it names, a line leaning on it
                     while j < len(p.sentences) and p.sentences[j].state != "added" and (
                             not p.sentences[j].live or _REFERRAL in moves_of.get(p.sentences[j].id, ())
+                            or _PLAN in moves_of.get(p.sentences[j].id, ())  # the offer goes on ("I'd like to help you map …")
+                            or (st.joint is not None and st.joint.search(p.sentences[j].text))
                             or st.names_helper(p.sentences[j].text)
                             or (st.refers_back is not None and st.refers_back.search(p.sentences[j].text))):
                         j += 1
@@ -635,6 +662,31 @@ class RulesRewriter:
         return letter.insert(part, index, choice.text, why=reason, sources=[choice.id], move=m, sep=sep)
 
     @staticmethod
+    def _drop_decision_requests(letter: Letter, lang: str) -> None:
+        """Beside a deferral ("no need to decide anything now") a line that asks for the decision ("Please let me know
+        how you would like to proceed") contradicts it: it goes (`decision` in knowledge/rewrite.toml)."""
+        for s in letter.sentences():
+            if s.state != "added" and asks_decision(s.text, lang):
+                letter.remove(s.id, why(lang, "decision"))
+
+    @staticmethod
+    def _drop_fillers(letter: Letter, lang: str) -> None:
+        """A bare interjection ("naja.", "hm ok.", "na gut.") whose sentence before it went, or beside which a
+        sentence was added, is left standing alone: it goes (`filler` in knowledge/rewrite.toml)."""
+        for part in letter.parts:
+            if not part.has_sentences:
+                continue
+            for k, s in enumerate(part.sentences):
+                if s.state != "kept" or not is_filler(s.text, lang):
+                    continue
+                prev = part.sentences[k - 1] if k > 0 else None
+                live = [x for x in part.sentences if x.live]
+                at = live.index(s)
+                near = live[max(0, at - 1):at] + live[at + 1:at + 2]
+                if (prev is not None and prev.state == "removed") or any(x.state == "added" for x in near):
+                    letter.remove(s.id, why(lang, "filler"))
+
+    @staticmethod
     def _keep_vocative_first(letter: Letter, lang: str, client_message: str) -> None:
         """A draft that opens with the client's name ("Greta, let's hold off …") keeps it first: the name moves to
         the front of a line added before it ("Greta, losing that contract sounds awful …")."""
@@ -654,7 +706,7 @@ class RulesRewriter:
         letter.edit(live[1].id, rest[:1].upper() + rest[1:], why(lang, "case"))
 
     @staticmethod
-    def _close_fragments(letter: Letter, lang: str) -> None:
+    def _close_fragments(letter: Letter, lang: str, voice: Voice | None = None) -> None:
         """A kept line without a full stop ("sag bescheid wenn ihr wieder sortiert seid") gets one when new text
         follows it on the same line, so the two do not run into each other."""
         for part in letter.parts:
@@ -667,7 +719,9 @@ class RulesRewriter:
                 t = a.text.rstrip()
                 t0 = t.rstrip("\ufe0f\u200d")
                 if t0 and unicodedata.category(t0[-1]) in ("So", "Sk") and not _TERMINAL.search(t0):
-                    b.sep = "\n"  # "gute besserung 🙏" + a new line: the emoji ends the line, as in a chat
+                    if voice is None or (voice.register == "chat" and (len(letter.body()) <= 1 or _line_based(part))):
+                        b.sep = "\n"  # "gute besserung 🙏" + a new line: the emoji ends the line, as in a chat
+                    # in a mail's paragraph the emoji ends the sentence and the new one follows on the same line
                     continue
                 if not t0 or _TERMINAL.search(t0):
                     continue
