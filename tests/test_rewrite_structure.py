@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from coach.api import Coach
-from coach.rewrite.followups import is_dangling, is_echo, is_parting, partings
+from coach.rewrite.followups import asks_decision, is_dangling, is_echo, is_filler, is_parting, partings, style
 
 COACH = Coach(offline=True)
 
@@ -16,7 +16,8 @@ def _rw(draft: str, client: str) -> str:
 
 
 def _cases():  # type: ignore[no-untyped-def]
-    for table, test in (("parting", is_parting), ("dangling", is_dangling), ("echo", is_echo)):
+    for table, test in (("parting", is_parting), ("dangling", is_dangling), ("echo", is_echo),
+                        ("filler", is_filler), ("decision", asks_decision)):
         for lang, (entry, _) in partings(table).items():
             for ex in entry.examples.bad:
                 yield pytest.param(test, lang, ex, True, id=f"{entry.id}-bad")
@@ -195,3 +196,98 @@ def test_a_draft_with_every_move_still_loses_a_line_that_overrides_the_request()
              "Warm regards,\nMeera")
     r = COACH.rewrite(draft, client_message="Dear Meera, we will have to postpone the offsite. Regards, Sunil")
     assert r.changed and "Bit surprising" not in r.rewrite and "Would a 40-minute call" in r.rewrite
+
+
+# ---------------------------------------------------------------- rw8: what a demanding reader still refused
+
+
+def test_a_chat_sign_off_stays_last_when_care_lines_are_added() -> None:
+    out = _rw("Maya, I'm so sorry. That's so much to take in, and I'm glad they found it early. Honestly it's a bit "
+              "of a blow on my end too, I'd planned the autumn group around you 😔 but your health comes first of "
+              "course. Sending you so much strength x",
+              "Hi Ben, I've been diagnosed with breast cancer and start treatment next week. I need to stop the "
+              "coaching for now. Maya")
+    assert out.rstrip().endswith("Sending you so much strength x")
+    assert len(out) > 120 and "\n\nSending" not in out
+
+
+def test_a_closer_that_asks_for_a_decision_goes_beside_an_added_deferral() -> None:
+    out = _rw("Dear Mr Hale,\n\nThank you for your note. I was sorry to hear about the recall at your plant; it "
+              "puts an enormous strain on your whole team.\n\nPlease let me know how you would like to proceed."
+              "\n\nSincerely,\n\nGrace Lin\nLin Operations LLC",
+              "Grace, we issued a recall of our kettle line yesterday. I need to stop the lean engagement "
+              "immediately. Tom Hale")
+    assert "how you would like to proceed" not in out
+    assert "\n\nSincerely,\n\nGrace Lin\nLin Operations LLC" in out
+    assert style("en").names_helper(out) or "decide" in out or "later" in out
+
+
+def test_the_deferral_does_not_split_a_meeting_offer_from_its_time_slots() -> None:
+    out = _rw("Guten Tag Herr Sommer,\n\ndanke für die Info. Hätten Sie nächste Woche 45 Minuten für ein Gespräch? "
+              "Ich würde gern mit Ihnen gemeinsam festlegen, welche Schritte das Team in den kommenden Wochen selbst "
+              "gehen kann. Ich könnte Dienstag ab 14 Uhr oder Mittwochvormittag.\n\nViele Grüße\nAnna Roth",
+              "Hallo Frau Roth, wir müssen den Workshop im März leider verschieben. Gruß, Kai Sommer")
+    plan = "selbst gehen kann."
+    assert out.index("Ich könnte Dienstag") == out.index(plan) + len(plan) + 1
+
+
+def test_bare_interjections_go_when_the_sentences_beside_them_change() -> None:
+    out = _rw("hey jule, hm ok. na gut. ich nehm dich dann aus dem kalender raus.",
+              "hi mara, wir haben einen ausgabenstopp, ich muss das coaching leider absagen. lg jule")
+    assert "hm ok" not in out and "na gut" not in out
+    assert out.startswith("hey jule, ")
+
+
+def test_a_sentence_that_leans_on_a_removed_reproach_goes_with_it() -> None:
+    out = _rw("Dear Ms Baptiste,\n\nThank you for your letter, and I am truly sorry to hear of the funder's decision."
+              "\n\nI must be candid that this leaves me in a difficult position: I turned down two other "
+              "assignments to keep that week free for you. I trust you will keep that in mind when the board "
+              "plans next year.\n\nWith kind regards,\n\nPaul Obi",
+              "Dear Mr Obi, our main funder has withdrawn and we must cancel the strategy retreat in March. "
+              "Regards, Claire Baptiste")
+    assert "keep that in mind" not in out and "turned down" not in out
+    assert "With kind regards,\n\nPaul Obi" in out
+
+
+def test_the_rest_of_a_cut_sentence_that_only_has_a_pronoun_for_the_removed_part_goes() -> None:
+    out = _rw("Dear Sam,\n\nI'm so sorry to hear about your father, and relieved he is stable.\n\nWarm wishes,\n"
+              "Claire\n\nP.S. As per our agreement, the deposit is non-refundable, but it can be put towards "
+              "future sessions within twelve months.",
+              "Hi Claire, my father had a stroke and I need to put the coaching on hold. Sam")
+    assert "it can be put towards" not in out.lower()
+    assert "Warm wishes,\nClaire" in out
+
+
+def test_a_refund_survives_when_the_acceptance_beside_it_goes() -> None:
+    out = _rw("Dana, thank you for telling me, and I'm so sorry. Please give Rob my very best. I've cancelled the "
+              "workshop series and I'll refund the deposit to the company card today.",
+              "Hi Nina, Rob had a heart attack on Sunday. We have to cancel the workshop series. Dana")
+    assert "refund the deposit to the company card today" in out
+
+
+def test_no_second_understanding_beside_the_drafts_own() -> None:
+    out = _rw("Sehr geehrte Frau Brandt,\n\nselbstverständlich habe ich Verständnis, und ich bedanke mich für Ihre "
+              "frühzeitige Nachricht.\n\nDen Termin am 12.03. habe ich aus dem Kalender genommen.\n\n"
+              "Mit freundlichen Grüßen\nDr. Jan Ott",
+              "Sehr geehrter Herr Dr. Ott, wir müssen die Beratung vorerst aussetzen. Mit freundlichen Grüßen, "
+              "Eva Brandt")
+    assert "verstehen" not in out and "nachvollziehen" not in out
+    assert "selbstverständlich habe ich Verständnis" in out
+
+
+def test_a_farewell_wish_goes_beside_the_deferral() -> None:
+    out = _rw("Hi Wren,\n\nOh gosh, that's awful, I'm so sorry. It's been such a joy working with you and the "
+              "whole crew. All the best for whatever comes next!\n\nTamsin",
+              "Hi Tamsin, the council closed our building after engineers found cracks. We have to stop the "
+              "marketing work. Wren")
+    assert "joy working with you" not in out and "whatever comes next" not in out
+    assert out.rstrip().endswith("Tamsin")
+
+
+def test_an_emoji_in_a_mail_paragraph_does_not_break_the_line_before_added_text() -> None:
+    out = _rw("Lorna,\n\nOh wow, that sounds awful 😟\n\nGiven the circumstances I've moved the kickoff to May and "
+              "updated the plan accordingly.\n\nBest,\nViktor",
+              "Hi Viktor, we got hit with ransomware on Monday. Please postpone the pricing project kickoff. Lorna")
+    body = out.split("\n\nBest,")[0]
+    assert "moved the kickoff" not in body and len(body) > len("Lorna,\n\nOh wow, that sounds awful 😟")
+    assert "😟\n" not in body.replace("😟\n\n", "")

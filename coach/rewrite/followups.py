@@ -65,6 +65,12 @@ class Style(BaseModel):
     subordinators: list[str]
     services: list[str] = Field(default_factory=list)
     helpers: list[str] = Field(default_factory=list)  # words naming outside help: a draft naming one gets no second
+    # a fact the client keeps even when the acceptance beside it goes ("I'll refund the deposit", "die Anzahlung
+    # erstatte ich"): the clause that carries it stays (patterns)
+    facts: list[str] = Field(default_factory=list)
+    # the draft's own words of understanding ("Selbstverständlich habe ich Verständnis", "I get that completely"):
+    # no second understanding is added beside them
+    understanding: list[str] = Field(default_factory=list)
     refers_back: list[str] = Field(default_factory=list)
     pause: list[str] = Field(default_factory=list)  # a client's mail asking for a pause or a postponement
     # a client's mail that keeps its reason for later ("Will explain later", "erkläre ich dir später"): no event to
@@ -350,6 +356,21 @@ class CompiledStyle:
     def parting(self, text: str) -> bool:
         """A line that ends the body (knowledge/rewrite.toml [[parting]])."""
         return is_parting(text, self.lang)
+
+    def understands(self, text: str) -> bool:
+        """The text already says it understands (not "I don't understand", "kann ich nicht nachvollziehen")."""
+        if not self.raw.understanding:
+            return False
+        for m in re.finditer("|".join(f"(?:{u})" for u in self.raw.understanding), text, re.I):
+            before = text[max(0, m.start() - 25):m.start()].lower()
+            after = text[m.end():m.end() + 12].lower()
+            if not re.search(r"\b(?:not|n't|don.t|never|nicht|kein\w*|nie)\b", before + " " + after):
+                return True
+        return False
+
+    def states_fact(self, text: str) -> bool:
+        """The clause carries a fact the client keeps (a refund, an invoice not sent)."""
+        return bool(self.raw.facts) and bool(re.search("|".join(f"(?:{f})" for f in self.raw.facts), text, re.I))
 
     def names_helper(self, text: str) -> bool:
         """The text points to outside help already ("eine Anwältin für Mietrecht", "your accountant")."""

@@ -61,7 +61,9 @@ _THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks
 _CLAUSE_SPLIT = re.compile(
     r"\s*(?:[;:]|\s[–-])\s+|,\s+(?=(?:aber|und|doch|sondern|dann|also|denn|but|and|so|then|though|yet)\b)"
     r"|\s+(?=(?:und|and)\s+(?:alles\s+Gute|all\s+the\s+best|viel\s+Erfolg|good\s+luck)\b)"
-    r"|(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F])\s+(?=\w)", re.I)  # "viel Kraft und alles Gute für die Zukunft"
+    r"|(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F])\s+(?=\w)"
+    r"|\s+(?=(?:and|und)\s+(?:I['’]ll|I\s+will|I\s+won['’]t|I['’]ve|ich\s+(?:werde|habe|erstatte|überweise|buche|storniere))\b)",
+    re.I)  # "viel Kraft und alles Gute für die Zukunft"
 # what follows a fault can stay only after a contrast ("…, but I understand"), not after a consequence ("…, so I'll invoice")
 # or a dash ("… Kündigungsfrist – die Sessions werden berechnet")
 _CONSEQUENCE = re.compile(r"^\W*(?:so|then|dann|also|deshalb|daher|therefore)\b", re.I)
@@ -234,6 +236,8 @@ class RulesRewriter:
         if left.strip():
             mid = self.checker.analyse(left, client_message=client_message, lang=lang, own=True)
             present = {m for m in GOOD_MOVES if mid.moves[m]}
+            if _ACK not in present and st.understands(" ".join(s.text for s in letter.sentences())):
+                present.add(_ACK)  # "Selbstverständlich habe ich Verständnis": no "das kann ich gut verstehen" beside it
             has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits) \
                 or st.names_helper(" ".join(s.text for s in letter.sentences()))  # "… an eine Anwältin für Mietrecht"
         situation_item = situation_of(client_message, self.situations)
@@ -472,8 +476,9 @@ class RulesRewriter:
             k = len(bad) - 1 - bad[::-1].index(True)
             keep = chunks[k + 1:]
             after_emoji = bool(_EMOJI_END.search(text[:chunks[k][1]].rstrip()))  # "… das ist ein muster 😉 lass uns …"
-            if keep and not after_emoji and not _CONTRAST.match(text[chunks[k][1]:keep[0][0]] + text[keep[0][0]:]):
-                return None  # only a contrast survives its fault ("…, aber ich verstehe Sie"), not "– die Sessions …"
+            if keep and not after_emoji and not _CONTRAST.match(text[chunks[k][1]:keep[0][0]] + text[keep[0][0]:]) \
+                    and not st.states_fact(text[keep[0][0]:keep[-1][1]]):
+                return None  # (a fact the client keeps stays: "… and I'll refund the deposit to the company card today")  # only a contrast survives its fault ("…, aber ich verstehe Sie"), not "– die Sessions …"
         if not keep:
             return None
         piece = text[keep[0][0]:keep[-1][1]].strip()
