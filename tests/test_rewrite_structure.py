@@ -291,3 +291,18 @@ def test_an_emoji_in_a_mail_paragraph_does_not_break_the_line_before_added_text(
     body = out.split("\n\nBest,")[0]
     assert "moved the kickoff" not in body and len(body) > len("Lorna,\n\nOh wow. What a start to the week for you")
     assert "😟\n" not in body  # the paragraph goes on after the emoji on the same line, as in a mail
+
+
+def test_an_understanding_that_opens_the_letter_does_not_point_back_with_a_bare_this() -> None:
+    draft = ("Dear Mr. Lowry,\n\nI acknowledge receipt of your letter, which I will treat as formal notice of "
+             "termination. Under Section 12 of our agreement the engagement will accordingly conclude on May 15, "
+             "and fees will continue through that date.\n\nSincerely,\n\nLinnea Albright\nAlbright Advisors\n"
+             "(651) 555-0163")
+    client = ("Dear Ms. Albright,\n\nI'm writing on behalf of the board. We have not been able to pay your last "
+              "invoices; our reserves have been shrinking since the county cut our grant in 2024, and we simply cannot "
+              "continue the consulting. We need to end the engagement now. I'm sorry it has come to this.\n\n"
+              "Respectfully,\nDavid Lowry")
+    for variant in range(8):  # every other version too: "this" would have nothing to point at
+        out = COACH.rewrite(draft, client_message=client, variant=variant).rewrite
+        first = out.split("\n\n")[1].lower()
+        assert "that this " not in first and "why this " not in first and "Section 12" not in out

@@ -56,6 +56,7 @@ _LEADS_BACK = re.compile(
 # the rest of a cut sentence that starts with a pronoun for the removed part ("… non-refundable, but it can be put
 # towards …"): it cannot stand alone
 _PRONOUN_START = re.compile(r"^\W*(?:it|they|these|those|this|that|es|diese[rsnm]?|dies)\b", re.I)
+_BARE_THIS = ("that this ", "why this ", "dass das ", "dass dies ", "warum das ")
 _THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks|many\s+thanks)\b", re.I)
 # where a clause can be cut off: ";", ":", a dash, or a comma before a coordinating word
 _CLAUSE_SPLIT = re.compile(
@@ -286,7 +287,8 @@ class RulesRewriter:
         choices: list[Choice] = []
         # a short draft grows by at most its own length (or 30 words); what was removed makes room
         budget = max(voice.words, 30) - 5 + sum(words(t) for t in removed) if voice.words < 60 else 10_000
-        registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
+        # a short draft may take a chat line, but a formal letter never gets a chatty "Happy to …"
+        registers = {voice.register, "chat"} if voice.words < 60 and voice.register != "letter" else {voice.register}
         covered: set[str] = set()  # moves an added sentence already makes ("…einen Plan machen, entscheiden müssen wir jetzt nichts")
         pause = st.asks_pause(client_message)
         request = request_for(client_message, lang)  # postpone, pause, one session, an end, an insolvency filed
@@ -321,6 +323,9 @@ class RulesRewriter:
             if m == _PLAN and when and not call and not care:  # no kept date pressed on a grieving client
                 steps = [{"when_both"}, {"when"}] if _LATER in needed[k + 1:] else [{"when"}]
             avoid = _avoid(letter, neighbours, st)
+            if m == _ACK and not _live_before(letter, part, index):
+                # the letter opens with it: "… that this has to take priority" would have nothing for "this"
+                avoid["markers"] = avoid.get("markers", set()) | set(_BARE_THIS)
             for n_step, tones in enumerate(steps):
                 choice = self.picker.pick(
                     m, lang=lang, address=address, scenario=scenario, situation=situation, scores=scores,
@@ -383,7 +388,8 @@ class RulesRewriter:
             new = self.picker.pick(
                 old.move, lang=a.language, address=address, scenario=scenario, situation=situation, scores={},
                 seed=seed_of(a.draft, client_message, old.move) + variant, avoid=avoid,
-                registers={voice.register, "chat"}, crisis_ok=scenario in ("shock", "long_standing"),
+                registers={voice.register} if voice.register == "letter" else {voice.register, "chat"},
+                crisis_ok=scenario in ("shock", "long_standing"),
                 tones={phrasing.tone} if getattr(phrasing, "tone", "") in ("plain", "pause")
                 else _tones(old.move, scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
@@ -871,6 +877,16 @@ def _all_lower(text: str, *, keep_i: bool = False) -> str:
 _VOCATIVE = re.compile(r"([A-ZÄÖÜ][\w-]+),\s+(?=[a-zäöü])")  # "Greta, let's …"
 _TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
 _NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
+
+
+def _live_before(letter: Letter, part: Part, index: int) -> bool:
+    """A sentence of the letter's body is still there before this spot."""
+    for p in letter.body():
+        if p is part:
+            return any(x.live for x in p.sentences[:index])
+        if any(x.live for x in p.sentences):
+            return True
+    return False
 
 
 def _names_event(phrasing: object) -> bool:
