@@ -237,8 +237,10 @@ class RulesRewriter:
         if left.strip():
             mid = self.checker.analyse(left, client_message=client_message, lang=lang, own=True)
             present = {m for m in GOOD_MOVES if mid.moves[m]}
-            if _ACK not in present and st.understands(" ".join(s.text for s in letter.sentences())):
-                present.add(_ACK)  # "Selbstverständlich habe ich Verständnis": no "das kann ich gut verstehen" beside it
+            if _ACK not in present and any(words(x.text) > 3 and st.understands(x.text) for x in letter.sentences()):
+                # "Selbstverständlich habe ich Verständnis": no "das kann ich gut verstehen" beside it (a bare "I
+                # understand." is an echo instead: the added understanding takes its place)
+                present.add(_ACK)
             has_referral = any(h.rule.rule.move == _REFERRAL for h in mid.hits) \
                 or st.names_helper(" ".join(s.text for s in letter.sentences()))  # "… an eine Anwältin für Mietrecht"
         situation_item = situation_of(client_message, self.situations)
