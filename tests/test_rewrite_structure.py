@@ -306,3 +306,23 @@ def test_an_understanding_that_opens_the_letter_does_not_point_back_with_a_bare_
         out = COACH.rewrite(draft, client_message=client, variant=variant).rewrite
         first = out.split("\n\n")[1].lower()
         assert "that this " not in first and "why this " not in first and "Section 12" not in out
+
+
+def test_the_plan_offer_never_takes_up_a_date_the_draft_cancelled() -> None:
+    out = _rw("Sehr geehrter Herr Kiefer,\n\ndas ist eine furchtbare Nachricht, und es tut mir aufrichtig leid, dass "
+              "Ihre Werkstatt so getroffen wurde.\n\nSelbstverständlich komme ich Ihrer Bitte nach: Die drei offenen "
+              "Beratungstage am 11.03., 25.03. und 08.04. habe ich heute storniert.\n\nMit freundlichen Grüßen\n"
+              "Marlene Wendt",
+              "Sehr geehrte Frau Wendt, in unserer Werkstatt hat es gebrannt. Bitte sagen Sie die Termine ab. "
+              "Mit freundlichen Grüßen, Otto Kiefer")
+    assert "storniert" not in out and "11.03." not in out
+
+
+def test_freed_compound_dates_and_a_we_closer_are_handled_like_their_simple_forms() -> None:
+    out = _rw("Sehr geehrter Herr Born,\n\ndanke für Ihre Rückmeldung. Ich habe die vier Workshoptermine im März in "
+              "meinem Kalender freigegeben.\n\nFür Rückfragen stehen wir Ihnen gern zur Verfügung.\n\n"
+              "Mit freundlichen Grüßen\nDr. Eva Kamp",
+              "Sehr geehrte Frau Dr. Kamp, leider müssen wir die Workshops im März pausieren. Mit freundlichen "
+              "Grüßen, Jens Born")
+    assert "freigegeben" not in out
+    assert out.split("\n\nMit freundlichen Grüßen")[0].endswith("Für Rückfragen stehen wir Ihnen gern zur Verfügung.")

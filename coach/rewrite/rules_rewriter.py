@@ -207,8 +207,10 @@ class RulesRewriter:
                     letter.edit(plan.id, fixed, why(lang, "clause", fault=fault_name(lang, fault_moves[0])))
                 else:
                     letter.remove(plan.id, why(lang, fault_moves[0]))
-                    if overrides_request(plan.text, lang):
-                        when = when or when_of(plan.text, lang)  # a fault that also kept a session's time
+                    if overrides_request(plan.text, lang) and _ROLES.accepts not in plan.moves:
+                        # a fault that also kept a session's time; not the dates an acceptance cancelled ("Die
+                        # Beratungstage am 11.03. … habe ich storniert")
+                        when = when or when_of(plan.text, lang)
                 removed.append(plan.text)
             elif plan.verdict == "cut":
                 letter.edit(plan.id, cut_override(plan.text, lang) or _drop_override_clauses(plan.text, lang) or plan.text,
