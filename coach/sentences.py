@@ -9,7 +9,7 @@ Span = tuple[int, int]
 _BOUNDARY = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n[ ]*\n|\n")
 _ABBREVIATIONS = frozenset(
     """dr prof mr mrs ms st nr no ca bzw z.b zb d.h u.a usw etc vs inkl ggf evtl sog vgl hr fr jan feb mär apr jun jul aug
-    sep sept okt oct nov dez dec e.g i.e approx incl mio mrd tel fax abs str co ltd inc corp""".split()
+    sep sept okt oct nov dez dec e.g i.e approx incl mio mrd tel fax abs str co ltd inc corp zzgl abzgl""".split()
 )
 _MONTH_OR_LOWER = re.compile(
     r"\s+(?:[a-zäöüß]|Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember)"

@@ -326,3 +326,33 @@ def test_freed_compound_dates_and_a_we_closer_are_handled_like_their_simple_form
               "Grüßen, Jens Born")
     assert "freigegeben" not in out
     assert out.split("\n\nMit freundlichen Grüßen")[0].endswith("Für Rückfragen stehen wir Ihnen gern zur Verfügung.")
+
+
+def test_an_invoice_notice_and_a_forwarding_request_go_with_the_removed_fee() -> None:
+    out = _rw("Sehr geehrter Herr Voß,\n\nIhre Absage habe ich erhalten.\n\nGemäß meinen AGB wird eine Ausfallgebühr "
+              "von 50 % fällig, in Ihrem Fall 3.150,00 € zzgl. MwSt. Die Rechnung erhalten Sie in den nächsten "
+              "Tagen.\n\nMit freundlichen Grüßen\nPetra Wend\n\nP.S. Die Rechnung Nr. 2026-041 über 4.760,00 € vom "
+              "12. Februar ist noch offen. Ich bitte um Weiterleitung an Ihre Buchhaltung.",
+              "Sehr geehrte Frau Wend, wir müssen das Teamtraining im Mai absagen, der Auftrag ist weggebrochen. "
+              "Mit freundlichen Grüßen, Jan Voß")
+    assert "MwSt" not in out and "Rechnung" not in out and "Weiterleitung" not in out
+    assert "Mit freundlichen Grüßen\nPetra Wend" in out
+
+
+def test_a_thanks_after_a_short_lead_in_stays_first_and_a_dash_greeting_runs_on_in_lower_case() -> None:
+    out = _rw("alles klar, danke fürs bescheid sagen! dann lassen wir das coaching halt sein.",
+              "hi tom, ich muss das coaching leider beenden, mir wächst gerade alles über den kopf. lg sara")
+    assert out.startswith("alles klar, danke fürs bescheid sagen!")
+    out = _rw("Dana — done. Project paused, invoices stopped.\nO.",
+              "Hi Olaf, we need to pause the project for now, sorry. Dana")
+    assert out.startswith("Dana — ") and not out.startswith("Dana — That") and out.rstrip().endswith("O.")
+
+
+def test_nothing_is_put_between_a_sentence_and_the_one_that_goes_on_from_it_with_und() -> None:
+    out = _rw("oh nein, liebe luisa 😢 das ist so viel, was du da schon so lang mit dir rumträgst. aber lass uns am "
+              "freitag mal 1 std telefonieren und zusammen aufschreiben, was die nächsten schritte mit der bank sind. "
+              "und ich schick dir die nummer von der familienberatung, die helfen auch bei schulden.",
+              "hallo karin, wir haben seit jahren schulden bei der bank, jetzt droht die kündigung des kredits. ich "
+              "muss das coaching leider beenden. lg luisa")
+    plan = "mit der bank sind."
+    assert out.index("und ich schick dir") == out.index(plan) + len(plan) + 1

@@ -57,7 +57,11 @@ _LEADS_BACK = re.compile(
 # towards …"): it cannot stand alone
 _PRONOUN_START = re.compile(r"^\W*(?:it|they|these|those|this|that|es|diese[rsnm]?|dies)\b", re.I)
 _BARE_THIS = ("that this ", "why this ", "dass das ", "dass dies ", "warum das ")
-_THANKS = re.compile(r"^\W*(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks|many\s+thanks)\b", re.I)
+_THANKS = re.compile(r"^\W*(?:(?:alles\s+klar|ok(?:ay)?|klar|gut|super|sure|right)\W+)?"
+                     r"(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks|many\s+thanks)\b", re.I)
+# a sentence that goes on from the one before ("und ich schick dir die Nummer …", "and I'll send you …"): nothing new
+# is put between the two
+_GOES_ON = re.compile(r"^\W*(?:und|and)\s", re.I)
 # where a clause can be cut off: ";", ":", a dash, or a comma before a coordinating word
 _CLAUSE_SPLIT = re.compile(
     r"\s*(?:[;:]|\s[–-])\s+|,\s+(?=(?:aber|und|doch|sondern|dann|also|denn|but|and|so|then|though|yet)\b)"
@@ -538,11 +542,12 @@ class RulesRewriter:
                   moves_of: dict[str, set[str]], care: str = "") -> tuple[Part, int]:
         """Where move `m` goes: the first fitting slot, moved past sentences that lean on the one before it."""
         part, index = cls._first_slot(letter, m, voice, st, moves_of, care)
-        if m in (_PLAN, _LATER) and st.refers_back is not None:
+        if m in (_PLAN, _LATER, _REFERRAL) and st.refers_back is not None:
             # "Sie müssen dafür nichts vorbereiten" stays next to the call it refers to
             while index < len(part.sentences) and part.sentences[index].live \
                     and part.sentences[index].state != "added" and (
                         st.refers_back.search(part.sentences[index].text)
+                        or (index > 0 and _GOES_ON.match(part.sentences[index].text))
                         or (index > 0 and st.joint is not None and _proposes_call(part.sentences[index - 1].text, st)
                             and st.joint.search(part.sentences[index].text))):
                 index += 1  # "Magst du Montag vorbeikommen? Zwei Stunden, wir machen zusammen …" belong together

@@ -49,7 +49,7 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
     sig_lines = sig.raw.count("\n") + 1 if sig else 0
     starts = [s.text.lstrip("-–•*> \"'(") for s in sentences]
     starts = [t for t in starts if t and t[0].isalpha()]
-    comma_greeting = greeting.rstrip().endswith(",")
+    comma_greeting = greeting.rstrip().endswith((",", "—", "–", " -"))  # "Dana — done." runs on like "Dana, done."
     greeting_part = letter.part("greeting")
     # "Hi Ralf, tut mir leid …" on one line: the body runs on from the greeting and starts lower case
     run_on = bool(greeting_part and "\n" not in greeting_part.trail and comma_greeting)
