@@ -356,3 +356,21 @@ def test_nothing_is_put_between_a_sentence_and_the_one_that_goes_on_from_it_with
               "muss das coaching leider beenden. lg luisa")
     plan = "mit der bank sind."
     assert out.index("und ich schick dir") == out.index(plan) + len(plan) + 1
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_fact_and_understanding_examples(lang: str) -> None:
+    st = style(lang)
+    for ex in st.raw.facts_examples:
+        assert st.states_fact(ex), ex
+    for ex in st.raw.understanding_examples:
+        assert st.understands(ex), ex
+    assert not st.understands("I don't understand why." if lang == "en" else "Das kann ich nicht nachvollziehen.")
+
+
+@pytest.mark.parametrize(("lang", "sentence"), [
+    ("de", "Ich könnte Dienstag ab 14 Uhr oder Mittwochvormittag."), ("de", "Nur weil es gerade so viel ist."),
+    ("en", "I can hold Thursday, March 12 at 10:00 or Friday at 2pm."), ("en", "Only because decisions like this can look different later."),
+])
+def test_time_slots_and_because_lean_on_the_sentence_before(lang: str, sentence: str) -> None:
+    assert style(lang).refers_back.search(sentence)

@@ -68,9 +68,11 @@ class Style(BaseModel):
     # a fact the client keeps even when the acceptance beside it goes ("I'll refund the deposit", "die Anzahlung
     # erstatte ich"): the clause that carries it stays (patterns)
     facts: list[str] = Field(default_factory=list)
+    facts_examples: list[str] = Field(default_factory=list)  # each must match
     # the draft's own words of understanding ("Selbstverständlich habe ich Verständnis", "I get that completely"):
     # no second understanding is added beside them
     understanding: list[str] = Field(default_factory=list)
+    understanding_examples: list[str] = Field(default_factory=list)  # each must match (a negated one must not)
     refers_back: list[str] = Field(default_factory=list)
     pause: list[str] = Field(default_factory=list)  # a client's mail asking for a pause or a postponement
     # a client's mail that keeps its reason for later ("Will explain later", "erkläre ich dir später"): no event to
