@@ -374,3 +374,16 @@ def test_fact_and_understanding_examples(lang: str) -> None:
 ])
 def test_time_slots_and_because_lean_on_the_sentence_before(lang: str, sentence: str) -> None:
     assert style(lang).refers_back.search(sentence)
+
+
+def test_a_before_anything_else_opening_never_comes_after_the_letter_has_begun() -> None:
+    draft = ("Dear Mr. Shankar,\n\nGreetings from Coimbatore.\n\nWe are indeed sorry to learn of the order cancellation "
+             "from your buyer; it must be a very difficult time for you and your workforce.\n\nPerhaps you may kindly "
+             "reconsider continuing at least the 5S phase.\n\nAwaiting your kind response.\n\nThanks and regards,\n\n"
+             "R. Bala\nPrakriya LLP\nPh: +91 422 555 0139")
+    client = ("Dear Bala, our German buyer has cancelled the whole order for the season. We must put the lean programme "
+              "on hold. Regards, V. Shankar")
+    for variant in range(6):
+        out = COACH.rewrite(draft, client_message=client, variant=variant).rewrite
+        assert "Before anything else" not in out and "reconsider" not in out
+        assert out.split("\n\nThanks and regards,")[0].endswith("Awaiting your kind response.")

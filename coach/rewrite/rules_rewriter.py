@@ -56,6 +56,7 @@ _LEADS_BACK = re.compile(
 # the rest of a cut sentence that starts with a pronoun for the removed part ("… non-refundable, but it can be put
 # towards …"): it cannot stand alone
 _PRONOUN_START = re.compile(r"^\W*(?:it|they|these|those|this|that|es|diese[rsnm]?|dies)\b", re.I)
+_FIRST_WORDS = ("before", "zuallererst", "vorab")
 _BARE_THIS = ("that this ", "why this ", "dass das ", "dass dies ", "warum das ")
 _THANKS = re.compile(r"^\W*(?:(?:alles\s+klar|ok(?:ay)?|klar|gut|super|sure|right)\W+)?"
                      r"(?:vielen\s+dank|herzlichen\s+dank|danke|thank|thanks|many\s+thanks)\b", re.I)
@@ -334,6 +335,9 @@ class RulesRewriter:
             if m == _ACK and not _live_before(letter, part, index):
                 # the letter opens with it: "… that this has to take priority" would have nothing for "this"
                 avoid["markers"] = avoid.get("markers", set()) | set(_BARE_THIS)
+            elif _live_before(letter, part, index):
+                # "Before anything else, I'd like to offer …" only where nothing comes before it
+                avoid["openings"] = avoid.get("openings", set()) | set(_FIRST_WORDS)
             for n_step, tones in enumerate(steps):
                 choice = self.picker.pick(
                     m, lang=lang, address=address, scenario=scenario, situation=situation, scores=scores,
