@@ -221,7 +221,11 @@ class RulesRewriter:
                 letter.edit(plan.id, cut_override(plan.text, lang) or _drop_override_clauses(plan.text, lang) or plan.text,
                             why(lang, "override"))
             elif plan.verdict == "override":
-                letter.remove(plan.id, why(lang, "override"))
+                kept = _fact_rest(plan.text, lang)
+                if kept:  # "… removed the sessions from the calendar, and I will hold off on the May invoice"
+                    letter.edit(plan.id, kept, why(lang, "override"))
+                else:
+                    letter.remove(plan.id, why(lang, "override"))
                 removed.append(plan.text)
                 # "keep our thursday call", "Bis Donnerstag!": the plan offer takes up that time
                 when = when or when_of(plan.text, lang) or dated_when(plan.text, lang)
@@ -801,6 +805,24 @@ class RulesRewriter:
 
 # where a chat sentence without full stops really ends: after an emoji, a semicolon or a spaced dash
 _CHAT_BREAK = re.compile(r"(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F])\s+(?=\w)|;\s+|\s[–—]\s")
+
+
+def _fact_rest(text: str, lang: str) -> str | None:
+    """The last clause of an overriding sentence when it carries a fact the client keeps and overrides nothing
+    ("…, and I will of course hold off on the May invoice" -> "I will of course hold off on the May invoice.")."""
+    st = style(lang)
+    if not st.states_fact(text):
+        return None
+    cuts = [m.end() for m in _CLAUSE_SPLIT.finditer(text)]
+    if not cuts:
+        return None
+    piece = _drop_connector(text[cuts[-1]:].strip(), st)
+    if words(piece) < 4 or not st.states_fact(piece) or overrides_request(piece, lang) or is_followup(piece, lang) \
+            or st.subordinator.match(piece) or _PRONOUN_START.match(piece):
+        return None
+    if not _END.search(piece):
+        piece += "."
+    return piece[:1].upper() + piece[1:] if not text[:1].islower() else piece
 
 
 def _drop_override_clauses(text: str, lang: str) -> str | None:
