@@ -300,8 +300,7 @@ class RulesRewriter:
         choices: list[Choice] = []
         # a short draft grows by at most its own length (or 30 words); what was removed makes room
         budget = max(voice.words, 30) - 5 + sum(words(t) for t in removed) if voice.words < 60 else 10_000
-        # a short draft may take a chat line, but a formal letter never gets a chatty "Happy to …"
-        registers = {voice.register, "chat"} if voice.words < 60 and voice.register != "letter" else {voice.register}
+        registers = {voice.register, "chat"} if voice.words < 60 else {voice.register}
         covered: set[str] = set()  # moves an added sentence already makes ("…einen Plan machen, entscheiden müssen wir jetzt nichts")
         pause = st.asks_pause(client_message)
         request = request_for(client_message, lang)  # postpone, pause, one session, an end, an insolvency filed
@@ -404,8 +403,7 @@ class RulesRewriter:
             new = self.picker.pick(
                 old.move, lang=a.language, address=address, scenario=scenario, situation=situation, scores={},
                 seed=seed_of(a.draft, client_message, old.move) + variant, avoid=avoid,
-                registers={voice.register} if voice.register == "letter" else {voice.register, "chat"},
-                crisis_ok=scenario in ("shock", "long_standing"),
+                registers={voice.register, "chat"}, crisis_ok=scenario in ("shock", "long_standing"),
                 tones={phrasing.tone} if getattr(phrasing, "tone", "") in ("plain", "pause")
                 else _tones(old.move, scenario, care),
                 fits_context=lambda t: not st.foreign_service(t, context), shortest=words(old.text),
