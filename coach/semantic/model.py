@@ -97,6 +97,26 @@ class SemanticModel:
     bs: np.ndarray  # (scenarios,)
     corpus_sha256: str
     meta: dict[str, Any]
+    knn_vecs: np.ndarray | None = None  # (n, dim) the corpus sentences' vectors: the second opinion's exemplars
+    knn_labels: np.ndarray | None = None  # (n, moves) 1.0 where the exemplar makes the move
+    knn_k: int = 0
+
+    @property
+    def has_second(self) -> bool:
+        return self.knn_vecs is not None and self.knn_labels is not None and self.knn_k > 0
+
+    def second_probs(self, vecs: np.ndarray) -> np.ndarray:
+        """(n, moves) the second opinion: per move, the similarity-weighted share of the ``knn_k`` nearest
+        corpus sentences (cosine) that make it."""
+        assert self.knn_vecs is not None and self.knn_labels is not None
+        if len(vecs) == 0:
+            return np.zeros((0, len(self.moves)), dtype=np.float32)
+        sims = vecs.astype(np.float32) @ self.knn_vecs.T
+        k = min(self.knn_k, sims.shape[1])
+        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        w = np.clip(np.take_along_axis(sims, idx, axis=1), 0.0, None)
+        votes = (self.knn_labels[idx] * w[:, :, None]).sum(axis=1)
+        return votes / np.maximum(w.sum(axis=1, keepdims=True), 1e-9)
 
     def move_probs(self, vecs: np.ndarray) -> np.ndarray:
         """(n, moves) probabilities that each sentence makes each move."""
@@ -135,13 +155,51 @@ def model_from_dict(data: dict[str, Any], where: str = "weights") -> SemanticMod
         raise KnowledgeError(f"{where}: not a semantic model ({exc}); run `coach train`") from None
 
 
+def exemplars_from_bytes(raw: bytes, scale: float, moves: Sequence[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The second opinion's exemplars: an int8 .npy of (n, dim + 1) rows, the vector times ``scale`` and
+    in the last column the moves as bits (bit i: ``moves[i]``). Returns float32 vectors and 0/1 labels."""
+    import io
+
+    q = np.load(io.BytesIO(raw), allow_pickle=False)
+    if q.dtype != np.int8 or q.ndim != 2 or q.shape[1] != dim + 1 or not scale > 0:
+        raise ValueError(f"exemplars have the wrong shape or type ({q.dtype}, {q.shape})")
+    vecs = q[:, :dim].astype(np.float32) / np.float32(scale)
+    bits = q[:, dim].astype(np.int16) & 0xFF
+    labels = ((bits[:, None] >> np.arange(len(moves))[None, :]) & 1).astype(np.float32)
+    return vecs, labels
+
+
+def _with_exemplars(model: SemanticModel, data: dict[str, Any], folder: Path) -> SemanticModel:
+    """The model with its second opinion (``knn`` in the weights: the exemplar file, its digest, k, scale);
+    without it (and a warning) when the file is missing or does not match: the logistic model carries on."""
+    import dataclasses
+    import hashlib
+    import warnings
+
+    knn = data.get("knn")
+    if not knn:
+        return model
+    try:
+        name = str(knn["file"])
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ValueError(f"bad file name {name!r}")
+        raw = (folder / name).read_bytes()
+        if hashlib.sha256(raw).hexdigest() != knn["sha256"]:
+            raise ValueError(f"{name} does not match the weights (run `coach train`)")
+        vecs, labels = exemplars_from_bytes(raw, float(knn["scale"]), model.moves, model.w.shape[1])
+        return dataclasses.replace(model, knn_vecs=vecs, knn_labels=labels, knn_k=int(knn["k"]))
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        warnings.warn(f"coach: the semantic layer's second opinion is off: {exc}", RuntimeWarning, stacklevel=3)
+        return model
+
+
 def load_model(path: Path | None = None) -> SemanticModel:
     path = path or weights_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise KnowledgeError(f"cannot read the semantic model {path.name}: {exc}; run `coach train`") from None
-    return model_from_dict(data, path.name)
+    return _with_exemplars(model_from_dict(data, path.name), data, path.parent)
 
 
 @cache
