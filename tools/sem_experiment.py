@@ -32,6 +32,8 @@ CHECK = ("firstseen6_de", "firstseen6_en", "firstseen7_de", "firstseen7_en")
 VARIANTS: dict[str, dict] = {
     "rules": {},
     "ship": {},  # knowledge/semantic as shipped (weights.json + exemplars.npy + config.toml)
+    "ship65": {"moves": {m: {"agree": 0.65} for m in FAULT_MOVES}},
+    "ship60": {"moves": {m: {"agree": 0.6} for m in FAULT_MOVES}},
     "base": {"clauses": False, "moves": {m: {"agree_from": 1.0} for m in FAULT_MOVES}},  # the layer before sem8
 }
 _NO_BAND = {m: {"agree_from": 1.0} for m in FAULT_MOVES}

@@ -114,13 +114,14 @@ class SemanticLayer:
         """Per span: the model's probability per move, and under ``SECOND`` + move the second opinion's."""
         vecs = embed([text[s:e] for s, e in spans])
         probs = self.model.move_probs(vecs)
-        second = self.model.second_probs(vecs) if self._wants_second else None
-        out = []
-        for i, row in enumerate(probs):
-            d = dict(zip(self.model.moves, map(float, row), strict=True))
-            if second is not None:
-                d.update({SECOND + m: float(v) for m, v in zip(self.model.moves, second[i], strict=True)})
-            out.append(d)
+        out = [dict(zip(self.model.moves, map(float, row), strict=True)) for row in probs]
+        if self._wants_second:  # only where a fault is in its band: the vote costs a pass over the exemplars
+            band = [i for i, d in enumerate(out)
+                    if any(self.config.move[m].agree_from <= d[m] < self.config.move[m].add for m in FAULT_MOVES)]
+            if band:
+                second = self.model.second_probs(vecs[band])
+                for i, row in zip(band, second, strict=True):
+                    out[i].update({SECOND + m: float(v) for m, v in zip(self.model.moves, row, strict=True)})
         return out
 
     def likely_faults(self, text: str, sentences: Sequence[Span], found: dict[Span, set[str]],

@@ -111,7 +111,8 @@ class SemanticModel:
         assert self.knn_vecs is not None and self.knn_labels is not None
         if len(vecs) == 0:
             return np.zeros((0, len(self.moves)), dtype=np.float32)
-        sims = vecs.astype(np.float32) @ self.knn_vecs.T
+        # einsum, not BLAS: a few rows against thousands of exemplars, and no thread pool to wake on a busy machine
+        sims = np.einsum("id,nd->in", vecs.astype(np.float32), self.knn_vecs)
         k = min(self.knn_k, sims.shape[1])
         idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         w = np.clip(np.take_along_axis(sims, idx, axis=1), 0.0, None)
