@@ -96,18 +96,17 @@ def _r(x: np.ndarray | float) -> Any:
     return float(f"{float(x):.6g}")
 
 
-def exemplars(x: np.ndarray, labels: Sequence[Sequence[str]], moves: Sequence[str]) -> tuple[bytes, float]:
-    """The second opinion's exemplars as int8 .npy bytes (see ``model.exemplars_from_bytes``) and their scale."""
+def exemplars(x: np.ndarray, labels: Sequence[Sequence[str]], moves: Sequence[str]) -> bytes:
+    """The second opinion's exemplars as float16 .npy bytes (see ``model.exemplars_from_bytes``). Not int8:
+    e5's sentence vectors lie close together, and int8 changed the 7 nearest of one sentence in five."""
     import io
 
-    scale = float(_r(127.0 / max(float(np.abs(x).max()), 1e-9)))
-    q = np.clip(np.rint(x * scale), -127, 127).astype(np.int8)
-    bits = np.array([sum(1 << i for i, m in enumerate(moves) if m in ms) for ms in labels], dtype=np.int16)
-    if len(moves) > 7:
-        raise ValueError("more than 7 moves do not fit the exemplars' label byte")
+    if len(moves) > 11:
+        raise ValueError("more than 11 moves do not fit the exemplars' float16 label column")
+    bits = np.array([sum(1 << i for i, m in enumerate(moves) if m in ms) for ms in labels], dtype=np.float64)
     buf = io.BytesIO()
-    np.save(buf, np.hstack([q, bits.astype(np.int8)[:, None]]), allow_pickle=False)
-    return buf.getvalue(), scale
+    np.save(buf, np.hstack([x, bits[:, None]]).astype(np.float16), allow_pickle=False)
+    return buf.getvalue()
 
 
 def build(corpus: Corpus, vectors: Callable[[Sequence[str]], np.ndarray]) -> dict[str, Any]:
@@ -136,7 +135,7 @@ def build_all(corpus: Corpus, vectors: Callable[[Sequence[str]], np.ndarray]) ->
         coef, bias = fit_logistic(xs, y)
         ws.append(coef)
         bs.append(bias)
-    raw, scale = exemplars(x, [s.moves for s in corpus.moves], MOVE_NAMES)
+    raw = exemplars(x, [s.moves for s in corpus.moves], MOVE_NAMES)
     return {
         "format": FORMAT,
         "embedding": E5_NAME,
@@ -151,7 +150,7 @@ def build_all(corpus: Corpus, vectors: Callable[[Sequence[str]], np.ndarray]) ->
         "scenarios": list(SCENARIOS),
         "bs": _r(np.array(bs)),
         "ws": [_r(row) for row in ws],
-        "knn": {"file": EXEMPLARS, "sha256": hashlib.sha256(raw).hexdigest(), "k": KNN_K, "scale": scale},
+        "knn": {"file": EXEMPLARS, "sha256": hashlib.sha256(raw).hexdigest(), "k": KNN_K},
     }, raw
 
 
