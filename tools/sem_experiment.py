@@ -33,6 +33,9 @@ VARIANTS: dict[str, dict] = {
     "rules": {},
     "ship": {},  # knowledge/semantic as shipped (weights.json + exemplars.npy + config.toml)
     "ship65": {"moves": {m: {"agree": 0.65} for m in FAULT_MOVES}},
+    "band50": {"moves": {m: {"agree_from": 0.5001} for m in FAULT_MOVES}},
+    "band60": {"moves": {m: {"agree_from": 0.6} for m in FAULT_MOVES}},
+    "band50_80": {"moves": {m: {"agree_from": 0.5001, "agree": 0.8} for m in FAULT_MOVES}},
     "ship60": {"moves": {m: {"agree": 0.6} for m in FAULT_MOVES}},
     "base": {"clauses": False, "moves": {m: {"agree_from": 1.0} for m in FAULT_MOVES}},  # the layer before sem8
 }
