@@ -157,8 +157,9 @@ def _pr(tp: int, fp: int, fn: int) -> tuple[float, float]:
 def _print_sets(per_set: dict, tag: str) -> None:
     for name, (counts, exact, scen) in per_set.items():
         macro = sum(_f1(c) for c in counts.values()) / len(counts)
+        low = min(MOVE_NAMES, key=lambda m: _pr(*counts[m])[0])
         print(f"    {tag}{name:26s} macro {macro:.2f} exact {exact:.2f} judg {_f1(counts['judgment']):.2f} "
-              f"scen {scen:.2f}", flush=True)
+              f"scen {scen:.2f}  lowest precision {_pr(*counts[low])[0]:.2f} ({low})", flush=True)
 
 
 def main() -> int:
