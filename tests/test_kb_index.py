@@ -184,9 +184,10 @@ def test_forgetting_a_folder_removes_its_documents(built: dict[str, Any]) -> Non
     assert stats.added == 4 and stats.embedded == 4
 
 
-def test_embedding_mismatch_rebuilds(tmp_path: Path, bundled_index: Any) -> None:  # e5's cache filled
-    settings = settings_for(tmp_path / "data")
+def test_embedding_mismatch_rebuilds(tmp_path: Path, bundled_index: Any) -> None:
+    settings = settings_for(bundled_index.copy_to(tmp_path / "data"))  # a complete index built with e5
     first = sync_index(settings, embedding_function=E5EmbeddingFunction())
+    assert first.embedded == 0 and first.total == bundled_index.stats.total
     other = sync_index(settings, embedding_function=HashEF("a"))
     assert other.rebuilt and other.added == other.total == first.total
     assert any("built with" in n.text for n in other.notices)
