@@ -55,9 +55,19 @@ class Example(_Strict):
     np: str | None = Field(default=None)
 
 
+Weight = Literal["grave", "shock", "routine"]
+"""How heavy the event is, which scales the wording: grave (a death, an illness, an accident), shock (a fire, a recall,
+a key person leaving, a loan called in, a cyber attack), routine (a budget freeze, a reprioritisation, internal
+reasons): a routine event gets calm words, never "trifft Sie hart" or "I'm so sorry about the spending freeze"."""
+
+
 class Event(_Strict):
     id: str
     pattern: Pattern
+    weight: Weight = "shock"
+    # the plan offer may say "a plan for the weeks after {event}": by default only after a shock that is over (a fire,
+    # losing a customer); not after an injury ("nach dem Schlüsselbeinbruch"), nor a routine cut, nor what goes on
+    after: bool | None = None
     name: Pattern | None = None  # a pattern with a group "name" (or "name2") that finds the event's name in the mail
     plain: Forms | None = None
     related: Forms | None = None
@@ -88,6 +98,18 @@ class RequestRule(_Strict):
     unless: Pattern | None = None  # the same mail says something that makes this kind wrong
 
 
+class Proxy(_Strict):
+    """Someone writes for the client ("this is Dana, Rob's wife", "ich schreibe im Namen meines Mannes"): the reply
+    speaks to the writer and wishes the client well; it does not tell the writer to take all the time they need."""
+
+    pattern: Pattern  # a group "client" may hold the client's first name
+
+
+class ProxyExample(_Strict):
+    mail: str
+    client: str | None  # the name `proxy_for` must give ("" for a proxy without a name), or null for no proxy
+
+
 class EventFile(_Strict):
     requests: list[RequestRule] = Field(default_factory=list)  # the first that matches wins
     request_examples: list[RequestExample] = Field(default_factory=list)
@@ -95,14 +117,54 @@ class EventFile(_Strict):
     sites: list[Site] = Field(default_factory=list)
     events: list[Event]
     not_names: list[str] = Field(default_factory=list)  # first words that make a copied "name" no name
+    proxies: list[Proxy] = Field(default_factory=list)
+    proxy_examples: list[ProxyExample] = Field(default_factory=list)
     phrasings: list[dict[str, Any]] = Field(default_factory=list)  # validated as EventPhrasing below
+
+
+class EventText(str):
+    """The event's words, carrying how heavy it is and who wrote for the client, so that the phrasing picker can
+    scale the wording to them (`coach.rewrite.phrasings`)."""
+
+    weight: str = "shock"
+    proxy: str | None = None  # the client's name when someone else wrote for them ("" when the mail gives none)
+
+    def __new__(cls, text: str, weight: str = "shock", proxy: str | None = None) -> EventText:
+        obj = super().__new__(cls, text)
+        obj.weight = weight
+        obj.proxy = proxy
+        return obj
+
+    def __getnewargs__(self) -> tuple[str, str, str | None]:  # type: ignore[override]
+        return (str(self), self.weight, self.proxy)
+
+
+def weight_of(text: object) -> str | None:
+    """The weight an event's words carry (None for plain text, e.g. a situation phrase)."""
+    return getattr(text, "weight", None) if isinstance(text, EventText) else None
+
+
+def proxy_of(text: object) -> str | None:
+    """The client's name ("" without one) when the mail was written for the client by someone else, else None."""
+    return text.proxy if isinstance(text, EventText) else None
 
 
 @dataclass(frozen=True)
 class EventPhrase:
     id: str
-    nom: str  # German nominative; English: the phrase
-    dat: str  # German dative; English: the phrase
+    _nom: str  # German nominative; English: the phrase
+    _dat: str  # German dative; English: the phrase
+    weight: str = "shock"
+    after: bool | None = None
+    proxy: str | None = None
+
+    @property
+    def nom(self) -> EventText:
+        return EventText(self._nom, self.weight, self.proxy)
+
+    @property
+    def dat(self) -> EventText:
+        return EventText(self._dat, self.weight, self.proxy)
 
     @property
     def key_word(self) -> str:
@@ -116,12 +178,16 @@ class EventPhrase:
     def after_ok(self) -> bool:
         """The phrase reads after "after"/"nach": a noun phrase, not a clause-like gerund ("your investor pulling
         out"); English gerunds other than "losing …" are kept out of "a plan for the weeks after …"."""
-        return not re.search(r"\b\w+ing\b", self.dat) or self.dat.startswith("losing ")
+        if self.after is not None:
+            return self.after
+        if self.weight != "shock":
+            return False  # not "einen Plan für die Zeit nach dem Schlüsselbeinbruch", nor after a budget freeze
+        return not re.search(r"\b\w+ing\b", self._dat) or self._dat.startswith("losing ")
 
     @property
-    def subject(self) -> str:
+    def subject(self) -> EventText:
         """The nominative at the start of a sentence."""
-        return self.nom[:1].upper() + self.nom[1:]
+        return EventText(self._nom[:1].upper() + self._nom[1:], self.weight, self.proxy)
 
 
 @cache
@@ -139,12 +205,17 @@ def _phrasings(lang: str) -> tuple[Any, ...]:
     from coach.kb.schema import Phrasing
 
     class EventPhrasing(Phrasing):
-        """A phrasing that may name the client's event: {event} (German dative) besides {situation}."""
+        """A phrasing that may name the client's event: {event} (German dative) besides {situation}; `weights`: the
+        events it fits (grave, shock, routine; default grave and shock); `proxy`: written for someone who wrote for
+        the client ({client}: the client's name)."""
+
+        weights: tuple[Weight, ...] = ()
+        proxy: bool = False
 
         @field_validator("text")
         @classmethod
         def _text(cls, v: str) -> str:
-            bad = set(_SLOT.findall(v)) - {"event", "situation"}
+            bad = set(_SLOT.findall(v)) - {"event", "situation", "client"}
             if not v.strip() or bad:
                 raise ValueError(f"text: empty or unknown slot(s) {sorted(bad)}")
             return v
@@ -281,9 +352,25 @@ def event_for(client_message: str | None, lang: str, address: str = "Sie") -> Ev
         for form, vals in forms:
             phrase = _phrase(form, vals, lang, address, e.id)
             if phrase is not None:
-                return phrase
+                return EventPhrase(phrase.id, phrase._nom, phrase._dat, e.weight, e.after, _proxy(f, text))
         return None  # the event is there, but nothing the lexicon can say about it without guessing
     return None
+
+
+def _proxy(f: EventFile, text: str) -> str | None:
+    for p in f.proxies:
+        m = re.search(p.pattern, text)
+        if m is not None:
+            name = (m.groupdict().get("client") or "").strip()
+            return name if len(name) <= MAX_NAME and re.fullmatch(r"[\w'-]*", name) else ""
+    return None
+
+
+def proxy_for(client_message: str | None, lang: str) -> str | None:
+    """The client's first name when someone else writes for them ("this is Dana, Rob's wife" -> "Rob"); "" when the
+    mail says so without a name; None when the client writes themselves."""
+    read = _lexicon_and_mail(client_message, lang)
+    return None if read is None else _proxy(read[0], read[1])
 
 
 def request_for(client_message: str | None, lang: str) -> str | None:
