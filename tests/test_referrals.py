@@ -21,8 +21,8 @@ def test_every_referral_trigger_topic_and_own_adviser_example_holds(lang: str) -
         assert not any(ref.matches(x) for x in ref.examples.no_match), ref.id
         for t in ref.topics:
             assert ref.topic_for(t.example) == t.text, (ref.id, t.example)
-        if ref.already is not None:
-            assert re.search(ref.already.pattern, ref.already.example), ref.id
+        for got in ref.already:
+            assert re.search(got.pattern, got.example) and ref.already_for(got.example) is got, (ref.id, got.example)
         for o in ref.own:
             assert ref.adviser_for(o.example, "du" if lang == "de" else "n/a") != ref.adviser, (ref.id, o.example)
         for x in ref.examples.own_field:  # the client cancels this very help: no referral to it
