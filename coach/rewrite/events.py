@@ -375,16 +375,23 @@ def proxy_for(client_message: str | None, lang: str) -> str | None:
 
 def request_for(client_message: str | None, lang: str) -> str | None:
     """What the client asks for: "postpone", "pause", "session" (one date or workshop called off), "end" (the
-    work, decided) or "filed" (an insolvency filed or about to be); None when the mail does not say it clearly.
-    Approved phrasings keyed to a request (`requests:`) are used only for it and preferred then."""
+    work, decided) or "filed" (an insolvency filed or about to be); None when the mail does not say it clearly
+    ("" when it does not, but the mail names a routine event or was written for the client: an `EventText` carrying
+    that, see `weight_of` and `proxy_of`). Approved phrasings keyed to a request (`requests:`) are used only for it
+    and preferred then."""
     read = _lexicon_and_mail(client_message, lang)
     if read is None:
         return None
     f, text = read
-    for r in f.requests:
-        if re.search(r.pattern, text) and not (r.unless is not None and re.search(r.unless, text)):
-            return r.kind
-    return None
+    kind = next((r.kind for r in f.requests
+                 if re.search(r.pattern, text) and not (r.unless is not None and re.search(r.unless, text))), None)
+    # the request carries how heavy the client's event is and who wrote, for every line the picker chooses (also after
+    # the event was named once): a routine cut gets calm lines throughout, a writer for the client no "take your time"
+    named = event_for(client_message, lang)
+    proxy = _proxy(f, text)
+    if (named is not None and named.weight == "routine") or proxy is not None:
+        return EventText(kind or "", named.weight if named is not None else "shock", proxy)
+    return kind
 
 
 def _phrase(form: Forms | None, values: dict[str, Any], lang: str, address: str, eid: str) -> EventPhrase | None:

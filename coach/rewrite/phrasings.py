@@ -167,7 +167,8 @@ class PhrasingPicker:
              max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None,
              present: set[str] | None = None, tones: set[str] | None = None,
              fits_context: Callable[[str], bool] | None = None, shortest: int = 0,
-             when: str | None = None, event: str | None = None, request: str | None = None) -> Choice | None:
+             when: str | None = None, event: str | None = None, request: str | None = None,
+             _widen: bool = False) -> Choice | None:
         """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
         no marker word the letter already has, names no crisis the client did not describe; chosen by seed
         among the fitting ones (variety), the same for the same input. ``request`` is what the client asks for
@@ -175,14 +176,29 @@ class PhrasingPicker:
         one keyed to this request is preferred ("verschieben" gets a new date, not "eine Pause")."""
         from coach.rewrite.events import proxy_of, weight_of
 
-        weight = weight_of(event) or weight_of(situation)
-        proxy = proxy_of(event) if proxy_of(event) is not None else proxy_of(situation)
+        carriers = (event, situation, request)  # the event's words, or the request, carry its weight and the writer
+        weight = next((w for w in map(weight_of, carriers) if w is not None), None)
+        proxy = next((x for x in map(proxy_of, carriers) if x is not None), None)
         pool = self.candidates(move, lang, address, scenario)
         if weight == "routine":  # a budget freeze: the calm lines written for it, and those for the client's request
             pool += [p for p in self.candidates(move, lang, address, "unclear") if p not in pool]
             calm = [p for p in pool if "routine" in tuple(getattr(p, "weights", ()) or ())
                     or (request and request in tuple(getattr(p, "requests", ()) or ()))]
-            pool = calm or pool
+            if calm and not _widen:  # the calm lines first; only when none fits, any line that is not a crisis
+                args = {k: v for k, v in locals().items() if k in _PICK_ARGS}
+                return self._pick_from(calm, move, {**args, "weight": weight, "proxy": proxy}) \
+                    or self.pick(move, **args, _widen=True)
+        args = {k: v for k, v in locals().items() if k in _PICK_ARGS}
+        return self._pick_from(pool, move, {**args, "weight": weight, "proxy": proxy})
+
+    def _pick_from(self, pool: list[PhrasingLike], move: str, args: dict[str, Any]) -> Choice | None:
+        """`pick` among these phrasings."""
+        lang, scenario, situation, scores, seed = (args[k] for k in ("lang", "scenario", "situation", "scores", "seed"))
+        registers, after_call, avoid, crisis_ok = (args[k] for k in ("registers", "after_call", "avoid", "crisis_ok"))
+        max_words, is_crisis, present, tones = (args[k] for k in ("max_words", "is_crisis", "present", "tones"))
+        fits_context, shortest, when, event, request = (args[k] for k in ("fits_context", "shortest", "when", "event",
+                                                                           "request"))
+        weight, proxy = args["weight"], args["proxy"]
         if not pool:
             return None
         avoid = avoid or {}
@@ -287,6 +303,11 @@ def _for_request(p: PhrasingLike, request: str | None) -> bool:
     """A phrasing keyed to requests ("postpone", "end" …) fits only a client who asks for one of them."""
     keyed = tuple(getattr(p, "requests", ()) or ())
     return not keyed or request in keyed
+
+
+_PICK_ARGS = frozenset({"lang", "address", "scenario", "situation", "scores", "seed", "registers", "after_call", "avoid",
+                        "crisis_ok", "max_words", "is_crisis", "present", "tones", "fits_context", "shortest", "when",
+                        "event", "request"})
 
 
 def _suited_first(usable: list[tuple[Any, str]], weight: str | None, proxy: str | None) -> list[tuple[Any, str]]:
