@@ -60,7 +60,7 @@ def _filled(text: str, lang: str) -> str:
               "en": ("Your father's stroke", "your father's stroke")}[lang]
     if "du" in text or " dir " in text or "dich" in text:
         sample = (sample[0].replace("Ihres", "deines"), sample[1].replace("Ihres", "deines"))
-    return text.replace("{situation}", sample[0]).replace("{event}", sample[1])
+    return text.replace("{situation}", sample[0]).replace("{event}", sample[1]).replace("{client}", "Rob")
 
 
 def test_every_event_phrasing_makes_its_move_and_no_fault() -> None:

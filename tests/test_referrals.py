@@ -136,3 +136,57 @@ def test_the_referral_adds_to_the_plan_offer_not_glued_to_the_sympathy() -> None
 def test_one_trouble_is_not_sent_to_two_advisers(mail: str, lang: str, never: str) -> None:
     text = referral_text(mail, lang, "Sie" if lang == "de" else "n/a", seed=0, after_plan=True).text  # type: ignore[union-attr]
     assert never not in text, text
+
+
+@pytest.mark.parametrize(("mail", "lang", "address", "wanted", "never"), [
+    # a private person with a maxed-out card: debt advice, never "your accountant"
+    ("Hi Janelle, sorry to do this but I can't afford the sessions anymore. I've been behind on pretty much "
+     "everything since last year and the card's maxed.", "en", "n/a", ["debt adviser"], ["accountant"]),
+    # a tax authority other than HMRC or the IRS
+    ("Our SARS debt has grown over the last three years and SARS has now appointed our bank as third-party agent.",
+     "en", "n/a", ["SARS", "tax adviser"], ["debt adviser"]),
+    # private insolvency: a Schuldner- und Insolvenzberatung, not a law firm
+    ("Meine Schulden aus der Selbstständigkeit sind mir über den Kopf gewachsen, ich werde Privatinsolvenz anmelden "
+     "müssen.", "de", "Sie", ["Insolvenzberatungsstelle"], ["Kanzlei", "Steuerberat"]),
+    # a sports club's deficits: the Landessportbund's Vereinsberatung, not a Steuerberater
+    ("Der TSV Ahlen e. V. schreibt seit drei Spielzeiten rote Zahlen, die Rücklagen sind aufgebraucht.", "de", "Sie",
+     ["Vereinsberatung", "Landessportbund"], ["Steuerberat"]),
+    # an administrator already appointed is acknowledged
+    ("Ich habe gestern den Insolvenzantrag gestellt. Ein vorläufiger Insolvenzverwalter ist bestellt.", "de", "Sie",
+     ["Gut, dass", "Insolvenzverwalter"], ["Kanzlei"]),
+    ("We're in administration; the administrators were appointed on Monday.", "en", "n/a",
+     ["good that", "insolvency practitioner"], ["first call"]),
+])
+def test_the_referral_fits_who_the_client_is_and_what_they_have(
+        mail: str, lang: str, address: str, wanted: list[str], never: list[str]) -> None:
+    found = referral_text(mail, lang, address, seed=0)
+    assert found is not None
+    for w in wanted:
+        assert w.lower() in found.text.lower(), found.text
+    for n in never:
+        assert n not in found.text, found.text
+
+
+@pytest.mark.parametrize(("mail", "lang"), [
+    # the client cancels the club consulting itself: no referral into the consultant's own field
+    ("der Vorstand des SV Eichhorst 1921 e. V. hat beschlossen, die Vereinsberatung zu beenden. Wie Sie wissen, "
+     "schreiben wir seit drei Spielzeiten rote Zahlen.", "de"),
+    # a lawyer's "Mandat" with a loan called in: not sent to a second adviser
+    ("Die Sparkasse hat uns nun mitgeteilt, dass sie die Darlehen fällig stellen wird. Ich würde das Mandat gern "
+     "ruhen lassen.", "de"),
+])
+def test_no_referral_into_the_help_the_client_already_has_from_the_consultant(mail: str, lang: str) -> None:
+    assert referral_text(mail, lang, "Sie", seed=0) is None
+
+
+def test_the_fallback_referral_guesses_no_profession() -> None:
+    import yaml
+
+    from coach.paths import knowledge_dir
+
+    for lang in ("de", "en"):
+        items = yaml.safe_load((knowledge_dir() / "phrasings" / f"{lang}.yaml").read_text(encoding="utf-8"))
+        plain = [p for p in items if p["move"] == "referral" and p["tone"] == "plain"]
+        assert plain
+        for p in plain:  # the first choice when no trouble the data knows is named
+            assert not re.search(r"(?i)accountant|steuerberat|your bank|ihre bank", p["text"]), p["id"]

@@ -68,6 +68,8 @@ class Event(_Strict):
     # the plan offer may say "a plan for the weeks after {event}": by default only after a shock that is over (a fire,
     # losing a customer); not after an injury ("nach dem Schlüsselbeinbruch"), nor a routine cut, nor what goes on
     after: bool | None = None
+    # false: the event sets the weight of the reply but is never named ("internal reasons" is no event to name)
+    named_in_reply: bool = True
     name: Pattern | None = None  # a pattern with a group "name" (or "name2") that finds the event's name in the mail
     plain: Forms | None = None
     related: Forms | None = None
@@ -157,6 +159,7 @@ class EventPhrase:
     weight: str = "shock"
     after: bool | None = None
     proxy: str | None = None
+    named_in_reply: bool = True
 
     @property
     def nom(self) -> EventText:
@@ -330,6 +333,11 @@ def _lexicon_and_mail(client_message: str | None, lang: str) -> tuple[EventFile,
 
 def event_for(client_message: str | None, lang: str, address: str = "Sie") -> EventPhrase | None:
     """The client's event as a noun phrase, or None: no event the lexicon knows, or none it can name safely."""
+    found = _event(client_message, lang, address)
+    return found if found is not None and found.named_in_reply else None
+
+
+def _event(client_message: str | None, lang: str, address: str = "Sie") -> EventPhrase | None:
     read = _lexicon_and_mail(client_message, lang)
     if read is None:
         return None
@@ -352,7 +360,8 @@ def event_for(client_message: str | None, lang: str, address: str = "Sie") -> Ev
         for form, vals in forms:
             phrase = _phrase(form, vals, lang, address, e.id)
             if phrase is not None:
-                return EventPhrase(phrase.id, phrase._nom, phrase._dat, e.weight, e.after, _proxy(f, text))
+                return EventPhrase(phrase.id, phrase._nom, phrase._dat, e.weight, e.after, _proxy(f, text),
+                                   e.named_in_reply)
         return None  # the event is there, but nothing the lexicon can say about it without guessing
     return None
 
@@ -387,7 +396,7 @@ def request_for(client_message: str | None, lang: str) -> str | None:
                  if re.search(r.pattern, text) and not (r.unless is not None and re.search(r.unless, text))), None)
     # the request carries how heavy the client's event is and who wrote, for every line the picker chooses (also after
     # the event was named once): a routine cut gets calm lines throughout, a writer for the client no "take your time"
-    named = event_for(client_message, lang)
+    named = _event(client_message, lang)
     proxy = _proxy(f, text)
     if (named is not None and named.weight == "routine") or proxy is not None:
         return EventText(kind or "", named.weight if named is not None else "shock", proxy)

@@ -58,11 +58,11 @@ def _filled(text: str, situation: str | None, event: str | None, client: str | N
 def weight_fits(p: Any, weight: str | None) -> bool:
     """A phrasing fits how heavy the client's event is: one that names the event or a crisis only the weights it
     lists (`weights`, default grave and shock); after a routine event (a budget freeze) no shock or care line."""
-    if weight is None:
-        return True
     listed = tuple(getattr(p, "weights", ()) or ())
     if listed:
-        return weight in listed
+        return weight in listed  # a line written for a routine cut only for one
+    if weight is None:
+        return True
     if weight == "routine":
         return not _slotted(p.text) and getattr(p, "scenario", "any") != "shock" \
             and getattr(p, "tone", "") not in _SUFFERER_TONES
