@@ -190,3 +190,18 @@ def test_the_fallback_referral_guesses_no_profession() -> None:
         assert plain
         for p in plain:  # the first choice when no trouble the data knows is named
             assert not re.search(r"(?i)accountant|steuerberat|your bank|ihre bank", p["text"]), p["id"]
+
+
+@pytest.mark.parametrize(("text", "lang", "names"), [
+    ("I would strongly recommend that you speak to a registered tax practitioner about a deferral.", "en", True),
+    ("In the meantime, a Licensed Insolvency Trustee offers a free initial consultation.", "en", True),
+    ("Für den weiteren Weg möchte ich Ihnen eine anerkannte Schuldner- und Insolvenzberatungsstelle ans Herz legen.",
+     "de", True),
+    ("Die Vereinsberatung des Landessportbunds hilft bei den Finanzen.", "de", True),
+    ("Let's have a quick call and make a plan together.", "en", False),
+    ("Lass uns kurz telefonieren und gemeinsam einen Plan machen.", "de", False),
+])
+def test_a_draft_that_names_outside_help_is_recognised(text: str, lang: str, names: bool) -> None:
+    from coach.rewrite.referrals import names_help
+
+    assert names_help(text, lang) is names

@@ -146,6 +146,7 @@ class Frames(BaseModel):
 class ReferralFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    helpers: list[str] = Field(default_factory=list)  # lower-case words that name outside help ("tax practitioner")
     frames: Frames
     referrals: list[Referral]
 
@@ -181,6 +182,17 @@ def referrals(lang: str) -> tuple[Referral, ...]:
 def frames(lang: str) -> Frames | None:
     f = _file(lang)
     return f.frames if f else None
+
+
+def names_help(text: str, lang: str) -> bool:
+    """The text already points to outside help ("a registered tax practitioner", "eine Schuldner- und
+    Insolvenzberatungsstelle"): a referral added beside it would stack a second adviser on a fitting one."""
+    f = _file(lang)
+    if f is None:
+        return False
+    low = text.lower()
+    return any(h in low for h in f.helpers) or any(
+        a and a.lower().split(" ", 1)[-1] in low for r in f.referrals for a in (r.adviser, r.short_adviser))
 
 
 def referral_for(client_message: str | None, lang: str) -> Referral | None:
