@@ -205,3 +205,25 @@ def test_a_draft_that_names_outside_help_is_recognised(text: str, lang: str, nam
     from coach.rewrite.referrals import names_help
 
     assert names_help(text, lang) is names
+
+
+@pytest.mark.parametrize(("mail", "lang", "wanted"), [
+    ("der hofladen schreibt seit 3 jahren verluste und jetzt will die bank den kredit zurück.", "de",
+     "Sanierungsberatung"),
+    ("Die Lage im Autohaus ist seit Monaten angespannt, mehrere Lieferanten warten auf ihr Geld.", "de",
+     "Sanierungsberatung"),
+    ("jetzt hod uns d'brauerei d'lieferung gsperrt, weil ma mit de rechnungen so hint dran san.", "de",
+     "Sanierungsberatung"),
+])
+def test_business_money_trouble_gets_restructuring_help_not_a_tax_adviser(mail: str, lang: str, wanted: str) -> None:
+    found = referral_text(mail, lang, "Sie", seed=0)
+    assert found is not None and wanted in found.text and "Steuerberat" not in found.text, found
+
+
+@pytest.mark.parametrize("mail", [
+    "I have to pause the turnaround coaching. We've been behind on the equipment loan for eighteen months and the "
+    "bank has just put us into their restructuring unit.",
+    "We will need to terminate the fractional CFO engagement; our line of credit is now fully drawn.",
+])
+def test_a_consultant_in_the_financial_field_is_not_told_to_send_the_client_elsewhere(mail: str) -> None:
+    assert referral_text(mail, "en", "n/a", seed=0) is None
