@@ -199,3 +199,16 @@ def test_the_plan_offer_says_what_it_is_for_when_the_draft_named_the_event_itsel
                       "Den Social-Media-Workshop am Donnerstag müssen wir canceln. Jens", offline=True)
     added = " ".join(c.after or "" for c in r.changes if c.kind == "added")
     assert "nach dem Einbruch" in added, r.rewrite
+
+
+def test_a_copied_name_gets_the_article_it_needs() -> None:
+    f = lexicon("de")
+    assert f is not None and f.name_articles
+    import re
+
+    for a in f.name_articles:
+        assert re.search(a.pattern, a.example), a.example
+    got = event_for("Riesenmist: Unser größter Kunde, die Haberkorn-Gruppe, hat uns heute gekündigt.", "de", "du")
+    assert got is not None and got.dat == "dem Verlust von der Haberkorn-Gruppe"
+    brenner = event_for("Brenner Logistik, unser größter Kunde, hat gestern gekündigt.", "de")
+    assert brenner is not None and brenner.nom == "der Verlust von Brenner Logistik"

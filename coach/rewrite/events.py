@@ -112,6 +112,14 @@ class ProxyExample(_Strict):
     client: str | None  # the name `proxy_for` must give ("" for a proxy without a name), or null for no proxy
 
 
+class NameArticle(_Strict):
+    """A copied name that needs its article in the reply ("der Verlust von der Haberkorn-Gruppe")."""
+
+    pattern: Pattern  # matched against the copied name
+    article: str  # the dative article after "von" ("der", "dem")
+    example: str  # a name the pattern matches
+
+
 class EventFile(_Strict):
     requests: list[RequestRule] = Field(default_factory=list)  # the first that matches wins
     request_examples: list[RequestExample] = Field(default_factory=list)
@@ -120,6 +128,7 @@ class EventFile(_Strict):
     events: list[Event]
     not_names: list[str] = Field(default_factory=list)  # first words that make a copied "name" no name
     proxies: list[Proxy] = Field(default_factory=list)
+    name_articles: list[NameArticle] = Field(default_factory=list)
     proxy_examples: list[ProxyExample] = Field(default_factory=list)
     phrasings: list[dict[str, Any]] = Field(default_factory=list)  # validated as EventPhrasing below
 
@@ -350,7 +359,8 @@ def _event(client_message: str | None, lang: str, address: str = "Sie") -> Event
         values = {k.lower(): v.lower() for k, v in _groups(m).items()}  # {X} / {XX} in a form set the case
         forms: list[tuple[Forms | None, dict[str, str]]] = []
         if e.named is not None and e.name is not None and (name := _name(e.name, text, f.not_names)):
-            forms.append((e.named, {**values, "name": name}))
+            article = next((a.article for a in f.name_articles if re.search(a.pattern, name)), None)
+            forms.append((e.named, {**values, "name": f"{article} {name}" if article else name}))
         at = m.start() - start
         if e.related is not None and (rel := _relation(f, sentence, at)):
             forms.append((e.related, {**values, "rel": rel}))
