@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +46,69 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch, session_data_dir: Path, tmp_p
 def own_drafts_file() -> Path:
     return TESTS / "data" / "own_drafts.jsonl"
 
+
+
+# ------------------------------------------------------------------------ the bundled knowledge index, built once
+# Embedding the bundled knowledge with e5 is the suite's largest single cost (~40 s of CPU). One session fixture
+# builds it from scratch into a template folder; tests copy the folder (a few MB, milliseconds) instead of building
+# again. The build also fills e5's in-process passage cache, so a test that must build from scratch itself
+# (test_kb_index) pays only Chroma's writes.
+
+
+@dataclass
+class BundledIndex:
+    """The bundled knowledge, indexed from scratch with the real e5 model. The folder is a read-only template."""
+
+    data_dir: Path
+    stats: Any  # the IndexStats of the from-scratch build
+    embedded_texts: int  # texts handed to the embedding function during that build
+    progress: list[tuple[int, int]] = field(default_factory=list)
+
+    def copy_to(self, dest: Path) -> Path:
+        """A private data folder holding the complete index (for tests that write to it, or to read it alone)."""
+        from coach.kb.index import LOCK_FILE
+
+        shutil.copytree(self.data_dir, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(LOCK_FILE))
+        return dest
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> BundledIndex:
+    from coach.kb import store
+    from coach.kb.embeddings import E5EmbeddingFunction
+    from coach.kb.index import sync_index
+    from coach.settings import load_settings
+
+    class CountingE5(E5EmbeddingFunction):
+        def __init__(self) -> None:
+            super().__init__()
+            self.texts = 0
+
+        def __call__(self, input: Any) -> Any:  # noqa: A002
+            self.texts += len(input)
+            return super().__call__(input)
+
+    data = tmp_path_factory.mktemp("bundled-index") / "data"
+    settings = load_settings(data_dir=data, chroma_host=None, embeddings="local")
+    ef = CountingE5()
+    calls: list[tuple[int, int]] = []
+    stats = sync_index(settings, progress=lambda done, total: calls.append((done, total)), embedding_function=ef)
+    # close this process's client on the template (flushes it), so copies of the folder are complete stores
+    path = store.chroma_path(settings).resolve()
+    with store._clients_lock:
+        store._clients.pop(f"path:{path}", None)
+    store._forget_system(path)
+    return BundledIndex(data_dir=data, stats=stats, embedded_texts=ef.texts, progress=calls)
+
+
+@pytest.fixture(scope="session")
+def session_index(bundled_index: BundledIndex, session_data_dir: Path) -> Path:
+    """The session's data folder (COACH_DATA_DIR of every test) with the complete bundled index in it, for
+    subprocesses and readers that use the default folder. Tests must not write to it: copy it first."""
+    from coach.kb.index import ensure_index
+    from coach.settings import load_settings
+
+    if not (session_data_dir / "chroma").exists():
+        bundled_index.copy_to(session_data_dir)
+    ensure_index(load_settings(data_dir=session_data_dir, chroma_host=None))  # a no-op on the copy
+    return session_data_dir

@@ -21,6 +21,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
                           env={**os.environ, **(env or {})})
 
 
+@pytest.mark.usefixtures("session_index")  # the bundled index, built once per session
 def test_search_json_shape_and_filters() -> None:
     res = run("search", "Wie zeige ich Empathie, ohne die Reaktion zu bewerten?", "--k", "3", "--json")
     assert res.returncode == 0, res.stderr
@@ -54,6 +55,7 @@ def test_an_unusable_data_folder_is_exit_3(tmp_path: Path) -> None:
     assert res.returncode == 3 and "Traceback" not in res.stderr
 
 
+@pytest.mark.usefixtures("session_index")  # the bundled index, built once per session
 def test_queries_file_is_scored_by_coach_eval() -> None:
     queries = Path(__file__).parent / "data" / "own_queries.jsonl"
     res = run("eval", str(queries), "--json")

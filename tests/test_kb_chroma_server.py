@@ -96,13 +96,14 @@ def _settings(data_dir: Path, **kw: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def both(chroma_server: tuple[str, int], tmp_path_factory: pytest.TempPathFactory) -> tuple[Retriever, Retriever, Any]:
+def both(chroma_server: tuple[str, int], tmp_path_factory: pytest.TempPathFactory,
+         bundled_index: Any) -> tuple[Retriever, Retriever, Any]:
     host, port = chroma_server
     remote_settings = _settings(tmp_path_factory.mktemp("remote-state"), CHROMA_HOST=host, CHROMA_PORT=port)
     stats = sync_index(remote_settings)
     assert stats.total > 100 and stats.added == stats.total and f"{host}:{port}" in stats.store
-    local_settings = _settings(tmp_path_factory.mktemp("local"))
-    sync_index(local_settings)
+    local_settings = _settings(bundled_index.copy_to(tmp_path_factory.mktemp("local")))  # the session's build
+    assert sync_index(local_settings).embedded == 0
     return Retriever(remote_settings), Retriever(local_settings), stats
 
 

@@ -104,7 +104,9 @@ def user_ids(settings: Any) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def built(tmp_path_factory: pytest.TempPathFactory, bundled_index: Any) -> dict[str, Any]:
+    """A from-scratch build with the real e5 function (after the session's bundled build filled e5's passage
+    cache, so this one costs Chroma's writes, not a second embedding run)."""
     root = tmp_path_factory.mktemp("kbindex")
     notes = root / "notes"
     write_notes(notes)
@@ -182,9 +184,10 @@ def test_forgetting_a_folder_removes_its_documents(built: dict[str, Any]) -> Non
     assert stats.added == 4 and stats.embedded == 4
 
 
-def test_embedding_mismatch_rebuilds(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path / "data")
+def test_embedding_mismatch_rebuilds(tmp_path: Path, bundled_index: Any) -> None:
+    settings = settings_for(bundled_index.copy_to(tmp_path / "data"))  # a complete index built with e5
     first = sync_index(settings, embedding_function=E5EmbeddingFunction())
+    assert first.embedded == 0 and first.total == bundled_index.stats.total
     other = sync_index(settings, embedding_function=HashEF("a"))
     assert other.rebuilt and other.added == other.total == first.total
     assert any("built with" in n.text for n in other.notices)

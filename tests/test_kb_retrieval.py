@@ -25,9 +25,9 @@ def settings_for(data_dir: Path, **kw: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
-    settings = settings_for(tmp_path_factory.mktemp("kbretrieval"))
-    sync_index(settings)
+def retriever(tmp_path_factory: pytest.TempPathFactory, bundled_index: Any) -> Retriever:
+    settings = settings_for(bundled_index.copy_to(tmp_path_factory.mktemp("kbretrieval")))  # the session's build
+    assert sync_index(settings).embedded == 0  # complete and current: nothing to embed
     return Retriever(settings)
 
 

@@ -139,13 +139,9 @@ def test_hostile_file_names_are_printed_escaped(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ the command line
 
 @pytest.fixture(scope="module")
-def built_data(session_data_dir: Path) -> Path:
+def built_data(session_index: Path) -> Path:
     """The session's data folder with a complete e5 index (copied per test, so only user files get embedded)."""
-    from coach.kb.index import ensure_index
-    from coach.settings import load_settings
-
-    ensure_index(load_settings(data_dir=session_data_dir, chroma_host=None))
-    return session_data_dir
+    return session_index
 
 
 def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from coach.moves import MOVE_NAMES
 from coach.paths import knowledge_dir
 from coach.rules.loader import load_rules
 from coach.semantic.combine import SemanticLayer
+from coach.semantic.config import default_config
 from coach.semantic.corpus import Corpus, corpus_root, load_corpus
 from coach.semantic.model import SemanticModel, default_model, embed, load_model
 from coach.semantic.train import build, dumps
@@ -198,3 +199,124 @@ def test_a_negation_far_from_the_fault_cue_does_not_veto_the_model() -> None:
     near = "there won't be any cancellation fee."
     assert not layer._negated_cue(far, (0, len(far)), "en")
     assert layer._negated_cue(near, (0, len(near)), "en")
+
+
+class _ScriptedLayer(SemanticLayer):
+    """The real layer with a scripted scorer (a double inside a unit test only): each span scores what the
+    script says for the first key found in its text, so the clause and agreement rules are tested exactly."""
+
+    def __init__(self, script: dict[str, dict[str, float]], config=None) -> None:
+        super().__init__(load_rules(), config=config)
+        self.script = script
+
+    def _probs(self, text, spans):
+        out = []
+        for s, e in spans:
+            piece = text[s:e]
+            row = {m: 0.0 for m in MOVE_NAMES}
+            for key, probs in self.script.items():
+                if key in piece:
+                    row.update(probs)
+                    break
+            out.append(row)
+        return out
+
+
+def _with(cfg, **moves_update):
+    return cfg.model_copy(update={"move": {m: t.model_copy(update=moves_update.get(m, {})) for m, t in cfg.move.items()}})
+
+
+def test_a_sentence_splits_into_clauses_at_commas_dashes_and_but() -> None:
+    layer = SemanticLayer(load_rules())
+    text = "all good on my side — paused, ive taken you off the thursday slots and wont invoice march."
+    assert [text[a:b] for a, b in layer.clauses(text, (0, len(text)), "en")] == [
+        "all good on my side — paused", "ive taken you off the thursday slots and wont invoice march."]
+    text = "ok done — paused, ive taken you off the thursday slots."  # "ok done — paused" is too short alone
+    assert layer.clauses(text, (0, len(text)), "en") == []
+    text = "Das tut mir leid, aber ehrlich gesagt hab ich das kommen sehen."
+    assert [text[a:b] for a, b in layer.clauses(text, (0, len(text)), "de")] == [
+        "Das tut mir leid", "aber ehrlich gesagt hab ich das kommen sehen."]
+    text = "Sorry to hear that but I think you're overreacting a little here."
+    assert [text[a:b] for a, b in layer.clauses(text, (0, len(text)), "en")] == [
+        "Sorry to hear that", "but I think you're overreacting a little here."]
+    short = "Oh no, that is hard."
+    assert layer.clauses(short, (0, len(short)), "en") == []  # one clause: the sentence is read whole
+
+
+def test_a_fault_found_only_in_a_clause_gets_the_clause_as_span() -> None:
+    cfg = default_config().model_copy(update={"clauses": True, "clause_add": 0.98})
+    text = "Thank you so much for letting me know, i have taken you off the thursday slots already."
+    whole = {"know, i have": {"accepts_cancellation": 0.5}}  # the whole sentence reads as fine facts
+    layer = _ScriptedLayer({**whole, "i have taken you off": {"accepts_cancellation": 0.99}}, config=cfg)
+    hits = layer.apply(text, [(0, len(text))], [], "en", "n/a")
+    faults = [(h.rule.rule.move, text[h.start:h.end], h.layer) for h in hits]
+    assert faults == [("accepts_cancellation", "i have taken you off the thursday slots already.", "model")]
+    low = _ScriptedLayer({**whole, "i have taken you off": {"accepts_cancellation": 0.97}}, config=cfg)
+    assert low.apply(text, [(0, len(text))], [], "en", "n/a") == []  # a clause alone needs clause_add
+    off = _ScriptedLayer({**whole, "i have taken you off": {"accepts_cancellation": 0.99}},
+                         config=cfg.model_copy(update={"clauses": False}))
+    assert off.apply(text, [(0, len(text))], [], "en", "n/a") == []
+
+
+def test_a_middle_band_fault_needs_the_second_opinion_to_agree() -> None:
+    cfg = _with(default_config(), judgment={"add": 0.95, "agree_from": 0.7, "agree": 0.7})
+    text = "Well, that's one way to run a company, I suppose."
+    span = (0, len(text))
+    layer = SemanticLayer(load_rules(), config=cfg)
+    base = {m: 0.0 for m in MOVE_NAMES}
+    assert layer._candidates(text, span, {**base, "judgment": 0.8, "second:judgment": 0.86}, "en", set()) == ["judgment"]
+    assert layer._candidates(text, span, {**base, "judgment": 0.8, "second:judgment": 0.57}, "en", set()) == []
+    assert layer._candidates(text, span, {**base, "judgment": 0.65, "second:judgment": 1.0}, "en", set()) == []  # below the band
+    assert layer._candidates(text, span, {**base, "judgment": 0.96}, "en", set()) == ["judgment"]  # above: alone
+    # beside another move (here a rule's empathy) the band does not apply: the usual higher bar does
+    assert layer._candidates(text, span, {**base, "judgment": 0.8, "second:judgment": 1.0}, "en", {"empathy"}) == []
+    # another fault read first: no band for this one
+    assert layer._candidates(text, span, {**base, "judgment": 0.8, "pressure": 0.9, "second:judgment": 1.0},
+                             "en", set()) == []
+
+
+def test_a_negation_still_vetoes_a_fault_the_second_opinion_agrees_with() -> None:
+    cfg = _with(default_config(), accepts_cancellation={"add": 0.95, "agree_from": 0.7, "agree": 0.7})
+    layer = SemanticLayer(load_rules(), config=cfg)
+    base = {m: 0.0 for m in MOVE_NAMES}
+    for text in ("There's no need to cancel anything right now.", "You don't have to stop the sessions at all."):
+        probs = {**base, "accepts_cancellation": 0.9, "second:accepts_cancellation": 1.0}
+        assert layer._candidates(text, (0, len(text)), probs, "en", set()) == [], text
+
+
+def test_the_second_opinion_votes_with_the_nearest_corpus_sentences() -> None:
+    model = default_model()
+    assert model.has_second, "the shipped weights carry the exemplars (knowledge/semantic/exemplars.npy)"
+    ex, labels = model.neighbours()
+    assert ex.shape == (len(CORPUS.moves), model.w.shape[1]) and labels.shape == (len(CORPUS.moves), len(MOVE_NAMES))
+    assert labels[:, list(MOVE_NAMES).index("judgment")].sum() == sum("judgment" in s.moves for s in CORPUS.moves)
+    i = next(i for i, s in enumerate(CORPUS.moves) if "judgment" in s.moves)
+    vec = embed([CORPUS.moves[i].text])
+    votes = dict(zip(model.moves, model.second_probs(vec)[0].tolist(), strict=True))
+    assert votes["judgment"] > 0.0 and all(0.0 <= v <= 1.0 for v in votes.values())
+    assert float((vec @ ex.T).max()) > 0.999  # its own exemplar (float16) is its nearest
+
+
+def test_exemplars_are_rebuilt_byte_for_byte_and_checked_on_load(tmp_path: Path) -> None:
+    from coach.semantic.train import build_all
+
+    part = Corpus(CORPUS.moves[::5], CORPUS.scenarios[::3], CORPUS.files)
+    w1, raw1 = build_all(part, _fake_vectors)
+    w2, raw2 = build_all(part, _fake_vectors)
+    assert raw1 == raw2 and dumps(w1) == dumps(w2)
+    shipped = knowledge_dir() / "semantic"
+    (tmp_path / "weights.json").write_bytes((shipped / "weights.json").read_bytes())
+    (tmp_path / "exemplars.npy").write_bytes(b"\x93NUMPY broken")
+    model = load_model(tmp_path / "weights.json")  # the exemplars are read on first use
+    vec = embed(["Typical, honestly."])
+    with pytest.warns(RuntimeWarning, match="second opinion is off"):
+        assert model.second_probs(vec).tolist() == [[0.0] * len(MOVE_NAMES)]  # no vote: nothing in the band agrees
+    assert np.allclose(model.move_probs(vec), default_model().move_probs(vec))  # the logistic model carries on
+
+
+def test_the_shipped_exemplars_match_the_weights() -> None:
+    import hashlib
+
+    data = json.loads((knowledge_dir() / "semantic" / "weights.json").read_text(encoding="utf-8"))
+    raw = (knowledge_dir() / "semantic" / data["knn"]["file"]).read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == data["knn"]["sha256"]

@@ -29,6 +29,7 @@ _CLAUSE_END = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF][\U0001F000-\U000
 NEGATION_AFTER_CUE = 1  # words behind a fault cue where a negation still governs it
 NEGATION_BEFORE_CUE = 4  # words before it ("there won't be any cancellation fee")
 SECOND_MOVE_WORDS = 10  # a sentence with a fault rule hit is read by the model only from this length (speed)
+SECOND = "second:"  # key prefix of the second opinion's scores in a span's probabilities
 MAX_SENTENCES = 60  # a very long letter: the first sentences are scored, the rules see all
 
 
@@ -40,6 +41,10 @@ class SemanticLayer:
         self._synthetic: dict[tuple[str, str, str], CompiledRule] = {}
         self._cues = {lang: re.compile("|".join(f"(?:{c})" for c in cues), re.IGNORECASE)
                       for lang, cues in self.config.negation_cues.items() if cues}
+        self._cuts = {lang: re.compile("|".join(f"(?:{c})" for c in cuts), re.IGNORECASE)
+                      for lang, cuts in self.config.clause_cuts.items() if cuts}
+        self._wants_second = self.model.has_second and any(self.config.move[m].agree_from < self.config.move[m].add
+                                                           for m in FAULT_MOVES)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ the draft
@@ -64,13 +69,60 @@ class SemanticLayer:
             out.extend(parts)
         return out
 
+    def clauses(self, text: str, unit: Span, lang: str) -> list[Span]:
+        """The clauses of a sentence, where a fault hides in a run-on beside fine facts ("ok done — paused,
+        ive taken you off the thursday slots"): cut at the language's ``clause_cuts`` (commas, dashes,
+        semicolons, colons, "but"/"aber"), a piece shorter than ``clause_min_words`` joined to the one before
+        (the first to the one after). One clause or none: an empty list (the sentence is read whole)."""
+        cuts = self._cuts.get(lang)
+        if cuts is None:
+            return []
+        s0, s1 = unit
+        pieces: list[Span] = []
+        pos = s0
+        for m in cuts.finditer(text, s0, s1):
+            if m.start() > pos:
+                pieces.append((pos, m.start()))
+            pos = max(pos, m.end())
+        if pos < s1:
+            pieces.append((pos, s1))
+        n = self.config.clause_min_words
+        merged: list[Span] = []
+        for a, b in pieces:
+            if merged and (len(_WORDS.findall(text, a, b)) < n or len(_WORDS.findall(text, *merged[-1])) < n):
+                merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        out = []
+        for a, b in merged:
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            if len(_WORDS.findall(text, a, b)) >= n:
+                out.append((a, b))
+        return out if len(out) > 1 else []
+
     def sentence_probs(self, text: str, sentences: Sequence[Span]) -> tuple[list[Span], dict[Span, dict[str, float]]]:
         """The scored sentences (enough words to judge) and each one's probability per move."""
         scored = [s for s in sentences[:MAX_SENTENCES] if len(_WORDS.findall(text, s[0], s[1])) >= self.config.min_words]
         if not scored:
             return [], {}
-        probs = self.model.move_probs(embed([text[s:e] for s, e in scored]))
-        return scored, {s: dict(zip(self.model.moves, map(float, row), strict=True)) for s, row in zip(scored, probs, strict=True)}
+        return scored, dict(zip(scored, self._probs(text, scored), strict=True))
+
+    def _probs(self, text: str, spans: Sequence[Span]) -> list[dict[str, float]]:
+        """Per span: the model's probability per move, and under ``SECOND`` + move the second opinion's."""
+        vecs = embed([text[s:e] for s, e in spans])
+        probs = self.model.move_probs(vecs)
+        out = [dict(zip(self.model.moves, map(float, row), strict=True)) for row in probs]
+        if self._wants_second:  # only where a fault is in its band: the vote costs a pass over the exemplars
+            band = [i for i, d in enumerate(out)
+                    if any(self.config.move[m].agree_from <= d[m] < self.config.move[m].add for m in FAULT_MOVES)]
+            if band:
+                second = self.model.second_probs(vecs[band])
+                for i, row in zip(band, second, strict=True):
+                    out[i].update({SECOND + m: float(v) for m, v in zip(self.model.moves, row, strict=True)})
+        return out
 
     def likely_faults(self, text: str, sentences: Sequence[Span], found: dict[Span, set[str]],
                       language: str) -> dict[Span, str]:
@@ -119,11 +171,40 @@ class SemanticLayer:
             for (s, e) in scored
             for move in self._candidates(text, (s, e), probs[(s, e)], language, by_sentence.get((s, e), set()))
         ]
+        if self.config.clauses:
+            added += self._clause_hits(text, scored, kept, by_sentence, added, language, address)
         if not added and len(kept) == len(hits):
             return hits
         return sorted(kept + added, key=lambda h: (h.start, h.layer != "rule"))
 
-    def _candidates(self, text: str, sent: Span, probs: dict[str, float], lang: str, found: set[str]) -> list[str]:
+    def _clause_hits(self, text: str, units: Sequence[Span], kept: Sequence[Hit], by_unit: dict[Span, set[str]],
+                     added: Sequence[Hit], language: str, address: str) -> list[Hit]:
+        """Faults the model finds in one clause of a sentence where neither the rules nor the sentence-level
+        model found that fault; the clause is the finding's span. The clause's own rule hits set the bar
+        (``_candidates``), as for a sentence."""
+        found_model: dict[Span, set[str]] = {}
+        for h in added:
+            found_model.setdefault((h.start, h.end), set()).add(h.rule.rule.move)
+        todo: list[tuple[Span, Span]] = []
+        for u in units:
+            todo.extend((u, c) for c in self.clauses(text, u, language))
+        if not todo:
+            return []
+        probs = self._probs(text, [c for _, c in todo])
+        faults = set(FAULT_MOVES)
+        out: list[Hit] = []
+        extra: dict[Span, set[str]] = {}
+        for (u, (a, b)), p in zip(todo, probs, strict=True):
+            in_unit = by_unit.get(u, set()) | found_model.get(u, set()) | extra.get(u, set())
+            in_clause = {h.rule.rule.move for h in kept if a <= h.start < b}
+            for move in self._candidates(text, (a, b), p, language, in_clause, clause=True):
+                if move in faults and move not in in_unit:
+                    out.append(Hit(self._rule(language, address, move), a, b, layer="model"))
+                    extra.setdefault(u, set()).add(move)
+        return out
+
+    def _candidates(self, text: str, sent: Span, probs: dict[str, float], lang: str, found: set[str],
+                    clause: bool = False) -> list[str]:
         """The moves the model adds for a sentence where the rules found ``found``: each move it scores at
         least its ``add`` threshold, unless the rules' own exceptions for that move apply to the sentence
         (their `unless` patterns, and a negation that governs one of the language's fault cues, config
@@ -133,8 +214,9 @@ class SemanticLayer:
         (``fault_beside_fault``), a good move beside another good move (``good_beside``)."""
         cfg = self.config
         out: list[str] = []
-        top = max(probs.values(), default=0.0)
-        for move in sorted(probs, key=lambda m: -probs[m]):
+        moves = [m for m in probs if not m.startswith(SECOND)]
+        top = max((probs[m] for m in moves), default=0.0)
+        for move in sorted(moves, key=lambda m: -probs[m]):
             if move in found:
                 continue
             p = probs[move]
@@ -151,10 +233,24 @@ class SemanticLayer:
                 bar = max(bar, cfg.good_beside_fault)
             elif have:
                 bar = max(bar, cfg.good_beside)
-            if p < bar or self._excepted(text, sent, move, lang):
+            if clause and move in FAULT_MOVES:
+                bar = max(bar, cfg.clause_add)
+            if p < bar and not (not have and not clause and self._agreed(move, probs, bar)):
+                continue
+            if self._excepted(text, sent, move, lang):
                 continue
             out.append(move)
         return out
+
+    def _agreed(self, move: str, probs: dict[str, float], bar: float) -> bool:
+        """A fault in its middle band (``agree_from`` up to the bar), alone in its sentence, that the second
+        opinion confirms (``agree``) and that is the fault the model reads first there."""
+        th = self.config.move[move]
+        if move not in FAULT_MOVES or not th.agree_from <= probs[move] < bar:
+            return False
+        if probs[move] < max(probs[m] for m in FAULT_MOVES):
+            return False
+        return probs.get(SECOND + move, 0.0) >= th.agree
 
     def _excepted(self, text: str, sent: Span, move: str, lang: str) -> bool:
         low = lower_text(text)

