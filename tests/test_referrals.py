@@ -21,8 +21,8 @@ def test_every_referral_trigger_topic_and_own_adviser_example_holds(lang: str) -
         assert not any(ref.matches(x) for x in ref.examples.no_match), ref.id
         for t in ref.topics:
             assert ref.topic_for(t.example) == t.text, (ref.id, t.example)
-        if ref.already is not None:
-            assert re.search(ref.already.pattern, ref.already.example), ref.id
+        for got in ref.already:
+            assert re.search(got.pattern, got.example) and ref.already_for(got.example) is got, (ref.id, got.example)
         for o in ref.own:
             assert ref.adviser_for(o.example, "du" if lang == "de" else "n/a") != ref.adviser, (ref.id, o.example)
         for x in ref.examples.own_field:  # the client cancels this very help: no referral to it
@@ -136,3 +136,94 @@ def test_the_referral_adds_to_the_plan_offer_not_glued_to_the_sympathy() -> None
 def test_one_trouble_is_not_sent_to_two_advisers(mail: str, lang: str, never: str) -> None:
     text = referral_text(mail, lang, "Sie" if lang == "de" else "n/a", seed=0, after_plan=True).text  # type: ignore[union-attr]
     assert never not in text, text
+
+
+@pytest.mark.parametrize(("mail", "lang", "address", "wanted", "never"), [
+    # a private person with a maxed-out card: debt advice, never "your accountant"
+    ("Hi Janelle, sorry to do this but I can't afford the sessions anymore. I've been behind on pretty much "
+     "everything since last year and the card's maxed.", "en", "n/a", ["debt adviser"], ["accountant"]),
+    # a tax authority other than HMRC or the IRS
+    ("Our SARS debt has grown over the last three years and SARS has now appointed our bank as third-party agent.",
+     "en", "n/a", ["SARS", "tax adviser"], ["debt adviser"]),
+    # private insolvency: a Schuldner- und Insolvenzberatung, not a law firm
+    ("Meine Schulden aus der Selbstständigkeit sind mir über den Kopf gewachsen, ich werde Privatinsolvenz anmelden "
+     "müssen.", "de", "Sie", ["Insolvenzberatungsstelle"], ["Kanzlei", "Steuerberat"]),
+    # a sports club's deficits: the Landessportbund's Vereinsberatung, not a Steuerberater
+    ("Der TSV Ahlen e. V. schreibt seit drei Spielzeiten rote Zahlen, die Rücklagen sind aufgebraucht.", "de", "Sie",
+     ["Vereinsberatung", "Landessportbund"], ["Steuerberat"]),
+    # an administrator already appointed is acknowledged
+    ("Ich habe gestern den Insolvenzantrag gestellt. Ein vorläufiger Insolvenzverwalter ist bestellt.", "de", "Sie",
+     ["Gut, dass", "Insolvenzverwalter"], ["Kanzlei"]),
+    ("We're in administration; the administrators were appointed on Monday.", "en", "n/a",
+     ["good that", "insolvency practitioner"], ["first call"]),
+])
+def test_the_referral_fits_who_the_client_is_and_what_they_have(
+        mail: str, lang: str, address: str, wanted: list[str], never: list[str]) -> None:
+    found = referral_text(mail, lang, address, seed=0)
+    assert found is not None
+    for w in wanted:
+        assert w.lower() in found.text.lower(), found.text
+    for n in never:
+        assert n not in found.text, found.text
+
+
+@pytest.mark.parametrize(("mail", "lang"), [
+    # the client cancels the club consulting itself: no referral into the consultant's own field
+    ("der Vorstand des SV Eichhorst 1921 e. V. hat beschlossen, die Vereinsberatung zu beenden. Wie Sie wissen, "
+     "schreiben wir seit drei Spielzeiten rote Zahlen.", "de"),
+    # a lawyer's "Mandat" with a loan called in: not sent to a second adviser
+    ("Die Sparkasse hat uns nun mitgeteilt, dass sie die Darlehen fällig stellen wird. Ich würde das Mandat gern "
+     "ruhen lassen.", "de"),
+])
+def test_no_referral_into_the_help_the_client_already_has_from_the_consultant(mail: str, lang: str) -> None:
+    assert referral_text(mail, lang, "Sie", seed=0) is None
+
+
+def test_the_fallback_referral_guesses_no_profession() -> None:
+    import yaml
+
+    from coach.paths import knowledge_dir
+
+    for lang in ("de", "en"):
+        items = yaml.safe_load((knowledge_dir() / "phrasings" / f"{lang}.yaml").read_text(encoding="utf-8"))
+        plain = [p for p in items if p["move"] == "referral" and p["tone"] == "plain"]
+        assert plain
+        for p in plain:  # the first choice when no trouble the data knows is named
+            assert not re.search(r"(?i)accountant|steuerberat|your bank|ihre bank", p["text"]), p["id"]
+
+
+@pytest.mark.parametrize(("text", "lang", "names"), [
+    ("I would strongly recommend that you speak to a registered tax practitioner about a deferral.", "en", True),
+    ("In the meantime, a Licensed Insolvency Trustee offers a free initial consultation.", "en", True),
+    ("Für den weiteren Weg möchte ich Ihnen eine anerkannte Schuldner- und Insolvenzberatungsstelle ans Herz legen.",
+     "de", True),
+    ("Die Vereinsberatung des Landessportbunds hilft bei den Finanzen.", "de", True),
+    ("Let's have a quick call and make a plan together.", "en", False),
+    ("Lass uns kurz telefonieren und gemeinsam einen Plan machen.", "de", False),
+])
+def test_a_draft_that_names_outside_help_is_recognised(text: str, lang: str, names: bool) -> None:
+    from coach.rewrite.referrals import names_help
+
+    assert names_help(text, lang) is names
+
+
+@pytest.mark.parametrize(("mail", "lang", "wanted"), [
+    ("der hofladen schreibt seit 3 jahren verluste und jetzt will die bank den kredit zurück.", "de",
+     "Sanierungsberatung"),
+    ("Die Lage im Autohaus ist seit Monaten angespannt, mehrere Lieferanten warten auf ihr Geld.", "de",
+     "Sanierungsberatung"),
+    ("jetzt hod uns d'brauerei d'lieferung gsperrt, weil ma mit de rechnungen so hint dran san.", "de",
+     "Sanierungsberatung"),
+])
+def test_business_money_trouble_gets_restructuring_help_not_a_tax_adviser(mail: str, lang: str, wanted: str) -> None:
+    found = referral_text(mail, lang, "Sie", seed=0)
+    assert found is not None and wanted in found.text and "Steuerberat" not in found.text, found
+
+
+@pytest.mark.parametrize("mail", [
+    "I have to pause the turnaround coaching. We've been behind on the equipment loan for eighteen months and the "
+    "bank has just put us into their restructuring unit.",
+    "We will need to terminate the fractional CFO engagement; our line of credit is now fully drawn.",
+])
+def test_a_consultant_in_the_financial_field_is_not_told_to_send_the_client_elsewhere(mail: str) -> None:
+    assert referral_text(mail, "en", "n/a", seed=0) is None

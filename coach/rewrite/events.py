@@ -55,9 +55,21 @@ class Example(_Strict):
     np: str | None = Field(default=None)
 
 
+Weight = Literal["grave", "shock", "routine"]
+"""How heavy the event is, which scales the wording: grave (a death, an illness, an accident), shock (a fire, a recall,
+a key person leaving, a loan called in, a cyber attack), routine (a budget freeze, a reprioritisation, internal
+reasons): a routine event gets calm words, never "trifft Sie hart" or "I'm so sorry about the spending freeze"."""
+
+
 class Event(_Strict):
     id: str
     pattern: Pattern
+    weight: Weight = "shock"
+    # the plan offer may say "a plan for the weeks after {event}": by default only after a shock that is over (a fire,
+    # losing a customer); not after an injury ("nach dem Schlüsselbeinbruch"), nor a routine cut, nor what goes on
+    after: bool | None = None
+    # false: the event sets the weight of the reply but is never named ("internal reasons" is no event to name)
+    named_in_reply: bool = True
     name: Pattern | None = None  # a pattern with a group "name" (or "name2") that finds the event's name in the mail
     plain: Forms | None = None
     related: Forms | None = None
@@ -88,6 +100,26 @@ class RequestRule(_Strict):
     unless: Pattern | None = None  # the same mail says something that makes this kind wrong
 
 
+class Proxy(_Strict):
+    """Someone writes for the client ("this is Dana, Rob's wife", "ich schreibe im Namen meines Mannes"): the reply
+    speaks to the writer and wishes the client well; it does not tell the writer to take all the time they need."""
+
+    pattern: Pattern  # a group "client" may hold the client's first name
+
+
+class ProxyExample(_Strict):
+    mail: str
+    client: str | None  # the name `proxy_for` must give ("" for a proxy without a name), or null for no proxy
+
+
+class NameArticle(_Strict):
+    """A copied name that needs its article in the reply ("der Verlust von der Haberkorn-Gruppe")."""
+
+    pattern: Pattern  # matched against the copied name
+    article: str  # the dative article after "von" ("der", "dem")
+    example: str  # a name the pattern matches
+
+
 class EventFile(_Strict):
     requests: list[RequestRule] = Field(default_factory=list)  # the first that matches wins
     request_examples: list[RequestExample] = Field(default_factory=list)
@@ -95,14 +127,56 @@ class EventFile(_Strict):
     sites: list[Site] = Field(default_factory=list)
     events: list[Event]
     not_names: list[str] = Field(default_factory=list)  # first words that make a copied "name" no name
+    proxies: list[Proxy] = Field(default_factory=list)
+    name_articles: list[NameArticle] = Field(default_factory=list)
+    proxy_examples: list[ProxyExample] = Field(default_factory=list)
     phrasings: list[dict[str, Any]] = Field(default_factory=list)  # validated as EventPhrasing below
+
+
+class EventText(str):
+    """The event's words, carrying how heavy it is and who wrote for the client, so that the phrasing picker can
+    scale the wording to them (`coach.rewrite.phrasings`)."""
+
+    weight: str = "shock"
+    proxy: str | None = None  # the client's name when someone else wrote for them ("" when the mail gives none)
+
+    def __new__(cls, text: str, weight: str = "shock", proxy: str | None = None) -> EventText:
+        obj = super().__new__(cls, text)
+        obj.weight = weight
+        obj.proxy = proxy
+        return obj
+
+    def __getnewargs__(self) -> tuple[str, str, str | None]:  # type: ignore[override]
+        return (str(self), self.weight, self.proxy)
+
+
+def weight_of(text: object) -> str | None:
+    """The weight an event's words carry (None for plain text, e.g. a situation phrase)."""
+    return getattr(text, "weight", None) if isinstance(text, EventText) else None
+
+
+def proxy_of(text: object) -> str | None:
+    """The client's name ("" without one) when the mail was written for the client by someone else, else None."""
+    return text.proxy if isinstance(text, EventText) else None
 
 
 @dataclass(frozen=True)
 class EventPhrase:
     id: str
-    nom: str  # German nominative; English: the phrase
-    dat: str  # German dative; English: the phrase
+    _nom: str  # German nominative; English: the phrase
+    _dat: str  # German dative; English: the phrase
+    weight: str = "shock"
+    after: bool | None = None
+    proxy: str | None = None
+    named_in_reply: bool = True
+
+    @property
+    def nom(self) -> EventText:
+        return EventText(self._nom, self.weight, self.proxy)
+
+    @property
+    def dat(self) -> EventText:
+        return EventText(self._dat, self.weight, self.proxy)
 
     @property
     def key_word(self) -> str:
@@ -116,12 +190,16 @@ class EventPhrase:
     def after_ok(self) -> bool:
         """The phrase reads after "after"/"nach": a noun phrase, not a clause-like gerund ("your investor pulling
         out"); English gerunds other than "losing …" are kept out of "a plan for the weeks after …"."""
-        return not re.search(r"\b\w+ing\b", self.dat) or self.dat.startswith("losing ")
+        if self.after is not None:
+            return self.after
+        if self.weight != "shock":
+            return False  # not "einen Plan für die Zeit nach dem Schlüsselbeinbruch", nor after a budget freeze
+        return not re.search(r"\b\w+ing\b", self._dat) or self._dat.startswith("losing ")
 
     @property
-    def subject(self) -> str:
+    def subject(self) -> EventText:
         """The nominative at the start of a sentence."""
-        return self.nom[:1].upper() + self.nom[1:]
+        return EventText(self._nom[:1].upper() + self._nom[1:], self.weight, self.proxy)
 
 
 @cache
@@ -139,12 +217,17 @@ def _phrasings(lang: str) -> tuple[Any, ...]:
     from coach.kb.schema import Phrasing
 
     class EventPhrasing(Phrasing):
-        """A phrasing that may name the client's event: {event} (German dative) besides {situation}."""
+        """A phrasing that may name the client's event: {event} (German dative) besides {situation}; `weights`: the
+        events it fits (grave, shock, routine; default grave and shock); `proxy`: written for someone who wrote for
+        the client ({client}: the client's name)."""
+
+        weights: tuple[Weight, ...] = ()
+        proxy: bool = False
 
         @field_validator("text")
         @classmethod
         def _text(cls, v: str) -> str:
-            bad = set(_SLOT.findall(v)) - {"event", "situation"}
+            bad = set(_SLOT.findall(v)) - {"event", "situation", "client"}
             if not v.strip() or bad:
                 raise ValueError(f"text: empty or unknown slot(s) {sorted(bad)}")
             return v
@@ -259,6 +342,11 @@ def _lexicon_and_mail(client_message: str | None, lang: str) -> tuple[EventFile,
 
 def event_for(client_message: str | None, lang: str, address: str = "Sie") -> EventPhrase | None:
     """The client's event as a noun phrase, or None: no event the lexicon knows, or none it can name safely."""
+    found = _event(client_message, lang, address)
+    return found if found is not None and found.named_in_reply else None
+
+
+def _event(client_message: str | None, lang: str, address: str = "Sie") -> EventPhrase | None:
     read = _lexicon_and_mail(client_message, lang)
     if read is None:
         return None
@@ -271,7 +359,8 @@ def event_for(client_message: str | None, lang: str, address: str = "Sie") -> Ev
         values = {k.lower(): v.lower() for k, v in _groups(m).items()}  # {X} / {XX} in a form set the case
         forms: list[tuple[Forms | None, dict[str, str]]] = []
         if e.named is not None and e.name is not None and (name := _name(e.name, text, f.not_names)):
-            forms.append((e.named, {**values, "name": name}))
+            article = next((a.article for a in f.name_articles if re.search(a.pattern, name)), None)
+            forms.append((e.named, {**values, "name": f"{article} {name}" if article else name}))
         at = m.start() - start
         if e.related is not None and (rel := _relation(f, sentence, at)):
             forms.append((e.related, {**values, "rel": rel}))
@@ -281,23 +370,47 @@ def event_for(client_message: str | None, lang: str, address: str = "Sie") -> Ev
         for form, vals in forms:
             phrase = _phrase(form, vals, lang, address, e.id)
             if phrase is not None:
-                return phrase
+                return EventPhrase(phrase.id, phrase._nom, phrase._dat, e.weight, e.after, _proxy(f, text),
+                                   e.named_in_reply)
         return None  # the event is there, but nothing the lexicon can say about it without guessing
     return None
 
 
+def _proxy(f: EventFile, text: str) -> str | None:
+    for p in f.proxies:
+        m = re.search(p.pattern, text)
+        if m is not None:
+            name = (m.groupdict().get("client") or "").strip()
+            return name if len(name) <= MAX_NAME and re.fullmatch(r"[\w'-]*", name) else ""
+    return None
+
+
+def proxy_for(client_message: str | None, lang: str) -> str | None:
+    """The client's first name when someone else writes for them ("this is Dana, Rob's wife" -> "Rob"); "" when the
+    mail says so without a name; None when the client writes themselves."""
+    read = _lexicon_and_mail(client_message, lang)
+    return None if read is None else _proxy(read[0], read[1])
+
+
 def request_for(client_message: str | None, lang: str) -> str | None:
     """What the client asks for: "postpone", "pause", "session" (one date or workshop called off), "end" (the
-    work, decided) or "filed" (an insolvency filed or about to be); None when the mail does not say it clearly.
-    Approved phrasings keyed to a request (`requests:`) are used only for it and preferred then."""
+    work, decided) or "filed" (an insolvency filed or about to be); None when the mail does not say it clearly
+    ("" when it does not, but the mail names a routine event or was written for the client: an `EventText` carrying
+    that, see `weight_of` and `proxy_of`). Approved phrasings keyed to a request (`requests:`) are used only for it
+    and preferred then."""
     read = _lexicon_and_mail(client_message, lang)
     if read is None:
         return None
     f, text = read
-    for r in f.requests:
-        if re.search(r.pattern, text) and not (r.unless is not None and re.search(r.unless, text)):
-            return r.kind
-    return None
+    kind = next((r.kind for r in f.requests
+                 if re.search(r.pattern, text) and not (r.unless is not None and re.search(r.unless, text))), None)
+    # the request carries how heavy the client's event is and who wrote, for every line the picker chooses (also after
+    # the event was named once): a routine cut gets calm lines throughout, a writer for the client no "take your time"
+    named = _event(client_message, lang)
+    proxy = _proxy(f, text)
+    if (named is not None and named.weight == "routine") or proxy is not None:
+        return EventText(kind or "", named.weight if named is not None else "shock", proxy)
+    return kind
 
 
 def _phrase(form: Forms | None, values: dict[str, Any], lang: str, address: str, eid: str) -> EventPhrase | None:

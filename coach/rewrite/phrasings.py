@@ -34,18 +34,47 @@ class Choice:
 
 SLOT = "{situation}"
 EVENT_SLOT = "{event}"  # the client's event mid-sentence (German dative), coach/rewrite/events.py
+CLIENT_SLOT = "{client}"  # the client's name when someone else wrote for them ("whenever Rob is ready")
+HEAVY = ("grave", "shock")  # the event weights a phrasing that names the event fits unless it says otherwise
+# tones that speak to the person the event happened to ("take all the time you need"): never to a writer who wrote
+# for the client, unless the phrasing is written for that case (`proxy: true`)
+_SUFFERER_TONES = frozenset({"grief", "health", "care", "care_both"})
 
 
 def _slotted(text: str) -> bool:
-    return SLOT in text or EVENT_SLOT in text
+    return SLOT in text or EVENT_SLOT in text or CLIENT_SLOT in text
 
 
-def _filled(text: str, situation: str | None, event: str | None) -> str:
+def _filled(text: str, situation: str | None, event: str | None, client: str | None = None) -> str:
     if situation and SLOT in text:
         text = text.replace(SLOT, situation)
     if event and EVENT_SLOT in text:
         text = text.replace(EVENT_SLOT, event)
+    if client and CLIENT_SLOT in text:
+        text = text.replace(CLIENT_SLOT, client)
     return text
+
+
+def weight_fits(p: Any, weight: str | None) -> bool:
+    """A phrasing fits how heavy the client's event is: one that names the event or a crisis only the weights it
+    lists (`weights`, default grave and shock); after a routine event (a budget freeze) no shock or care line."""
+    listed = tuple(getattr(p, "weights", ()) or ())
+    if listed:
+        return weight in listed  # a line written for a routine cut only for one
+    if weight is None:
+        return True
+    if weight == "routine":
+        return not _slotted(p.text) and getattr(p, "scenario", "any") != "shock" \
+            and getattr(p, "tone", "") not in _SUFFERER_TONES
+    return True
+
+
+def proxy_fits(p: Any, proxy: str | None) -> bool:
+    """A writer who wrote for the client gets no line that tells them to take care of themselves; a line written for
+    that case (`proxy: true`) only then, and one with {client} only with the client's name."""
+    if bool(getattr(p, "proxy", False)) != (proxy is not None):
+        return not getattr(p, "proxy", False) and getattr(p, "tone", "") not in _SUFFERER_TONES
+    return proxy is None or CLIENT_SLOT not in p.text or bool(proxy)
 WHEN = "{when}"  # the time the draft had kept a session for ("am Donnerstag", "our session on 12 May")
 Ranker = Callable[[list[str], str, str, str | None, str], list[tuple[str, float]]]
 """(moves, lang, address, scenario, query) -> [(phrasing id, score)] best first, one retrieval for all moves."""
@@ -138,13 +167,38 @@ class PhrasingPicker:
              max_words: int | None = None, is_crisis: Callable[[str], bool] | None = None,
              present: set[str] | None = None, tones: set[str] | None = None,
              fits_context: Callable[[str], bool] | None = None, shortest: int = 0,
-             when: str | None = None, event: str | None = None, request: str | None = None) -> Choice | None:
+             when: str | None = None, event: str | None = None, request: str | None = None,
+             _widen: bool = False) -> Choice | None:
         """A phrasing for the move that fits the draft's register, does not open like its neighbours, repeats
         no marker word the letter already has, names no crisis the client did not describe; chosen by seed
         among the fitting ones (variety), the same for the same input. ``request`` is what the client asks for
         (``coach.rewrite.events.request_for``): a phrasing keyed to requests is used only for one of them, and
         one keyed to this request is preferred ("verschieben" gets a new date, not "eine Pause")."""
+        from coach.rewrite.events import proxy_of, weight_of
+
+        carriers = (event, situation, request)  # the event's words, or the request, carry its weight and the writer
+        weight = next((w for w in map(weight_of, carriers) if w is not None), None)
+        proxy = next((x for x in map(proxy_of, carriers) if x is not None), None)
         pool = self.candidates(move, lang, address, scenario)
+        if weight == "routine":  # a budget freeze: the calm lines written for it, and those for the client's request
+            pool += [p for p in self.candidates(move, lang, address, "unclear") if p not in pool]
+            calm = [p for p in pool if "routine" in tuple(getattr(p, "weights", ()) or ())
+                    or (request and request in tuple(getattr(p, "requests", ()) or ()))]
+            if calm and not _widen:  # the calm lines first; only when none fits, any line that is not a crisis
+                args = {k: v for k, v in locals().items() if k in _PICK_ARGS}
+                return self._pick_from(calm, move, {**args, "weight": weight, "proxy": proxy}) \
+                    or self.pick(move, **args, _widen=True)
+        args = {k: v for k, v in locals().items() if k in _PICK_ARGS}
+        return self._pick_from(pool, move, {**args, "weight": weight, "proxy": proxy})
+
+    def _pick_from(self, pool: list[PhrasingLike], move: str, args: dict[str, Any]) -> Choice | None:
+        """`pick` among these phrasings."""
+        lang, scenario, situation, scores, seed = (args[k] for k in ("lang", "scenario", "situation", "scores", "seed"))
+        registers, after_call, avoid, crisis_ok = (args[k] for k in ("registers", "after_call", "avoid", "crisis_ok"))
+        max_words, is_crisis, present, tones = (args[k] for k in ("max_words", "is_crisis", "present", "tones"))
+        fits_context, shortest, when, event, request = (args[k] for k in ("fits_context", "shortest", "when", "event",
+                                                                           "request"))
+        weight, proxy = args["weight"], args["proxy"]
         if not pool:
             return None
         avoid = avoid or {}
@@ -157,7 +211,7 @@ class PhrasingPicker:
         exact = scenario or "unclear"
 
         def fill(t: str) -> str:
-            t = _filled(t, situation, event)
+            t = _filled(t, situation, event, proxy)
             return t.replace(WHEN, when) if when and WHEN in t else t
 
         def fits(p: PhrasingLike, text: str, strict: int) -> bool:
@@ -168,6 +222,10 @@ class PhrasingPicker:
                 return False  # no event named in the client's mail: no phrasing that names one
             if not _for_request(p, request):
                 return False
+            if not weight_fits(p, weight) or not proxy_fits(p, proxy):
+                return False
+            if weight == "routine" and is_crisis(text):
+                return False  # no crisis wording for a routine cut, whatever the scenario
             if (WHEN in p.text) != bool(when):
                 return False  # a line for the draft's own date only when it had one, and then only such a line
             if not crisis_ok and is_crisis(text):
@@ -205,7 +263,7 @@ class PhrasingPicker:
                 fitting = [(p, fill(p.text)) for p in ranked]
                 fitting = [(p, t) for p, t in fitting if _words(t) < shortest and fits(p, t, level)
                            and (opens_apart(t) or not apart) and self._works(p, t)]
-                fitting = _keyed_first(fitting, request)
+                fitting = _suited_first(_keyed_first(fitting, request), weight, proxy)
                 if fitting:
                     least = min(_words(t) for _, t in fitting)
                     near = [u for u in fitting if _words(u[1]) <= least + 1]
@@ -231,8 +289,10 @@ class PhrasingPicker:
                     usable = [u for u in usable if _words(u[1]) <= shortest + 2]  # a short draft gets short lines
                 usable = _keyed_first(usable, request)
                 if usable:
+                    # a line written for this weight of event or for a writer who wrote for the client first, then
+                    # a phrasing that names the client's event
+                    usable = _suited_first(usable, weight, proxy)
                     slotted = [u for u in usable if _slotted(u[0].text)]
-                    # a phrasing that names the client's event is best
                     pool_ = slotted or usable
                     p, text = pool_[seed % len(pool_)]
                     return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
@@ -243,6 +303,24 @@ def _for_request(p: PhrasingLike, request: str | None) -> bool:
     """A phrasing keyed to requests ("postpone", "end" …) fits only a client who asks for one of them."""
     keyed = tuple(getattr(p, "requests", ()) or ())
     return not keyed or request in keyed
+
+
+_PICK_ARGS = frozenset({"lang", "address", "scenario", "situation", "scores", "seed", "registers", "after_call", "avoid",
+                        "crisis_ok", "max_words", "is_crisis", "present", "tones", "fits_context", "shortest", "when",
+                        "event", "request"})
+
+
+def _suited_first(usable: list[tuple[Any, str]], weight: str | None, proxy: str | None) -> list[tuple[Any, str]]:
+    """The phrasings written for this event's weight (`weights`) or for a proxy writer when there are any, else all."""
+    if proxy is not None:
+        written = [u for u in usable if getattr(u[0], "proxy", False)]
+        if written:
+            return written
+    if weight is not None:
+        written = [u for u in usable if weight in tuple(getattr(u[0], "weights", ()) or ())]
+        if written:
+            return written
+    return usable
 
 
 def _keyed_first(usable: list[tuple[Any, str]], request: str | None) -> list[tuple[Any, str]]:

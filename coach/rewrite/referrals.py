@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coach.errors import KnowledgeError
 from coach.patterns import Pattern
@@ -76,7 +76,9 @@ class Referral(BaseModel):
     adviser: str = ""  # with its indefinite article: "eine Steuerberaterin oder ein Steuerberater", "a tax adviser"
     short_adviser: str = ""  # the same in fewer words, for chats and drafts of a few lines ("eine Steuerberatung")
     own: list[OwnAdviser] = Field(default_factory=list)
-    already: Already | None = None
+    # the client already has this help ("a provisional administrator has been appointed"): one or more kinds, the
+    # first that matches is acknowledged
+    already: list[Already] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
     topic: str = ""  # when no topic matches
     aspect: str = ""  # what the adviser covers ("die rechtliche Seite"), when the topic would repeat the event named
@@ -88,6 +90,15 @@ class Referral(BaseModel):
     texts: dict[str, list[str]] = Field(default_factory=dict)  # address -> own sentences instead of the frames
     short: dict[str, list[str]] = Field(default_factory=dict)  # the same, one short line each
     examples: ReferralExamples
+
+    @field_validator("already", mode="before")
+    @classmethod
+    def _one_or_more(cls, v: object) -> object:
+        return [v] if isinstance(v, dict) else (v or [])
+
+    def already_for(self, text: str) -> Already | None:
+        """The kind of help the client says they already have, if any."""
+        return next((a for a in self.already if re.search(a.pattern, text)), None)
 
     @model_validator(mode="after")
     def _says_something(self) -> Referral:
@@ -135,6 +146,7 @@ class Frames(BaseModel):
 class ReferralFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    helpers: list[str] = Field(default_factory=list)  # lower-case words that name outside help ("tax practitioner")
     frames: Frames
     referrals: list[Referral]
 
@@ -170,6 +182,17 @@ def referrals(lang: str) -> tuple[Referral, ...]:
 def frames(lang: str) -> Frames | None:
     f = _file(lang)
     return f.frames if f else None
+
+
+def names_help(text: str, lang: str) -> bool:
+    """The text already points to outside help ("a registered tax practitioner", "eine Schuldner- und
+    Insolvenzberatungsstelle"): a referral added beside it would stack a second adviser on a fitting one."""
+    f = _file(lang)
+    if f is None:
+        return False
+    low = text.lower()
+    return any(h in low for h in f.helpers) or any(
+        a and a.lower().split(" ", 1)[-1] in low for r in f.referrals for a in (r.adviser, r.short_adviser))
 
 
 def referral_for(client_message: str | None, lang: str) -> Referral | None:
@@ -223,8 +246,8 @@ def referral_text(client_message: str | None, lang: str, address: str, seed: int
     first = found[0]
     if first.is_settled(client_message):
         return None
-    if first.already is not None and re.search(first.already.pattern, client_message):
-        got = first.already
+    got = first.already_for(client_message)
+    if got is not None:
         options = _pick(got.short, address) if short and got.short else _pick(got.texts, address)
         texts = [(f"{first.id}.already.{k + 1}", t) for k, t in enumerate(options)]
     elif first.texts:
@@ -280,8 +303,8 @@ def all_texts(lang: str) -> list[tuple[str, str]]:
     if fr is None:
         return out
     for r in referrals(lang):
-        if r.already is not None:
-            out += [(r.id, t) for ts in list(r.already.texts.values()) + list(r.already.short.values()) for t in ts]
+        for got in r.already:
+            out += [(r.id, t) for ts in list(got.texts.values()) + list(got.short.values()) for t in ts]
         if r.texts:
             out += [(r.id, t) for ts in list(r.texts.values()) + list(r.short.values()) for t in ts]
             continue
