@@ -74,6 +74,8 @@ class BundledIndex:
 
 @pytest.fixture(scope="session")
 def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> BundledIndex:
+    from chromadb.utils.embedding_functions import register_embedding_function
+
     from coach.kb import store
     from coach.kb.embeddings import E5EmbeddingFunction
     from coach.kb.index import sync_index
@@ -93,6 +95,9 @@ def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> BundledIndex:
     ef = CountingE5()
     calls: list[tuple[int, int]] = []
     stats = sync_index(settings, progress=lambda done, total: calls.append((done, total)), embedding_function=ef)
+    # Chroma registers the class of every function it is given under its name(): put the real class back, so
+    # a later test (in this process, whatever the order) finds E5EmbeddingFunction, not this counting subclass
+    register_embedding_function(E5EmbeddingFunction)
     # close this process's client on the template (flushes it), so copies of the folder are complete stores
     path = store.chroma_path(settings).resolve()
     with store._clients_lock:
