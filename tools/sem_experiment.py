@@ -92,6 +92,7 @@ def load_vectors() -> None:
 def save_vectors() -> None:
     data = M._cache._data
     if data:
+        _vec_cache().parent.mkdir(parents=True, exist_ok=True)
         np.savez(_vec_cache(), texts=np.asarray(list(data)), vecs=np.stack(list(data.values())))
 
 
