@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterable
 
 from llm_server import Reply
 
@@ -42,3 +43,13 @@ def json_answer(reply: str, chunk_size: int = 5) -> Reply:
     """The model's structured answer around `reply`."""
     answer = {"reply": reply, "changes": [{"what": "added the missing moves", "why": "the method", "sources": []}]}
     return Reply.content(json.dumps(answer, ensure_ascii=False), chunk_size=chunk_size)
+
+
+def warm_sentence_vectors(texts: Iterable[str]) -> None:
+    """Fill the semantic layer's vector cache for many texts in one batched model call (each text whole and
+    each of its sentences), so checking them one by one afterwards costs no model call per text. Changes
+    only how fast a test runs, never what the checker answers (the cache holds the same vectors)."""
+    from coach.semantic.model import embed
+    from coach.sentences import sentence_spans
+
+    embed([t[a:b] for t in texts for a, b in [(0, len(t)), *sentence_spans(t)]])

@@ -7,6 +7,7 @@ import pytest
 from coach.api import Coach
 from coach.moves import FAULT_MOVES
 from coach.rewrite.events import event_for, event_phrasings, lexicon, request_for
+from helpers import warm_sentence_vectors
 
 COACH = Coach(offline=True)
 
@@ -66,6 +67,7 @@ def _filled(text: str, lang: str) -> str:
 def test_every_event_phrasing_makes_its_move_and_no_fault() -> None:
     items = event_phrasings()
     assert {p.lang for p in items} == {"de", "en"} and len(items) >= 20
+    warm_sentence_vectors(_filled(p.text, p.lang) for p in items)  # one batched model call
     for p in items:
         text = _filled(p.text, p.lang)
         a = COACH.checker.analyse(text, lang=p.lang)
@@ -131,6 +133,7 @@ def test_every_request_example_gives_its_kind(lang: str) -> None:
 def test_every_phrasing_keyed_to_a_request_makes_its_move_and_no_fault() -> None:
     keyed = [p for p in _all_phrasings() if p.requests]
     assert {k for p in keyed for k in p.requests} == {"postpone", "pause", "session", "end", "filed"}
+    warm_sentence_vectors(p.text for p in keyed)  # one batched model call
     for p in keyed:
         a = COACH.checker.analyse(p.text, lang=p.lang)
         assert a.moves[p.move], (p.id, p.text)

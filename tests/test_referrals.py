@@ -10,6 +10,7 @@ import pytest
 from coach.api import Coach
 from coach.moves import FAULT_MOVES, GOOD_MOVES
 from coach.rewrite.referrals import all_texts, matching, referral_text, referrals
+from helpers import warm_sentence_vectors
 
 COACH = Coach(offline=True)
 
@@ -34,6 +35,7 @@ def test_every_referral_trigger_topic_and_own_adviser_example_holds(lang: str) -
 def test_every_referral_sentence_is_read_as_a_referral_and_carries_no_fault(lang: str) -> None:
     texts = dict((text, rid) for rid, text in all_texts(lang))  # each distinct sentence once
     assert len(texts) > 20
+    warm_sentence_vectors(texts)  # one batched model call, not one per sentence
     for text, rid in texts.items():
         a = COACH.checker.analyse(text, lang=lang)
         assert any(h.rule.rule.move == "referral" for h in a.hits), (rid, text)
