@@ -193,3 +193,26 @@ def test_every_new_weight_and_proxy_phrasing_makes_its_move_and_no_fault() -> No
         assert not any(a.moves[m] for m in FAULT_MOVES), (p.id, text)
         if p.tone in ("both", "plain_both", "care_both"):  # one line for two moves: the checker reads both
             assert sum(a.moves[m] for m in ("plan_offer", "defer_collaboration")) == 2, (p.id, text)
+
+
+def test_no_approved_line_claims_the_client_wrote_in_good_time() -> None:
+    """A third, last-minute postponement is not "in good time": no stock line praises the timing it cannot know."""
+    for lang in ("de", "en"):
+        for p in _kb(lang):
+            assert not re.search(r"(?i)in good time|rechtzeitig", p["text"]) or p["move"] != "empathy", p["id"]
+
+
+@pytest.mark.parametrize(("mail", "lang"), [
+    ("Sehr geehrter Herr Pohl,\n\naufgrund einer Umstrukturierung verschieben wir das Teamtraining auf unbestimmte "
+     "Zeit.\n\nMit freundlichen Grüßen\nK. Albers", "de"),
+    ("Dear Ms Obi,\n\nOwing to a reorganisation we are postponing the leadership programme indefinitely.\n\n"
+     "Regards,\nJ. Hart", "en"),
+])
+def test_an_indefinite_postponement_is_read_as_a_pause_not_a_new_date(mail: str, lang: str) -> None:
+    assert request_for(mail, lang) == "pause"
+    draft = ("Sehr geehrte Frau Albers,\n\nbesten Dank für die Information.\n\nMit freundlichen Grüßen\nA. Pohl"
+             if lang == "de" else "Dear Mr Hart,\n\nThank you for the information.\n\nKind regards,\nA. Obi")
+    added = " ".join(_added(COACH.rewrite(draft, mail, offline=True)))
+    assert added
+    for word in ("Termin", "new date", "the date has to move"):
+        assert word not in added, (word, added)
