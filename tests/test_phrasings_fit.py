@@ -199,7 +199,7 @@ def test_no_approved_line_claims_the_client_wrote_in_good_time() -> None:
     """A third, last-minute postponement is not "in good time": no stock line praises the timing it cannot know."""
     for lang in ("de", "en"):
         for p in _kb(lang):
-            assert not re.search(r"(?i)in good time|rechtzeitig", p["text"]) or p["move"] != "empathy", p["id"]
+            assert not re.search(r"(?i)in good time|rechtzeitig", p["text"]), p["id"]
 
 
 @pytest.mark.parametrize(("mail", "lang"), [
