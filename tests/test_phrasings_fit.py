@@ -216,3 +216,18 @@ def test_an_indefinite_postponement_is_read_as_a_pause_not_a_new_date(mail: str,
     assert added
     for word in ("Termin", "new date", "the date has to move"):
         assert word not in added, (word, added)
+
+
+def test_a_chat_about_a_moved_date_gets_no_formal_line_about_our_collaboration() -> None:
+    """"can we push the retro to next month?": a chat line about the date, not a question about the relationship."""
+    r = COACH.rewrite("hey Maya, sure thing! 3pm work?",
+                      "hey Josh can we push the retro to next month? things are a bit chaotic here atm", offline=True)
+    added = " ".join(_added(r))
+    assert "collaboration" not in added, added
+
+
+def test_no_line_speaks_of_our_collaboration_in_a_chat_register() -> None:
+    """"our collaboration" is letter language: a chat or a quick mail about a moved retro never gets it (approved
+    lines about the collaboration that may go into a chat speak of "our work" instead)."""
+    offenders = [p["id"] for p in _kb("en") if "collaboration" in p["text"] and "chat" in p.get("registers", [])]
+    assert offenders == [], offenders
