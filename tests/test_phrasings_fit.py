@@ -231,3 +231,13 @@ def test_no_line_speaks_of_our_collaboration_in_a_chat_register() -> None:
     lines about the collaboration that may go into a chat speak of "our work" instead)."""
     offenders = [p["id"] for p in _kb("en") if "collaboration" in p["text"] and "chat" in p.get("registers", [])]
     assert offenders == [], offenders
+
+
+def test_a_du_chat_plan_offer_does_not_turn_to_our_collaboration() -> None:
+    """"hey ralf, wir mussten 12 leute entlassen": a du-chat gets "alles Weitere entscheiden wir später", not the
+    stiff "über die Zusammenarbeit reden wir später" beside the plan offer."""
+    lines = [p for p in _kb("de") if p["address"] == "du" and p["move"] == "plan_offer"]
+    lines += [{"id": p.id, "text": p.text} for p in event_phrasings() if p.lang == "de" and p.address == "du"
+              and p.move == "plan_offer"]
+    stiff = [p["id"] for p in lines if re.search(r"über die Zusammenarbeit reden wir", p["text"])]
+    assert stiff == [], stiff
