@@ -175,6 +175,9 @@ def test_one_trouble_is_not_sent_to_two_advisers(mail: str, lang: str, never: st
     # rent arrears and a threatened eviction: tenancy law, not Finanzierungsberatung
     ("Wir sind mit der Geschäftsmiete seit dem Winter im Rückstand, der Vermieter droht mit der Ausweisung.", "de",
      "Sie", ["Mietrecht"], ["Finanzierungsberatung", "Schuldnerberatung"]),
+    # a business whose suppliers stopped giving credit: restructuring help, not a generic financial adviser
+    ("Our receivables keep growing, our suppliers have stopped giving credit and the bank has flagged our account.",
+     "en", "n/a", ["supplier credit", "restructuring adviser"], ["financial adviser"]),
     # unpaid bills: Schuldnerberatung
     ("ich hab seit Monaten Rechnungen offen und komm nicht mehr hinterher.", "de", "du", ["Schuldnerberatung",
      "offenen Rechnungen"], ["Finanzierungsberatung"]),
