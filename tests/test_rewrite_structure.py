@@ -386,3 +386,40 @@ def test_a_before_anything_else_opening_never_comes_after_the_letter_has_begun()
         out = COACH.rewrite(draft, client_message=client, variant=variant).rewrite
         assert "Before anything else" not in out and "reconsider" not in out
         assert out.split("\n\nThanks and regards,")[0].endswith("Awaiting your kind response.")
+
+
+def test_a_bare_name_greeting_stays_on_its_own_line_when_text_is_added() -> None:
+    out = _rw("Zanele\n\nCome in Thursday at 9 and bring the SARS letter and your bank statements.\n\nAnton",
+              "Hi Anton, SARS has sent a final demand and I can't pay it, so I have to stop our sessions for now. "
+              "Zanele")
+    assert out.startswith("Zanele\n\n")
+    assert not out.startswith("Zanele.")
+
+
+@pytest.mark.parametrize(("draft", "client", "gone"), [
+    ("Hi Liam,\n\nOh mate, what a week. An allergen recall is about the worst thing that can happen to a food "
+     "business.\n\nI can hang on to your Tuesday 7am spot until the end of the month, but I've got a couple of "
+     "people on the waitlist, so after that I'd need to offer it to them. Just let me know!\n\nGood luck,\nKate",
+     "Hi Kate, we've had to recall a product for an undeclared allergen and I need to pause our sessions. Liam",
+     "Just let me know!"),
+    ("Liebe Sanne,\n\npuh, das klingt nach einer zermürbenden Zeit.\n\nDann pausieren wir ab sofort, die monatliche "
+     "Abbuchung habe ich schon gestoppt. Du musst dich um nichts kümmern.\n\nUmarmung\nCarla",
+     "Liebe Carla, mir droht die Räumungsklage, ich muss das Coaching pausieren. Sanne",
+     "Du musst dich um nichts kümmern."),
+    ("Hey Jana,\n\nmist, verdammt. Das fühlt sich bestimmt an wie ein Schlag in die Magengrube.\n\nLass uns am "
+     "Donnerstag eine Stunde hinsetzen und durchrechnen, wie lange euer Runway reicht.\n\nKleine Bitte noch: Könntest "
+     "du die beiden offenen Rechnungen vom Januar diese Woche noch anweisen? Bei mir ist es gerade auch knapp.\n\nTobi",
+     "Hi Tobi, die Finanzierungsrunde ist geplatzt, wir müssen das Coaching erst mal stoppen. Jana",
+     "Bei mir ist es gerade auch knapp."),
+])
+def test_an_aside_that_only_went_with_the_removed_sentence_goes_with_it(draft: str, client: str, gone: str) -> None:
+    assert gone not in _rw(draft, client)
+
+
+def test_a_contrast_particle_goes_when_its_other_side_was_removed() -> None:
+    out = _rw("Lieber Felix,\n\nich bin ganz erschrocken, deinen Vater so plötzlich zu verlieren.\n\nUnsere Termine für "
+              "März und April habe ich schon freigegeben, da musst du dich um nichts kümmern.\n\nWenn du magst, setzen "
+              "wir uns aber nächste Woche eine Stunde zusammen und sortieren, was in der Bäckerei ansteht.\n\nFranzi",
+              "Liebe Franzi, mein Vater ist gestorben, ich muss die Termine absagen. Felix")
+    assert "freigegeben" not in out
+    assert "setzen wir uns nächste Woche" in out

@@ -537,7 +537,7 @@ class RulesRewriter:
                     prev_removed = True
                     continue
                 if prev_removed and s.state in ("kept", "edited"):
-                    stripped = _drop_connector(s.text, st)
+                    stripped = _drop_contrast_particle(_drop_connector(s.text, st), lang)
                     if stripped != s.text and words(stripped) >= 3:
                         letter.edit(s.id, stripped[0].upper() + stripped[1:], why(lang, "connector"))
                 prev_removed = False
@@ -877,6 +877,20 @@ def _drop_connector(text: str, st) -> str:  # type: ignore[no-untyped-def]
             and not re.match(r"^\W*(?:ich|wir|du|sie|es|er|ihr|man|das|dies|lass\w*)\b", stripped, re.I):
         return text
     return stripped
+
+
+# a contrast particle inside the sentence that only answered the removed one ("Die Termine habe ich freigegeben. …
+# setzen wir uns aber nächste Woche zusammen", "…, though."): it goes with it
+_CONTRAST_PARTICLE = {
+    "de": re.compile(r"\b((?:wir|ich|du|uns|dich|dir|Sie|Ihnen|ihr|euch|man|es)\s)(?:aber|trotzdem|dennoch)\s+(?=\w)"),
+    "en": re.compile(r",\s*though(?=\s*[.!?]*$)", re.I),
+}
+
+
+def _drop_contrast_particle(text: str, lang: str) -> str:
+    """The text without a contrast particle whose other side was removed ("setzen wir uns aber" -> "setzen wir uns")."""
+    pat = _CONTRAST_PARTICLE.get(lang)
+    return pat.sub(lambda m: m.group(1) if m.re.groups else "", text, count=1) if pat is not None else text
 
 
 # a talk about the collaboration later is no call a plan offer can build on
