@@ -423,3 +423,40 @@ def test_a_contrast_particle_goes_when_its_other_side_was_removed() -> None:
               "Liebe Franzi, mein Vater ist gestorben, ich muss die Termine absagen. Felix")
     assert "freigegeben" not in out
     assert "setzen wir uns nächste Woche" in out
+
+
+def test_a_farewell_to_the_postponed_date_goes_with_the_overriding_clause() -> None:
+    out = _rw("ah that's annoying! tbh I'd say let's just keep thursday's check-in anyway, it's only 30 min and I've "
+              "already done the prep on your Q2 OKRs so it'd be a shame to waste it 🙂 see you at 2?",
+              "hey Aisha, heads up, finance just froze all discretionary spend so we need to postpone the coaching "
+              "til further notice. sorry!!")
+    assert "see you at 2" not in out
+    assert "keep thursday" not in out
+
+
+def test_a_new_meeting_the_draft_proposes_stays_with_what_to_bring_to_it() -> None:
+    out = _rw("Mick,\n\nRight. Four months is a big hole.\n\nLet's do Monday 10am at the shop. Bring the lease, the "
+              "landlord's letter and the last six months of sales, and we'll work out what you can offer him.\n\nSteve",
+              "Hi Steve, landlord's issued a notice to vacate over the rent arrears. I think I need to pull the pin "
+              "on the mentoring. Mick")
+    assert "Let's do Monday 10am at the shop. Bring the lease" in out
+
+
+def test_keeping_the_date_the_client_paused_goes_and_so_does_its_wink() -> None:
+    out = _rw("Hey Max,\n\noh shit. So ein Angriff ist der GAU.\n\nGerade jetzt brauchst du einen klaren Kopf. Wir "
+              "bleiben bei Montag, 9 Uhr, ok? 😉\n\nNico",
+              "Hi Nico, wir hatten einen Hackerangriff, ich muss das Coaching erst mal auf Eis legen. Max")
+    assert "bleiben bei Montag" not in out
+    assert "😉" not in out
+
+
+def test_an_announced_candid_remark_goes_with_the_reproach_it_announced() -> None:
+    out = _rw("Sehr geehrter Herr Reinhardt,\n\ndas ist eine schwere Nachricht.\n\nErlauben Sie mir trotzdem eine "
+              "offene Bemerkung: Drei Jahre Verluste kommen nicht über Nacht. Wenn man die Zahlen so lange nur dem "
+              "Bankberater erklärt, statt selbst gegenzusteuern, darf man sich nicht wundern.\n\nIch schlage einen "
+              "Termin am Montag vor, an dem wir die Unterlagen für das Bankgespräch aufbereiten.\n\nMit freundlichen "
+              "Grüßen\nDr. Andrea Wolff",
+              "Sehr geehrte Frau Dr. Wolff, die Bank hat uns die Kreditlinie gekündigt, wir müssen die Beratung "
+              "aussetzen. Mit freundlichen Grüßen, Reinhardt")
+    assert "offene Bemerkung" not in out
+    assert "über Nacht" not in out

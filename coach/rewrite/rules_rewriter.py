@@ -505,8 +505,8 @@ class RulesRewriter:
         piece = _END.sub("", piece).rstrip(" ,;:–-")
         piece = _drop_connector(piece, st)
         if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang) \
-                or is_dangling(piece, lang) or overrides_request(piece, lang):
-            return None
+                or is_dangling(piece, lang) or overrides_request(piece, lang) or dated_override(piece, lang):
+            return None  # (nor "see you at 2?" left from "let's just keep thursday's check-in … 🙂 see you at 2?")
         if bad[0] and _PRONOUN_START.match(piece):
             return None  # "it can be put towards future sessions": "it" was the removed deposit
         end = _END.search(text.rstrip())
@@ -845,7 +845,7 @@ def _drop_override_clauses(text: str, lang: str) -> str | None:
     if good[0] > 0 and piece[:1].islower() and not text[:1].islower() and not st.proposes_call(piece):
         return None  # "let's just keep Thursday — even 30 mins on Zoom": what only elaborates the override goes too
     piece = _drop_connector(piece, st)
-    if words(piece) < 4 or is_followup(piece, lang):
+    if words(piece) < 4 or is_followup(piece, lang) or dated_override(piece, lang):
         return None  # "… — I'll hold off on the work and we can pick it back up in April": it goes with the override
     if _END.search(text.rstrip()) and not _END.search(piece) and not _EMOJI_END.search(piece):
         piece += "."  # "…, wir lassen die Workshops ruhen – ich habe …": the kept part ends as a sentence
