@@ -460,3 +460,15 @@ def test_an_announced_candid_remark_goes_with_the_reproach_it_announced() -> Non
               "aussetzen. Mit freundlichen Grüßen, Reinhardt")
     assert "offene Bemerkung" not in out
     assert "über Nacht" not in out
+
+
+def test_the_last_session_becomes_the_next_when_the_sentence_ending_the_work_went() -> None:
+    out = _rw("Sehr geehrte Frau Kaiser,\n\ndie Sorge, die aus Ihren Zeilen spricht, kann ich gut nachvollziehen.\n\n"
+              "Ich würde vorschlagen, dass wir die Begleitung nach unserer Sitzung am 12. März auslaufen lassen, es "
+              "sei denn, Sie sehen das anders. Diese letzte Sitzung könnten wir nutzen, um gemeinsam einen Fahrplan "
+              "für die Gespräche mit der Bank zu erarbeiten.\n\nMit freundlichen Grüßen\nDr. Ulrike Hoffmann",
+              "Sehr geehrte Frau Dr. Hoffmann, der Vorstand hat beschlossen, die Beratung zu beenden, die Gehälter "
+              "sind gefährdet. Mit freundlichen Grüßen, Kaiser")
+    assert "auslaufen" not in out
+    assert "Diese letzte Sitzung" not in out
+    assert "Unsere nächste Sitzung könnten wir nutzen" in out

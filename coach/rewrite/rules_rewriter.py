@@ -537,7 +537,7 @@ class RulesRewriter:
                     prev_removed = True
                     continue
                 if prev_removed and s.state in ("kept", "edited"):
-                    stripped = _drop_contrast_particle(_drop_connector(s.text, st), lang)
+                    stripped = _next_not_last(_drop_contrast_particle(_drop_connector(s.text, st), lang), lang)
                     if stripped != s.text and words(stripped) >= 3:
                         letter.edit(s.id, stripped[0].upper() + stripped[1:], why(lang, "connector"))
                 prev_removed = False
@@ -885,6 +885,25 @@ _CONTRAST_PARTICLE = {
     "de": re.compile(r"\b((?:wir|ich|du|uns|dich|dir|Sie|Ihnen|ihr|euch|man|es)\s)(?:aber|trotzdem|dennoch)\s+(?=\w)"),
     "en": re.compile(r",\s*though(?=\s*[.!?]*$)", re.I),
 }
+
+
+# "Diese letzte Sitzung könnten wir nutzen …" after the removed sentence that ended the work after that session: the
+# session is the next one, not the last, and "diese" has nothing left to point at
+_LAST_SESSION = {
+    "de": re.compile(r"^(\W*)(?:Diese|Die|Unsere)(n|r|m)?\s+letzte(n|r|m)?\s+(?=(?:Sitzung|Session|Stunde|Einheit|"
+                     r"Besprechung|Termin|Workshop|Coaching)\w*\b)"),
+    "en": re.compile(r"^(\W*)(?:This|That|The|Our)\s+(?:last|final)\s+(?=(?:session|call|meeting|workshop)s?\b)", re.I),
+}
+
+
+def _next_not_last(text: str, lang: str) -> str:
+    """"Diese letzte Sitzung …" -> "Unsere nächste Sitzung …" when the sentence that made it the last went."""
+    pat = _LAST_SESSION.get(lang)
+    if pat is None:
+        return text
+    if lang == "de":
+        return pat.sub(lambda m: f"{m.group(1)}Unsere{m.group(2) or ''} nächste{m.group(3) or ''} ", text, count=1)
+    return pat.sub(lambda m: f"{m.group(1)}Our next ", text, count=1)
 
 
 def _drop_contrast_particle(text: str, lang: str) -> str:
