@@ -68,5 +68,17 @@ def _is_abbreviation(text: str, dot: int, floor: int) -> bool:
     )
 
 
+# "bis zum 15. Bescheid geben", "am 3. Mai": a day after a German preposition is an ordinal, whatever follows
+_DAY_AFTER_PREPOSITION = re.compile(r"(?:^|\s)(?:bis\s+)?(?:zum|am|vom|ab\s+dem|ab\s+den|seit\s+dem|bis\s+zum)\s+\d{1,2}$", re.I)
+
+
+_OPENER = re.compile(r"\s*(?:Danach|Dann|Da|Ich|Wir|Du|Sie|Er|Es|Ihr|Das|Die|Der|Dies\w*|Bitte|Und|Aber|Also|Leider|"
+                     r"Vielen|Danke|Viele|Liebe|Beste|Gr\u00fc\u00dfe|Mit|Ab|Bis|Seit|Am|Wenn|Falls|Sobald)\b")
+
+
 def _is_ordinal(text: str, dot: int, after: int) -> bool:
-    return dot > 0 and text[dot - 1].isdigit() and bool(_MONTH_OR_LOWER.match(text, after))
+    if dot <= 0 or not text[dot - 1].isdigit():
+        return False
+    if _MONTH_OR_LOWER.match(text, after):
+        return True
+    return bool(_DAY_AFTER_PREPOSITION.search(text, max(0, dot - 20), dot)) and not _OPENER.match(text, after)

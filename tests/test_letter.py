@@ -113,3 +113,22 @@ def test_greetings_with_academic_titles_stay_whole() -> None:
                      "Sehr geehrter Herr Prof. Dr. Lenz,"):
         letter = parse_letter(f"{greeting}\n\ndas tut mir sehr leid.\n\nMit freundlichen Grüßen\nAnna Roth")
         assert letter.greeting == greeting
+
+
+def test_a_bare_name_on_the_first_line_is_the_greeting_not_a_sentence() -> None:
+    assert kinds("Thandi\n\nNoted, thanks.\n\nRegards\nJohan")[:2] == ["greeting", "paragraph"]
+    assert kinds("Zanele\n\nWith respect, this is hard.\n\nAnton")[:1] == ["greeting"]
+    # a one-word sentence of its own is no name
+    assert "greeting" not in kinds("Thanks\n\nI will call you.\n\nAnton")
+    assert "greeting" not in kinds("Sorry\n\nthat sounds awful.\n\nAnton")
+
+
+def test_a_day_after_a_german_preposition_does_not_end_the_sentence() -> None:
+    from coach.sentences import sentence_spans
+
+    def split(t: str) -> list[str]:
+        return [t[a:b] for a, b in sentence_spans(t)]
+
+    assert split("Gib mir nur bis zum 15. Bescheid, wie du es machen willst.") == [
+        "Gib mir nur bis zum 15. Bescheid, wie du es machen willst."]
+    assert split("Das war am 3. Danach ging es weiter.") == ["Das war am 3.", "Danach ging es weiter."]

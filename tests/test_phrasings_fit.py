@@ -193,3 +193,51 @@ def test_every_new_weight_and_proxy_phrasing_makes_its_move_and_no_fault() -> No
         assert not any(a.moves[m] for m in FAULT_MOVES), (p.id, text)
         if p.tone in ("both", "plain_both", "care_both"):  # one line for two moves: the checker reads both
             assert sum(a.moves[m] for m in ("plan_offer", "defer_collaboration")) == 2, (p.id, text)
+
+
+def test_no_approved_line_claims_the_client_wrote_in_good_time() -> None:
+    """A third, last-minute postponement is not "in good time": no stock line praises the timing it cannot know."""
+    for lang in ("de", "en"):
+        for p in _kb(lang):
+            assert not re.search(r"(?i)in good time|rechtzeitig", p["text"]), p["id"]
+
+
+@pytest.mark.parametrize(("mail", "lang"), [
+    ("Sehr geehrter Herr Pohl,\n\naufgrund einer Umstrukturierung verschieben wir das Teamtraining auf unbestimmte "
+     "Zeit.\n\nMit freundlichen Grüßen\nK. Albers", "de"),
+    ("Dear Ms Obi,\n\nOwing to a reorganisation we are postponing the leadership programme indefinitely.\n\n"
+     "Regards,\nJ. Hart", "en"),
+])
+def test_an_indefinite_postponement_is_read_as_a_pause_not_a_new_date(mail: str, lang: str) -> None:
+    assert request_for(mail, lang) == "pause"
+    draft = ("Sehr geehrte Frau Albers,\n\nbesten Dank für die Information.\n\nMit freundlichen Grüßen\nA. Pohl"
+             if lang == "de" else "Dear Mr Hart,\n\nThank you for the information.\n\nKind regards,\nA. Obi")
+    added = " ".join(_added(COACH.rewrite(draft, mail, offline=True)))
+    assert added
+    for word in ("Termin", "new date", "the date has to move"):
+        assert word not in added, (word, added)
+
+
+def test_a_chat_about_a_moved_date_gets_no_formal_line_about_our_collaboration() -> None:
+    """"can we push the retro to next month?": a chat line about the date, not a question about the relationship."""
+    r = COACH.rewrite("hey Maya, sure thing! 3pm work?",
+                      "hey Josh can we push the retro to next month? things are a bit chaotic here atm", offline=True)
+    added = " ".join(_added(r))
+    assert "collaboration" not in added, added
+
+
+def test_no_line_speaks_of_our_collaboration_in_a_chat_register() -> None:
+    """"our collaboration" is letter language: a chat or a quick mail about a moved retro never gets it (approved
+    lines about the collaboration that may go into a chat speak of "our work" instead)."""
+    offenders = [p["id"] for p in _kb("en") if "collaboration" in p["text"] and "chat" in p.get("registers", [])]
+    assert offenders == [], offenders
+
+
+def test_a_du_chat_plan_offer_does_not_turn_to_our_collaboration() -> None:
+    """"hey ralf, wir mussten 12 leute entlassen": a du-chat gets "alles Weitere entscheiden wir später", not the
+    stiff "über die Zusammenarbeit reden wir später" beside the plan offer."""
+    lines = [p for p in _kb("de") if p["address"] == "du" and p["move"] == "plan_offer"]
+    lines += [{"id": p.id, "text": p.text} for p in event_phrasings() if p.lang == "de" and p.address == "du"
+              and p.move == "plan_offer"]
+    stiff = [p["id"] for p in lines if re.search(r"über die Zusammenarbeit reden wir", p["text"])]
+    assert stiff == [], stiff

@@ -158,6 +158,31 @@ def test_one_trouble_is_not_sent_to_two_advisers(mail: str, lang: str, never: st
      ["Gut, dass", "Insolvenzverwalter"], ["Kanzlei"]),
     ("We're in administration; the administrators were appointed on Monday.", "en", "n/a",
      ["good that", "insolvency practitioner"], ["first call"]),
+    # Canada: a proposal under the BIA runs through a Licensed Insolvency Trustee, not a financial adviser
+    ("The bank called our operating line and our controller says we're heading for a proposal under the BIA.", "en",
+     "n/a", ["Licensed Insolvency Trustee"], ["financial adviser", "tax adviser"]),
+    # South Africa: business rescue with its practitioner already starting: acknowledged, not referred elsewhere
+    ("The board has placed the company in business rescue; the BRP takes over next week.", "en", "n/a",
+     ["good that", "business rescue practitioner"], ["financial adviser", "talk to first"]),
+    # a client with a CPA keeps the CPA; the IRS is named as such, never "the tax office"
+    ("We owe the IRS about $80k in payroll taxes and our CPA says we must cut costs.", "en", "n/a",
+     ["your CPA", "payroll taxes"], ["tax office", "a tax adviser"]),
+    # Switzerland: Betreibung, Überschuldungsanzeige: Swiss insolvency law; once filed, the procedure, not "beim Antrag"
+    ("Seit Monaten laufen Betreibungen gegen uns, letzte Woche haben wir dem Gericht die Überschuldung angezeigt.",
+     "de", "Sie", ["Schweizer", "Verfahren"], ["Antrag", "Finanzierungsberatung"]),
+    ("Die Betreibungen häufen sich seit dem Frühjahr.", "de", "Sie", ["Betreibungen", "Schweizer"], ["Insolvenzrecht"]),
+    # Germany: the application is already filed: the procedure, not help "beim Antrag"
+    ("Wir haben gestern beim Amtsgericht Insolvenzantrag gestellt.", "de", "Sie", ["Verfahren", "Insolvenzrecht"],
+     ["Antrag"]),
+    # rent arrears and a threatened eviction: tenancy law, not Finanzierungsberatung
+    ("Wir sind mit der Geschäftsmiete seit dem Winter im Rückstand, der Vermieter droht mit der Ausweisung.", "de",
+     "Sie", ["Mietrecht"], ["Finanzierungsberatung", "Schuldnerberatung"]),
+    # a business whose suppliers stopped giving credit: restructuring help, not a generic financial adviser
+    ("Our receivables keep growing, our suppliers have stopped giving credit and the bank has flagged our account.",
+     "en", "n/a", ["supplier credit", "restructuring adviser"], ["financial adviser"]),
+    # unpaid bills: Schuldnerberatung
+    ("ich hab seit Monaten Rechnungen offen und komm nicht mehr hinterher.", "de", "du", ["Schuldnerberatung",
+     "offenen Rechnungen"], ["Finanzierungsberatung"]),
 ])
 def test_the_referral_fits_who_the_client_is_and_what_they_have(
         mail: str, lang: str, address: str, wanted: list[str], never: list[str]) -> None:

@@ -386,3 +386,89 @@ def test_a_before_anything_else_opening_never_comes_after_the_letter_has_begun()
         out = COACH.rewrite(draft, client_message=client, variant=variant).rewrite
         assert "Before anything else" not in out and "reconsider" not in out
         assert out.split("\n\nThanks and regards,")[0].endswith("Awaiting your kind response.")
+
+
+def test_a_bare_name_greeting_stays_on_its_own_line_when_text_is_added() -> None:
+    out = _rw("Zanele\n\nCome in Thursday at 9 and bring the SARS letter and your bank statements.\n\nAnton",
+              "Hi Anton, SARS has sent a final demand and I can't pay it, so I have to stop our sessions for now. "
+              "Zanele")
+    assert out.startswith("Zanele\n\n")
+    assert not out.startswith("Zanele.")
+
+
+@pytest.mark.parametrize(("draft", "client", "gone"), [
+    ("Hi Liam,\n\nOh mate, what a week. An allergen recall is about the worst thing that can happen to a food "
+     "business.\n\nI can hang on to your Tuesday 7am spot until the end of the month, but I've got a couple of "
+     "people on the waitlist, so after that I'd need to offer it to them. Just let me know!\n\nGood luck,\nKate",
+     "Hi Kate, we've had to recall a product for an undeclared allergen and I need to pause our sessions. Liam",
+     "Just let me know!"),
+    ("Liebe Sanne,\n\npuh, das klingt nach einer zermürbenden Zeit.\n\nDann pausieren wir ab sofort, die monatliche "
+     "Abbuchung habe ich schon gestoppt. Du musst dich um nichts kümmern.\n\nUmarmung\nCarla",
+     "Liebe Carla, mir droht die Räumungsklage, ich muss das Coaching pausieren. Sanne",
+     "Du musst dich um nichts kümmern."),
+    ("Hey Jana,\n\nmist, verdammt. Das fühlt sich bestimmt an wie ein Schlag in die Magengrube.\n\nLass uns am "
+     "Donnerstag eine Stunde hinsetzen und durchrechnen, wie lange euer Runway reicht.\n\nKleine Bitte noch: Könntest "
+     "du die beiden offenen Rechnungen vom Januar diese Woche noch anweisen? Bei mir ist es gerade auch knapp.\n\nTobi",
+     "Hi Tobi, die Finanzierungsrunde ist geplatzt, wir müssen das Coaching erst mal stoppen. Jana",
+     "Bei mir ist es gerade auch knapp."),
+])
+def test_an_aside_that_only_went_with_the_removed_sentence_goes_with_it(draft: str, client: str, gone: str) -> None:
+    assert gone not in _rw(draft, client)
+
+
+def test_a_contrast_particle_goes_when_its_other_side_was_removed() -> None:
+    out = _rw("Lieber Felix,\n\nich bin ganz erschrocken, deinen Vater so plötzlich zu verlieren.\n\nUnsere Termine für "
+              "März und April habe ich schon freigegeben, da musst du dich um nichts kümmern.\n\nWenn du magst, setzen "
+              "wir uns aber nächste Woche eine Stunde zusammen und sortieren, was in der Bäckerei ansteht.\n\nFranzi",
+              "Liebe Franzi, mein Vater ist gestorben, ich muss die Termine absagen. Felix")
+    assert "freigegeben" not in out
+    assert "setzen wir uns nächste Woche" in out
+
+
+def test_a_farewell_to_the_postponed_date_goes_with_the_overriding_clause() -> None:
+    out = _rw("ah that's annoying! tbh I'd say let's just keep thursday's check-in anyway, it's only 30 min and I've "
+              "already done the prep on your Q2 OKRs so it'd be a shame to waste it 🙂 see you at 2?",
+              "hey Aisha, heads up, finance just froze all discretionary spend so we need to postpone the coaching "
+              "til further notice. sorry!!")
+    assert "see you at 2" not in out
+    assert "keep thursday" not in out
+
+
+def test_a_new_meeting_the_draft_proposes_stays_with_what_to_bring_to_it() -> None:
+    out = _rw("Mick,\n\nRight. Four months is a big hole.\n\nLet's do Monday 10am at the shop. Bring the lease, the "
+              "landlord's letter and the last six months of sales, and we'll work out what you can offer him.\n\nSteve",
+              "Hi Steve, landlord's issued a notice to vacate over the rent arrears. I think I need to pull the pin "
+              "on the mentoring. Mick")
+    assert "Let's do Monday 10am at the shop. Bring the lease" in out
+
+
+def test_keeping_the_date_the_client_paused_goes_and_so_does_its_wink() -> None:
+    out = _rw("Hey Max,\n\noh shit. So ein Angriff ist der GAU.\n\nGerade jetzt brauchst du einen klaren Kopf. Wir "
+              "bleiben bei Montag, 9 Uhr, ok? 😉\n\nNico",
+              "Hi Nico, wir hatten einen Hackerangriff, ich muss das Coaching erst mal auf Eis legen. Max")
+    assert "bleiben bei Montag" not in out
+    assert "😉" not in out
+
+
+def test_an_announced_candid_remark_goes_with_the_reproach_it_announced() -> None:
+    out = _rw("Sehr geehrter Herr Reinhardt,\n\ndas ist eine schwere Nachricht.\n\nErlauben Sie mir trotzdem eine "
+              "offene Bemerkung: Drei Jahre Verluste kommen nicht über Nacht. Wenn man die Zahlen so lange nur dem "
+              "Bankberater erklärt, statt selbst gegenzusteuern, darf man sich nicht wundern.\n\nIch schlage einen "
+              "Termin am Montag vor, an dem wir die Unterlagen für das Bankgespräch aufbereiten.\n\nMit freundlichen "
+              "Grüßen\nDr. Andrea Wolff",
+              "Sehr geehrte Frau Dr. Wolff, die Bank hat uns die Kreditlinie gekündigt, wir müssen die Beratung "
+              "aussetzen. Mit freundlichen Grüßen, Reinhardt")
+    assert "offene Bemerkung" not in out
+    assert "über Nacht" not in out
+
+
+def test_the_last_session_becomes_the_next_when_the_sentence_ending_the_work_went() -> None:
+    out = _rw("Sehr geehrte Frau Kaiser,\n\ndie Sorge, die aus Ihren Zeilen spricht, kann ich gut nachvollziehen.\n\n"
+              "Ich würde vorschlagen, dass wir die Begleitung nach unserer Sitzung am 12. März auslaufen lassen, es "
+              "sei denn, Sie sehen das anders. Diese letzte Sitzung könnten wir nutzen, um gemeinsam einen Fahrplan "
+              "für die Gespräche mit der Bank zu erarbeiten.\n\nMit freundlichen Grüßen\nDr. Ulrike Hoffmann",
+              "Sehr geehrte Frau Dr. Hoffmann, der Vorstand hat beschlossen, die Beratung zu beenden, die Gehälter "
+              "sind gefährdet. Mit freundlichen Grüßen, Kaiser")
+    assert "auslaufen" not in out
+    assert "Diese letzte Sitzung" not in out
+    assert "Unsere nächste Sitzung könnten wir nutzen" in out

@@ -16,6 +16,12 @@ from coach.sentences import sentence_spans
 Span = tuple[int, int]
 _PARA_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _PS_ONLY = re.compile(r"^\s*(?:P\.?\s?P\.?\s?S|P\.?\s?S)\.?:?\s*$")
+# a first line that is only the client's name, with no comma, on a line of its own ("Thandi\n\nNoted, …"): the
+# greeting, not a sentence that new text could run into ("Thandi. Your bank …")
+_BARE_NAME = re.compile(r"[ \t]*(?:(?:Dear|Liebe[rs]?|Hi|Hey|Hallo|Hello)[ \t]+)?([A-ZÄÖÜ][\w'-]+(?:[ \t]+[A-ZÄÖÜ][\w'-]+)?)[ \t]*\n[ \t]*\n")
+_NOT_A_NAME = frozenset({"thanks", "danke", "sorry", "okay", "ok", "noted", "understood", "verstanden", "schade", "klar",
+                         "gern", "gerne", "sure", "right", "fine", "update", "wow", "oh", "ach", "puh", "hmm", "hm",
+                         "alright", "cheers", "ja", "yes", "no", "nein", "hi", "hey", "hallo", "hello", "moin", "servus"})
 
 
 def mask(text: str, spans: list[Span]) -> str:
@@ -45,6 +51,10 @@ def _labelled(norm: str, mp: MailParts) -> list[tuple[int, int, PartKind]]:
     out: list[tuple[int, int, PartKind]] = []
     if mp.greeting:
         out.append((mp.greeting[0], mp.greeting[1], "greeting"))
+    else:
+        bare = _bare_name(norm)
+        if bare is not None:
+            out.append((bare[0], bare[1], "greeting"))
     own_end = mp.body_end
     for s, e in mp.quoted:
         out.append((s, e, "quoted" if s >= own_end and not norm[e:].strip() else "quote"))
@@ -73,6 +83,16 @@ def _labelled(norm: str, mp: MailParts) -> list[tuple[int, int, PartKind]]:
             continue
         clean.append((s, e, k))
     return clean
+
+
+def _bare_name(norm: str) -> Span | None:
+    """The span of a first line that is only a name ("Thandi", "Zanele", "Dear Mr"), or None."""
+    start = len(norm) - len(norm.lstrip(" \n"))
+    m = _BARE_NAME.match(norm, start)
+    if not m or any(w.lower() in _NOT_A_NAME for w in m.group(0).split()[-2:]):
+        return None
+    line_end = norm.index("\n", start)
+    return (start, len(norm[:line_end].rstrip()))
 
 
 def _parts(text: str, norm: str, mp: MailParts) -> list[Part]:

@@ -505,8 +505,8 @@ class RulesRewriter:
         piece = _END.sub("", piece).rstrip(" ,;:–-")
         piece = _drop_connector(piece, st)
         if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang) \
-                or is_dangling(piece, lang) or overrides_request(piece, lang):
-            return None
+                or is_dangling(piece, lang) or overrides_request(piece, lang) or dated_override(piece, lang):
+            return None  # (nor "see you at 2?" left from "let's just keep thursday's check-in … 🙂 see you at 2?")
         if bad[0] and _PRONOUN_START.match(piece):
             return None  # "it can be put towards future sessions": "it" was the removed deposit
         end = _END.search(text.rstrip())
@@ -537,7 +537,7 @@ class RulesRewriter:
                     prev_removed = True
                     continue
                 if prev_removed and s.state in ("kept", "edited"):
-                    stripped = _drop_connector(s.text, st)
+                    stripped = _next_not_last(_drop_contrast_particle(_drop_connector(s.text, st), lang), lang)
                     if stripped != s.text and words(stripped) >= 3:
                         letter.edit(s.id, stripped[0].upper() + stripped[1:], why(lang, "connector"))
                 prev_removed = False
@@ -845,7 +845,7 @@ def _drop_override_clauses(text: str, lang: str) -> str | None:
     if good[0] > 0 and piece[:1].islower() and not text[:1].islower() and not st.proposes_call(piece):
         return None  # "let's just keep Thursday — even 30 mins on Zoom": what only elaborates the override goes too
     piece = _drop_connector(piece, st)
-    if words(piece) < 4 or is_followup(piece, lang):
+    if words(piece) < 4 or is_followup(piece, lang) or dated_override(piece, lang):
         return None  # "… — I'll hold off on the work and we can pick it back up in April": it goes with the override
     if _END.search(text.rstrip()) and not _END.search(piece) and not _EMOJI_END.search(piece):
         piece += "."  # "…, wir lassen die Workshops ruhen – ich habe …": the kept part ends as a sentence
@@ -877,6 +877,39 @@ def _drop_connector(text: str, st) -> str:  # type: ignore[no-untyped-def]
             and not re.match(r"^\W*(?:ich|wir|du|sie|es|er|ihr|man|das|dies|lass\w*)\b", stripped, re.I):
         return text
     return stripped
+
+
+# a contrast particle inside the sentence that only answered the removed one ("Die Termine habe ich freigegeben. …
+# setzen wir uns aber nächste Woche zusammen", "…, though."): it goes with it
+_CONTRAST_PARTICLE = {
+    "de": re.compile(r"\b((?:wir|ich|du|uns|dich|dir|Sie|Ihnen|ihr|euch|man|es)\s)(?:aber|trotzdem|dennoch)\s+(?=\w)"),
+    "en": re.compile(r",\s*though(?=\s*[.!?]*$)", re.I),
+}
+
+
+# "Diese letzte Sitzung könnten wir nutzen …" after the removed sentence that ended the work after that session: the
+# session is the next one, not the last, and "diese" has nothing left to point at
+_LAST_SESSION = {
+    "de": re.compile(r"^(\W*)(?:Diese|Die|Unsere)(n|r|m)?\s+letzte(n|r|m)?\s+(?=(?:Sitzung|Session|Stunde|Einheit|"
+                     r"Besprechung|Termin|Workshop|Coaching)\w*\b)"),
+    "en": re.compile(r"^(\W*)(?:This|That|The|Our)\s+(?:last|final)\s+(?=(?:session|call|meeting|workshop)s?\b)", re.I),
+}
+
+
+def _next_not_last(text: str, lang: str) -> str:
+    """"Diese letzte Sitzung …" -> "Unsere nächste Sitzung …" when the sentence that made it the last went."""
+    pat = _LAST_SESSION.get(lang)
+    if pat is None:
+        return text
+    if lang == "de":
+        return pat.sub(lambda m: f"{m.group(1)}Unsere{m.group(2) or ''} nächste{m.group(3) or ''} ", text, count=1)
+    return pat.sub(lambda m: f"{m.group(1)}Our next ", text, count=1)
+
+
+def _drop_contrast_particle(text: str, lang: str) -> str:
+    """The text without a contrast particle whose other side was removed ("setzen wir uns aber" -> "setzen wir uns")."""
+    pat = _CONTRAST_PARTICLE.get(lang)
+    return pat.sub(lambda m: m.group(1) if m.re.groups else "", text, count=1) if pat is not None else text
 
 
 # a talk about the collaboration later is no call a plan offer can build on
