@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from coach.checker import Analysis, Checker
 from coach.models import FAULT_MOVES, GOOD_MOVES, RewriteResult
-from coach.rewrite.followups import is_echo, roles, style
+from coach.rewrite.followups import asks_decision, is_echo, is_filler, roles, style
 from coach.rewrite.rules_rewriter import likely_faults, plan_sentences
 from coach.rewrite.voice import words
 
@@ -64,8 +64,10 @@ def assess(a: Analysis, result: RewriteResult, checker: Checker) -> RewriteCheck
     moves_of = {src.id: src.move for src in result.sources}
     added_understanding = any(c.kind == "added" and any(moves_of.get(i) == roles().acknowledge for i in c.sources)
                               for c in result.changes)
+    removed = {c.before.strip() for c in result.changes if c.kind == "removed"}
     fine = [p.text for p in plans if p.verdict == "keep" and p.text not in edited
-            and not (added_understanding and is_echo(p.text, a.language))]  # "verstehe." folded into the added line
+            and not (added_understanding and is_echo(p.text, a.language))  # "verstehe." folded into the added line
+            and not (p.text.strip() in removed and _follows_its_neighbours(p.text, a.language))]
     faulty = [p.text for p in plans if p.verdict == "fault"]
     want_address = a.address if a.address in ("Sie", "du") else after.address
     return RewriteCheck(
@@ -79,6 +81,13 @@ def assess(a: Analysis, result: RewriteResult, checker: Checker) -> RewriteCheck
         fine_sentences_kept=all(_contains(text, f) for f in fine),
         faulty_dropped=not any(f.strip() in text for f in faulty),
     )
+
+
+def _follows_its_neighbours(sentence: str, lang: str) -> bool:
+    """A fine sentence the rewrite may drop because of what changed around it: a bare interjection ("schade!",
+    "naja.") left alone once its neighbours went, or a request for a decision ("let me know how you would like to
+    proceed") that would contradict the added deferral."""
+    return is_filler(sentence, lang) or asks_decision(sentence, lang)
 
 
 def _lines(text: str) -> set[str]:

@@ -248,7 +248,8 @@ class RulesRewriter:
         if left.strip():
             mid = self.checker.analyse(left, client_message=client_message, lang=lang, own=True)
             present = {m for m in GOOD_MOVES if mid.moves[m]}
-            if _ACK not in present and any(words(x.text) > 3 and st.understands(x.text) for x in letter.sentences()):
+            if _ACK not in present and any(words(x.text) > 3 and st.understands(x.text) and not is_echo(x.text, lang)
+                                           for x in letter.sentences()):
                 # "Selbstverständlich habe ich Verständnis": no "das kann ich gut verstehen" beside it (a bare "I
                 # understand." is an echo instead: the added understanding takes its place)
                 present.add(_ACK)
@@ -680,8 +681,11 @@ class RulesRewriter:
                at: tuple[Part, int] | None = None) -> Sentence:
         part, index = at or self._slot_for(letter, m, voice, st, {})
         before = [s for s in part.sentences[:index] if s.live]
+        after = [s for s in part.sentences[index:] if s.live]
         if m == _ACK and before and before[-1].state == "kept" and is_echo(before[-1].text, lang):
             letter.remove(before[-1].id, why(lang, "echo"))  # "Understood. I understand …": once
+        elif m == _ACK and after and after[0].state == "kept" and is_echo(after[0].text, lang):
+            letter.remove(after[0].id, why(lang, "echo"))  # "… I understand. I understand, thanks …": once
         sep = "\n" if voice.register == "chat" and _line_based(part) else None
         if 0 < index < len(part.sentences) and "\n" in part.sentences[index - 1].sep:
             sep = "\n"  # put between two lines of a chat ("fühl dich gedrückt." / "pass gut auf dich auf"): a line of its own
