@@ -234,6 +234,9 @@ _CONTACT = re.compile(
 )
 
 
+_WORD = re.compile(r"[^\W_][\w'’.-]*")
+
+
 def _contact_block(text: str, start: int, end: int) -> Span | None:
     """A signature without a closing line: the last lines hold a name, a company and a phone, web or mail line."""
     stop = end
@@ -248,8 +251,8 @@ def _contact_block(text: str, start: int, end: int) -> Span | None:
         return None
     if not any(_CONTACT.search(line) for line in lines):
         return None
-    if any(len(line.split()) > 8 or re.search(r"[.!?]\s*$", line) and not _CONTACT.search(line) for line in lines):
-        return None  # a sentence: prose, not a signature
+    if any(len(_WORD.findall(line)) > 8 or re.search(r"[.!?]\s*$", line) and not _CONTACT.search(line) for line in lines):
+        return None  # a sentence: prose, not a signature ("Owner, Prewitt & Pine Creative | San Marcos, TX" is 7 words)
     return (block_start, stop)
 
 

@@ -1,4 +1,7 @@
-"""The shipped passage vectors of the bundled knowledge: exact e5 vectors, used by a build, only a cache."""
+"""The shipped passage vectors of the bundled knowledge: the e5 model's own vectors, used by a build, only a cache.
+
+A CPU other than the one `make vectors` ran on (AVX-512 or not, Intel or AMD) gives the same vectors to about
+1e-3 per component (onnxruntime picks other kernels), so they are compared by cosine, not bit for bit."""
 
 from __future__ import annotations
 
@@ -27,7 +30,9 @@ def test_shipped_vectors_are_the_models_own_vectors_of_the_bundled_texts(bundled
     sample = present[:: max(1, len(present) // 6)][:6]
     fresh = np.asarray(e5_model().passage(sample), dtype=np.float32)
     for text, vec in zip(sample, fresh, strict=True):
-        assert np.array_equal(known[text_key(MODEL, text)], vec), text[:60]
+        stored = known[text_key(MODEL, text)]
+        cosine = float(np.dot(stored, vec) / (np.linalg.norm(stored) * np.linalg.norm(vec)))
+        assert cosine > 0.9995, (text[:60], cosine)  # another text's vector scores ~0.8 against it
 
 
 def test_shipped_vectors_cover_most_bundled_documents(bundled_texts: list[str]) -> None:

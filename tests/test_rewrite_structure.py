@@ -364,6 +364,8 @@ def test_fact_and_understanding_examples(lang: str) -> None:
         assert st.states_fact(ex), ex
     for ex in st.raw.understanding_examples:
         assert st.understands(ex), ex
+    for ex in st.raw.closers_examples:
+        assert st.closers.search(ex), ex
     assert not st.understands("I don't understand why." if lang == "en" else "Das kann ich nicht nachvollziehen.")
 
 

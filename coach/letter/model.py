@@ -133,6 +133,26 @@ class Letter:
             s.state = "edited"
         s.why = why or s.why
 
+    def split(self, sentence_id: str, at: int) -> Sentence:
+        """Cut an unedited sentence in two at `at` (an index of its text); the white space between becomes the first
+        one's `sep`, so the letter renders the same. Returns the second sentence."""
+        found = self.find(sentence_id)
+        if found is None:
+            raise KeyError(sentence_id)
+        p, i = found
+        s = p.sentences[i]
+        if s.state != "kept" or not 0 < at < len(s.text):
+            raise ValueError(f"cannot split {sentence_id} at {at}")
+        head, tail = s.text[:at].rstrip(), s.text[at:].lstrip()
+        gap = s.text[len(head):len(s.text) - len(tail)]
+        tail_start = s.start + len(s.text) - len(tail) if s.start >= 0 else -1
+        second = Sentence(id=f"{s.id}t", text=tail, start=tail_start, end=s.end, sep=s.sep, orig=tail)
+        s.text = s.orig = head
+        s.end = s.start + len(head) if s.start >= 0 else -1
+        s.sep = gap
+        p.sentences.insert(i + 1, second)
+        return second
+
     def insert(self, part: Part, index: int, text: str, *, why: str = "", sources: list[str] | None = None,
                move: str | None = None, sep: str | None = None) -> Sentence:
         """Add a sentence to a sentence part at `index` (of its sentence list)."""

@@ -19,6 +19,8 @@ _PS_ONLY = re.compile(r"^\s*(?:P\.?\s?P\.?\s?S|P\.?\s?S)\.?:?\s*$")
 # a first line that is only the client's name, with no comma, on a line of its own ("Thandi\n\nNoted, …"): the
 # greeting, not a sentence that new text could run into ("Thandi. Your bank …")
 _BARE_NAME = re.compile(r"[ \t]*(?:(?:Dear|Liebe[rs]?|Hi|Hey|Hallo|Hello)[ \t]+)?([A-ZÄÖÜ][\w'-]+(?:[ \t]+[A-ZÄÖÜ][\w'-]+)?)[ \t]*\n[ \t]*\n")
+# a first line in brackets that labels what follows ("[Voice note, transcribed - 1:12]", "[Sprachnachricht, 0:58]")
+_BRACKET_HEAD = re.compile(r"[ \t\n]*(\[[^\]\n]{3,80}\])[ \t]*\n(?=[ \t\n]*\S)")
 _NOT_A_NAME = frozenset({"thanks", "danke", "sorry", "okay", "ok", "noted", "understood", "verstanden", "schade", "klar",
                          "gern", "gerne", "sure", "right", "fine", "update", "wow", "oh", "ach", "puh", "hmm", "hm",
                          "alright", "cheers", "ja", "yes", "no", "nein", "hi", "hey", "hallo", "hello", "moin", "servus"})
@@ -52,8 +54,11 @@ def _labelled(norm: str, mp: MailParts) -> list[tuple[int, int, PartKind]]:
     if mp.greeting:
         out.append((mp.greeting[0], mp.greeting[1], "greeting"))
     else:
-        bare = _bare_name(norm)
-        if bare is not None:
+        head = _BRACKET_HEAD.match(norm)
+        bare = _bare_name(norm) if head is None else None
+        if head is not None:  # "[Sprachnachricht, 0:58, transkribiert]": stays the first line, like a greeting
+            out.append((head.start(1), head.end(1), "greeting"))
+        elif bare is not None:
             out.append((bare[0], bare[1], "greeting"))
     own_end = mp.body_end
     for s, e in mp.quoted:

@@ -59,6 +59,7 @@ class Style(BaseModel):
     calls: list[str] = Field(min_length=1)
     proposals: list[str] = Field(min_length=1)  # a call word only counts when the sentence proposes it
     closers: list[str] = Field(min_length=1)
+    closers_examples: list[str] = Field(default_factory=list)  # each must match: a line that ends a chat ("Bye.")
     crisis: list[str] = Field(min_length=1)
     markers: list[str]
     connectors: list[str]

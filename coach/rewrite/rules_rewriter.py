@@ -94,6 +94,7 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
     """Each sentence of the writer's own text (paragraphs and P.S.), and whether the rewrite keeps it;
     ``likely`` adds the sentences the model scores as a fault that nothing reported (see ``likely_faults``)."""
     per_sentence = a.sentence_moves()
+    reported = {span for span, found in per_sentence.items() if found}
     for span, move in (likely or {}).items():
         per_sentence.setdefault(span, set()).add(move)
     plans: list[SentencePlan] = []
@@ -105,6 +106,9 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
         after_fault = False
         for k, s in enumerate(part.sentences):
             moves = frozenset(per_sentence.get((s.start, s.end), set()))
+            if k == 0 and (s.start, s.end) in (likely or {}) and (s.start, s.end) not in reported \
+                    and _HELLO_FIRST.match(s.text) and words(s.text) <= 10:
+                moves = frozenset()  # "Hey Jana, ähm, kurz aus dem Auto.": a greeting, whatever the model suspects
             if moves & faults:
                 verdict = "fault"
             elif cut_override(s.text, a.language) or _drop_override_clauses(s.text, a.language):
@@ -297,6 +301,7 @@ class RulesRewriter:
         seed = seed_of(a.draft, client_message) + variant  # variant: another choice among the approved phrasings
         per_span = a.sentence_moves()
         moves_of = {s.id: per_span.get((s.start, s.end), set()) for s in letter.sentences() if s.start >= 0}
+        _split_trailing_closer(letter, st)  # "same time 👍 take care x": new text goes before "take care x"
         context = (a.draft + "\n" + (client_message or "")).lower()
         choices: list[Choice] = []
         # a short draft grows by at most its own length (or 30 words); what was removed makes room
@@ -582,7 +587,9 @@ class RulesRewriter:
             p = body[0]
             i = 0
             while i < len(p.sentences) and (not p.sentences[i].live or _THANKS.match(p.sentences[i].text)
-                                            or (i == 0 and _short_reaction(p.sentences[i]))):
+                                            or (i == 0 and _short_reaction(p.sentences[i]))
+                                            or (i == 0 and p.sentences[i].state != "added"
+                                                and _HELLO_FIRST.match(p.sentences[i].text))):
                 i += 1
             return p, i
         if m == _REFERRAL:
@@ -944,6 +951,8 @@ def _all_lower(text: str, *, keep_i: bool = False) -> str:
     return out
 
 
+# a letter with no greeting line whose first sentence greets ("Hey Tom, ähm, kurz per Sprachnachricht …"): it stays first
+_HELLO_FIRST = re.compile(r"(?:hey|hi|hallo|hello|hoi|servus|moin|grüß\s+dich|griaß\s+di|dear|liebe[rs]?)\s+[A-ZÄÖÜ][\w-]*\s*[,!]", re.I)
 _VOCATIVE = re.compile(r"([A-ZÄÖÜ][\w-]+),\s+(?=[a-zäöü])")  # "Greta, let's …"
 _TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
 _NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
@@ -1005,7 +1014,30 @@ def _before_tail(part: Part, st) -> int:  # type: ignore[no-untyped-def]
 
 
 def _signs_off(text: str, st) -> bool:  # type: ignore[no-untyped-def]
-    return bool(_SIGNOFF.fullmatch(text.strip()) or (words(text) <= 4 and st.closers.search(text)))
+    return bool(_SIGNOFF.fullmatch(text.strip()) or (words(text) <= 4 and st.closers.search(text))
+                or (words(text) <= 8 and _KISS_END.search(text)))
+
+
+# a chat line that ends in a kiss ("heal up and look after yerself x", "take care xx"): the writer's sign-off
+_KISS_END = re.compile(r"(?:^|\s)(?:x{1,3}|xo|xoxo)\s*[.!]?\s*$", re.I)
+# where a chat's last sentence turns into its sign-off: after an emoji or a dash ("same time 👍 take care x")
+_TURN = re.compile(r"(?:[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]+|\s[-–—])\s+(?=\w)")
+
+
+def _split_trailing_closer(letter: Letter, st) -> None:  # type: ignore[no-untyped-def]
+    """The last sentence of the body that runs into the sign-off after an emoji or a dash is cut there, so new text
+    can go before the sign-off ("Ive moved you to tue 3rd march, same time 👍 | take care x")."""
+    body = [p for p in letter.body() if p.live_sentences()]
+    if not body:
+        return
+    last = body[-1].live_sentences()[-1]
+    if last.state != "kept":
+        return
+    for m in reversed(list(_TURN.finditer(last.text))):
+        tail = last.text[m.end():]
+        if words(tail) <= 6 and words(last.text[:m.start()]) >= 3 and _signs_off(tail, st):
+            letter.split(last.id, m.end())
+        return
 
 
 def _parting_wish(text: str, st) -> bool:  # type: ignore[no-untyped-def]
