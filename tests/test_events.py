@@ -21,6 +21,8 @@ def test_every_event_example_gives_its_phrase_or_none(lang: str) -> None:
             got = event_for(ex.mail, lang, "Sie" if lang == "de" else "n/a")
             want = ex.nom if lang == "de" else ex.np
             assert (got.nom if got else None) == want, (e.id, ex.mail, got)
+            if ex.plan is not None:
+                assert got is not None and got.plan == ex.plan, (e.id, ex.mail, got)
             if want is not None:
                 assert got is not None and got.id == e.id
 
@@ -61,7 +63,11 @@ def _filled(text: str, lang: str) -> str:
               "en": ("Your father's stroke", "your father's stroke")}[lang]
     if "du" in text or " dir " in text or "dich" in text:
         sample = (sample[0].replace("Ihres", "deines"), sample[1].replace("Ihres", "deines"))
-    return text.replace("{situation}", sample[0]).replace("{event}", sample[1]).replace("{client}", "Rob")
+    plan = {"de": "wie Sie die Liquiditätslücke überbrücken", "en": "how to bridge the cash gap"}[lang]
+    if "du" in text or " dir " in text or "dich" in text:
+        plan = "wie du die Liquiditätslücke überbrückst"
+    return text.replace("{situation}", sample[0]).replace("{event}", sample[1]).replace("{client}", "Rob") \
+        .replace("{plan}", plan)
 
 
 def test_every_event_phrasing_makes_its_move_and_no_fault() -> None:
@@ -215,3 +221,31 @@ def test_a_copied_name_gets_the_article_it_needs() -> None:
     assert got is not None and got.dat == "dem Verlust von der Haberkorn-Gruppe"
     brenner = event_for("Brenner Logistik, unser größter Kunde, hat gestern gekündigt.", "de")
     assert brenner is not None and brenner.nom == "der Verlust von Brenner Logistik"
+
+
+def test_a_plan_offer_says_what_the_plan_is_about_after_the_event_was_named() -> None:
+    r = COACH.rewrite("Sehr geehrte Frau Vogt,\n\nvielen Dank für Ihre Nachricht. Ich storniere das Seminar am 4.03. "
+                      "und gebe den Raum im Hotel am Markt zurück. Die Unterlagen für die Teilnehmenden habe ich "
+                      "schon gedruckt; ich bewahre sie auf, bis wir einen neuen Termin finden. Die Rechnung für den "
+                      "Februar schicke ich Ihnen wie gewohnt zum Monatsende, die Reisekosten entfallen.\n\n"
+                      "Mit freundlichen Grüßen\nKarl Dietz",
+                      "Sehr geehrter Herr Dietz,\ndie Spedition Marquardt, unser größter Kunde, hat uns zum Monatsende "
+                      "gekündigt. Das Seminar am 4.03. müssen wir absagen.\nMit freundlichen Grüßen\nSabine Vogt",
+                      offline=True)
+    added = " ".join(c.after or "" for c in r.changes if c.kind == "added")
+    assert "Verlust von der Spedition Marquardt" in added, r.rewrite
+    assert "wegfallenden Umsatz" in added, r.rewrite  # the plan says what it is for, without naming it again
+    assert added.count("Marquardt") == 1, r.rewrite
+
+
+def test_every_plan_clause_reads_in_its_address() -> None:
+    for lang in ("de", "en"):
+        f = lexicon(lang)
+        assert f is not None
+        clauses = [e.plan for e in f.events if e.plan is not None]
+        assert len(clauses) >= 12
+        for c in clauses:
+            if lang == "de":
+                assert c.text.startswith("wie Sie ") and c.du is not None and c.du.startswith("wie du "), c
+            else:
+                assert c.text.startswith("how to "), c

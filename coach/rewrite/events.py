@@ -53,6 +53,23 @@ class Example(_Strict):
     mail: str
     nom: str | None = Field(default=None)
     np: str | None = Field(default=None)
+    plan: str | None = Field(default=None)  # the plan clause the event gives for this mail (Sie), when it has one
+
+
+class PlanClause(_Strict):
+    """What a plan for the time after the event is about, as a clause the plan phrasings carry ({plan}): "wie Sie den
+    Umsatzausfall nach {event} auffangen", "how to make up for the revenue after {event}" ({event}: the dative
+    phrase the mail gave). German has a Sie and a du form (verbs differ); English only `text`."""
+
+    text: str
+    du: str | None = None
+
+    @field_validator("text", "du")
+    @classmethod
+    def _clause(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or set(_SLOT.findall(v)) - {"event"}):
+            raise ValueError("a plan clause: not empty, only the slot {event}")
+        return v
 
 
 Weight = Literal["grave", "shock", "routine"]
@@ -75,6 +92,7 @@ class Event(_Strict):
     related: Forms | None = None
     sited: Forms | None = None
     named: Forms | None = None
+    plan: PlanClause | None = None  # what a plan after this event is about (see PlanClause)
     examples: list[Example] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -139,20 +157,28 @@ class EventText(str):
 
     weight: str = "shock"
     proxy: str | None = None  # the client's name when someone else wrote for them ("" when the mail gives none)
+    plan: str | None = None  # what a plan after the event is about ("wie Sie den Umsatzausfall … auffangen")
 
-    def __new__(cls, text: str, weight: str = "shock", proxy: str | None = None) -> EventText:
+    def __new__(cls, text: str, weight: str = "shock", proxy: str | None = None,
+                plan: str | None = None) -> EventText:
         obj = super().__new__(cls, text)
         obj.weight = weight
         obj.proxy = proxy
+        obj.plan = plan
         return obj
 
-    def __getnewargs__(self) -> tuple[str, str, str | None]:  # type: ignore[override]
-        return (str(self), self.weight, self.proxy)
+    def __getnewargs__(self) -> tuple[str, str, str | None, str | None]:  # type: ignore[override]
+        return (str(self), self.weight, self.proxy, self.plan)
 
 
 def weight_of(text: object) -> str | None:
     """The weight an event's words carry (None for plain text, e.g. a situation phrase)."""
     return getattr(text, "weight", None) if isinstance(text, EventText) else None
+
+
+def plan_of(text: object) -> str | None:
+    """The plan clause an event's words carry, or None."""
+    return text.plan if isinstance(text, EventText) else None
 
 
 def proxy_of(text: object) -> str | None:
@@ -169,6 +195,13 @@ class EventPhrase:
     after: bool | None = None
     proxy: str | None = None
     named_in_reply: bool = True
+    plan: str | None = None  # the plan clause, its {event} filled with the dative phrase
+
+    @property
+    def plan_carrier(self) -> EventText | None:
+        """The plan clause alone (an empty phrase, so no {event} line takes it), for a plan offer after an event that
+        no "Plan für die Zeit nach …" fits (one that goes on, a gerund); None when the event has no plan clause."""
+        return EventText("", self.weight, self.proxy, self.plan) if self.plan else None
 
     @property
     def nom(self) -> EventText:
@@ -176,7 +209,7 @@ class EventPhrase:
 
     @property
     def dat(self) -> EventText:
-        return EventText(self._dat, self.weight, self.proxy)
+        return EventText(self._dat, self.weight, self.proxy, self.plan)
 
     @property
     def key_word(self) -> str:
@@ -227,7 +260,7 @@ def _phrasings(lang: str) -> tuple[Any, ...]:
         @field_validator("text")
         @classmethod
         def _text(cls, v: str) -> str:
-            bad = set(_SLOT.findall(v)) - {"event", "situation", "client"}
+            bad = set(_SLOT.findall(v)) - {"event", "situation", "client", "plan"}
             if not v.strip() or bad:
                 raise ValueError(f"text: empty or unknown slot(s) {sorted(bad)}")
             return v
@@ -371,9 +404,19 @@ def _event(client_message: str | None, lang: str, address: str = "Sie") -> Event
             phrase = _phrase(form, vals, lang, address, e.id)
             if phrase is not None:
                 return EventPhrase(phrase.id, phrase._nom, phrase._dat, e.weight, e.after, _proxy(f, text),
-                                   e.named_in_reply)
+                                   e.named_in_reply, _plan(e.plan, phrase._dat, lang, address))
         return None  # the event is there, but nothing the lexicon can say about it without guessing
     return None
+
+
+def _plan(clause: PlanClause | None, dat: str, lang: str, address: str) -> str | None:
+    """The event's plan clause in the reply's address, its {event} the dative phrase."""
+    if clause is None:
+        return None
+    text = clause.du if lang == "de" and address == "du" and clause.du else clause.text
+    if lang == "de" and address == "du" and not clause.du:
+        return None  # a Sie clause has Sie verbs: no du reply gets it
+    return text.replace("{event}", dat)
 
 
 def _proxy(f: EventFile, text: str) -> str | None:

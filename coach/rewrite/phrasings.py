@@ -35,6 +35,7 @@ class Choice:
 SLOT = "{situation}"
 EVENT_SLOT = "{event}"  # the client's event mid-sentence (German dative), coach/rewrite/events.py
 CLIENT_SLOT = "{client}"  # the client's name when someone else wrote for them ("whenever Rob is ready")
+PLAN_SLOT = "{plan}"  # what the plan after the client's event is about ("wie Sie den Umsatzausfall … auffangen")
 HEAVY = ("grave", "shock")  # the event weights a phrasing that names the event fits unless it says otherwise
 # tones that speak to the person the event happened to ("take all the time you need"): never to a writer who wrote
 # for the client, unless the phrasing is written for that case (`proxy: true`)
@@ -42,10 +43,13 @@ _SUFFERER_TONES = frozenset({"grief", "health", "care", "care_both"})
 
 
 def _slotted(text: str) -> bool:
-    return SLOT in text or EVENT_SLOT in text or CLIENT_SLOT in text
+    return SLOT in text or EVENT_SLOT in text or CLIENT_SLOT in text or PLAN_SLOT in text
 
 
 def _filled(text: str, situation: str | None, event: str | None, client: str | None = None) -> str:
+    plan = getattr(event, "plan", None)
+    if plan and PLAN_SLOT in text:
+        text = text.replace(PLAN_SLOT, plan)
     if situation and SLOT in text:
         text = text.replace(SLOT, situation)
     if event and EVENT_SLOT in text:
@@ -220,6 +224,8 @@ class PhrasingPicker:
                 return False
             if EVENT_SLOT in p.text and not event:
                 return False  # no event named in the client's mail: no phrasing that names one
+            if PLAN_SLOT in p.text and not getattr(event, "plan", None):
+                return False  # the event says nothing a plan would be about: no phrasing that needs it
             if not _for_request(p, request):
                 return False
             if not weight_fits(p, weight) or not proxy_fits(p, proxy):
@@ -270,7 +276,10 @@ class PhrasingPicker:
                     p, text = near[seed % len(near)]
                     return Choice(id=p.id, move=p.move, text=text, score=scores.get(p.id, 0.0))
             return None
-        keyed = [p for p in ranked if request and request in tuple(getattr(p, "requests", ()) or ())]
+        # a line keyed to the client's request, or one that says what the plan after their event is about (that fits
+        # any request but an insolvency already filed)
+        keyed = [p for p in ranked if request and (request in tuple(getattr(p, "requests", ()) or ())
+                                                   or (PLAN_SLOT in p.text and request != "filed"))]
         # a line keyed to the client's request first (at the two strict levels), then any that fits
         for candidates, levels in ((keyed, (3, 2)), (ranked, (3, 2, 1, 0))):
             for strict in levels if candidates else ():
@@ -327,7 +336,8 @@ def _keyed_first(usable: list[tuple[Any, str]], request: str | None) -> list[tup
     """The phrasings keyed to this request when there are any, else all."""
     if not request:
         return usable
-    keyed = [u for u in usable if request in tuple(getattr(u[0], "requests", ()) or ())]
+    keyed = [u for u in usable if request in tuple(getattr(u[0], "requests", ()) or ())
+             or (PLAN_SLOT in u[0].text and request != "filed")]
     return keyed or usable
 
 

@@ -292,6 +292,8 @@ class RulesRewriter:
         # the plan offer says what it is for ("einen Plan für die Wochen nach dem Einbruch"), also when the draft's
         # own sympathy named the event; an added line names it only once
         plan_event = named.dat if named is not None and named.after_ok else None
+        if plan_event is None and named is not None:  # no "Plan für die Zeit nach …", but what the plan is about
+            plan_event = named.plan_carrier
         if named is not None and named.key_word and named.key_word in own_words:
             situation = event = None  # the draft names it already ("der Brand tut mir leid"): not again
             if care or words(named.dat) > 3:
@@ -370,7 +372,8 @@ class RulesRewriter:
             if choice is None:
                 continue
             if _names_event(self.picker.phrasing(choice.id)):
-                situation = event = plan_event = None  # the event is named once, not again in the plan offer
+                situation = event = None  # the event is named once, not again in the plan offer
+                plan_event = named.plan_carrier if named is not None else None  # what the plan is about, unnamed
             covered |= {n for n in needed[k + 1:] if self.picker.makes(choice.text, n, lang)}
             choices.append(choice)
             budget -= words(choice.text)
@@ -399,7 +402,7 @@ class RulesRewriter:
                 return
             old = choices[i]
             phrasing = self.picker.phrasing(old.id)
-            if phrasing is None or "{situation}" in phrasing.text or "{event}" in phrasing.text \
+            if phrasing is None or "{situation}" in phrasing.text or "{event}" in phrasing.text or "{plan}" in phrasing.text \
                     or getattr(phrasing, "tone", "") in _BOTH:
                 continue  # a referral for the client's trouble, a line naming their event, or one for two moves
             at = next(((p, k) for p in letter.parts for k, s in enumerate(p.sentences)
