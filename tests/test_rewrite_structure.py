@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 
 from coach.api import Coach
-from coach.rewrite.followups import asks_decision, is_dangling, is_echo, is_filler, is_parting, partings, style
+from coach.rewrite.followups import (
+    asks_decision,
+    is_dangling,
+    is_echo,
+    is_filler,
+    is_parting,
+    partings,
+    pushes_back,
+    style,
+)
 
 COACH = Coach(offline=True)
 
@@ -17,7 +26,7 @@ def _rw(draft: str, client: str) -> str:
 
 def _cases():  # type: ignore[no-untyped-def]
     for table, test in (("parting", is_parting), ("dangling", is_dangling), ("echo", is_echo),
-                        ("filler", is_filler), ("decision", asks_decision)):
+                        ("filler", is_filler), ("decision", asks_decision), ("pushback", pushes_back)):
         for lang, (entry, _) in partings(table).items():
             for ex in entry.examples.bad:
                 yield pytest.param(test, lang, ex, True, id=f"{entry.id}-bad")
