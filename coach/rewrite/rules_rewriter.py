@@ -213,6 +213,8 @@ class RulesRewriter:
             if plan.verdict == "fault":
                 hits = faults_by_sentence.get(plan.id, [])
                 fixed = self._repair(plan.text, hits, a, lang) if repair else None
+                if not hits and not fixed:
+                    fixed = _fact_rest(plan.text, lang)  # a doubtful sentence keeps the refund it also promised
                 fault_moves = sorted({m for m in plan.moves if m in FAULT_MOVES})
                 if fixed:
                     letter.edit(plan.id, fixed, why(lang, "clause", fault=fault_name(lang, fault_moves[0])))
@@ -386,6 +388,7 @@ class RulesRewriter:
             self._drop_decision_requests(letter, lang)
         self._drop_fillers(letter, lang)
         self._drop_stub_echoes(letter, lang)
+        self._drop_bare_ps_label(letter)
         self._keep_vocative_first(letter, lang, client_message or "")
         self._close_fragments(letter, lang, voice)
         self._fix_case(letter, voice, lang)
@@ -723,6 +726,19 @@ class RulesRewriter:
                 near = live[max(0, at - 1):at] + live[at + 1:at + 2]
                 if (prev is not None and prev.state == "removed") or any(x.state == "added" for x in near):
                     letter.remove(s.id, why(lang, "filler"))
+
+    @staticmethod
+    def _drop_bare_ps_label(letter: Letter) -> None:
+        """A P.S. whose own text went, where the lines after a blank line are the signature block the P.S. ran
+        into ("P.S. the fee … \n\nMere Tāwhiri | Director"): no bare "P.S." label before the signature."""
+        for part in letter.parts:
+            if part.kind != "ps" or not part.sentences or part.sentences[0].state != "removed":
+                continue
+            k = 0
+            while k < len(part.sentences) and part.sentences[k].state == "removed":
+                k += 1
+            if k < len(part.sentences) and "\n\n" in part.sentences[k - 1].sep:
+                part.lead = ""
 
     @staticmethod
     def _drop_stub_echoes(letter: Letter, lang: str) -> None:
