@@ -118,7 +118,7 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
             elif after_fault and not moves and (not re.search(r"[^\W\d_]", s.text)
                                                 or (words(s.text) <= 3 and re.match(r"^\W*\d", s.text))):
                 verdict = "followup"  # "🚀" or "1st April." left over from the removed sentence
-            elif after_fault and not moves and _CONTINUES.match(s.text):
+            elif (after_fault or (k == 0 and carried)) and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
             elif after_fault and not moves and len(s.text.split()) <= 10 and _POINTS_BACK.search(s.text) \
                     and not style(a.language).proposes_call(s.text):
