@@ -481,3 +481,28 @@ def test_the_last_session_becomes_the_next_when_the_sentence_ending_the_work_wen
     assert "auslaufen" not in out
     assert "Diese letzte Sitzung" not in out
     assert "Unsere nächste Sitzung könnten wir nutzen" in out
+
+
+def test_a_line_pushing_back_goes_though_the_check_does_not_report_it() -> None:
+    out = _rw("Hi Morgan,\n\nthanks for the note.\n\nCould you at least tell me which part of the budget was cut?\n\n"
+              "Best,\nRiley",
+              "Hi Riley, we have to pause the leadership programme, the budget was cut. Morgan")
+    assert "at least" not in out
+    assert "Riley" in out
+
+
+def test_a_ps_whose_text_went_leaves_no_bare_label_before_the_signature_block() -> None:
+    out = _rw("Hi Sam,\n\nThat's awful news, I'm so sorry.\n\nWarmly,\nAri\n\nP.S. Just so you know, the venue deposit "
+              "of $900 is non-refundable under our terms.\n\nAri Lenz | Founder\nLenz Studio, Auckland",
+              "Hi Ari, our warehouse flooded, we need to postpone the offsite. Sam")
+    assert "non-refundable" not in out
+    assert "P.S." not in out
+    assert "\nAri Lenz | Founder\nLenz Studio, Auckland" in out
+
+
+def test_a_bare_acknowledgment_left_alone_in_its_paragraph_goes() -> None:
+    out = _rw("Hey Dana,\n\nOh no, a burst pipe in the shop, I'm sorry.\n\nI hear you on the pause. But if we stop now, "
+              "I can't promise you a slot before autumn, other clients are queuing for it.\n\nCheers,\nKit",
+              "Hi Kit, a pipe burst in the shop, we need to pause the sessions. Dana")
+    assert "I hear you on the pause." not in out
+    assert "before autumn" not in out
