@@ -516,7 +516,8 @@ class RulesRewriter:
         piece = _END.sub("", piece).rstrip(" ,;:–-")
         piece = _drop_connector(piece, st)
         if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang) \
-                or is_dangling(piece, lang) or overrides_request(piece, lang) or dated_override(piece, lang):
+                or is_dangling(piece, lang) or overrides_request(piece, lang) or dated_override(piece, lang) \
+                or pushes_back(piece, lang):  # "… 🙄 die location hab ich schon bezahlt": the rest presses too
             return None  # (nor "see you at 2?" left from "let's just keep thursday's check-in … 🙂 see you at 2?")
         if bad[0] and _PRONOUN_START.match(piece):
             return None  # "it can be put towards future sessions": "it" was the removed deposit
