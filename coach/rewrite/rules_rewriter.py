@@ -166,8 +166,11 @@ def likely_faults(a: Analysis, checker: Checker) -> dict[tuple[int, int], str]:
     spans = [(s.start, s.end) for s in sentences]
     # a sentence that pushes back on the request ("ob wir wenigstens …", "Can you at least …") is doubtful earlier
     cued = {(s.start, s.end) for s in sentences if pushes_back(s.text, a.language)}
+    st = style(a.language)
+    parting = {(s.start, s.end) for s in sentences
+               if st.parting(s.text) or st.closers.search(s.text) or _parting_wish(s.text, st)}
     return layer.likely_faults(a.letter.masked, spans, {s: per_sentence.get(s, set()) for s in spans}, a.language,
-                               cued=cued)
+                               cued=cued, parting=parting)
 
 
 @dataclass
@@ -707,8 +710,10 @@ class RulesRewriter:
     def _drop_decision_requests(letter: Letter, lang: str) -> None:
         """Beside a deferral ("no need to decide anything now") a line that asks for the decision ("Please let me know
         how you would like to proceed") contradicts it: it goes (`decision` in knowledge/rewrite.toml)."""
+        st = style(lang)
         for s in letter.sentences():
-            if s.state != "added" and asks_decision(s.text, lang):
+            if s.state != "added" and asks_decision(s.text, lang) and not _proposes_call(s.text, st):
+                # (not the draft's own call offer: "would a 45-minute call help … and how you'd like to handle it?")
                 letter.remove(s.id, why(lang, "decision"))
 
     @staticmethod

@@ -125,13 +125,15 @@ class SemanticLayer:
         return out
 
     def likely_faults(self, text: str, sentences: Sequence[Span], found: dict[Span, set[str]],
-                      language: str, cued: frozenset[Span] | set[Span] = frozenset()) -> dict[Span, str]:
+                      language: str, cued: frozenset[Span] | set[Span] = frozenset(),
+                      parting: frozenset[Span] | set[Span] = frozenset()) -> dict[Span, str]:
         """Sentences with no finding that the model still scores as a fault, and that fault: what the rewrite drops
         rather than leave beside its new offer. The rewrite is more careful than the check, at its own bars
         (``[move.*] remove*``): the fault the model reads first scores at least ``remove``, or ``remove_cued`` in a
         sentence that pushes back on the request (``cued``, knowledge/rewrite.toml ``pushback``), or at least
-        ``remove_second_from`` with the second opinion voting at least ``remove_second``; every good move below 0.5
-        and no negation governing a fault cue."""
+        ``remove_second_from`` with the second opinion voting at least ``remove_second`` (not for a ``parting`` line:
+        "Pass auf dich auf und alles Gute!" ends a letter); every good move below 0.5 and no negation governing a
+        fault cue."""
         cfg = {m: self.config.move[m] for m in FAULT_MOVES}
         if all(min(c.remove, c.remove_cued, c.remove_second) >= 1.0 for c in cfg.values()):
             return {}
@@ -149,7 +151,7 @@ class SemanticLayer:
             if p[move] >= bar:
                 if not self._negated_cue(low, sent, language):
                     out[sent] = move
-            elif c.remove_second < 1.0 and p[move] >= c.remove_second_from:
+            elif c.remove_second < 1.0 and p[move] >= c.remove_second_from and sent not in parting:
                 second.append((sent, move))
         if second and self.model.has_second:
             vecs = embed([text[s:e] for (s, e), _ in second])
