@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 
 from coach.api import Coach
-from coach.rewrite.followups import asks_decision, is_dangling, is_echo, is_filler, is_parting, partings, style
+from coach.rewrite.followups import (
+    asks_decision,
+    is_dangling,
+    is_echo,
+    is_filler,
+    is_parting,
+    partings,
+    pushes_back,
+    style,
+)
 
 COACH = Coach(offline=True)
 
@@ -17,7 +26,7 @@ def _rw(draft: str, client: str) -> str:
 
 def _cases():  # type: ignore[no-untyped-def]
     for table, test in (("parting", is_parting), ("dangling", is_dangling), ("echo", is_echo),
-                        ("filler", is_filler), ("decision", asks_decision)):
+                        ("filler", is_filler), ("decision", asks_decision), ("pushback", pushes_back)):
         for lang, (entry, _) in partings(table).items():
             for ex in entry.examples.bad:
                 yield pytest.param(test, lang, ex, True, id=f"{entry.id}-bad")
@@ -474,3 +483,20 @@ def test_the_last_session_becomes_the_next_when_the_sentence_ending_the_work_wen
     assert "auslaufen" not in out
     assert "Diese letzte Sitzung" not in out
     assert "Unsere nächste Sitzung könnten wir nutzen" in out
+
+
+def test_a_line_pushing_back_goes_though_the_check_does_not_report_it() -> None:
+    out = _rw("Hi Morgan,\n\nthanks for the note.\n\nCould you at least tell me which part of the budget was cut?\n\n"
+              "Best,\nRiley",
+              "Hi Riley, we have to pause the leadership programme, the budget was cut. Morgan")
+    assert "at least" not in out
+    assert "Riley" in out
+
+
+def test_a_ps_whose_text_went_leaves_no_bare_label_before_the_signature_block() -> None:
+    out = _rw("Hi Sam,\n\nThat's awful news, I'm so sorry.\n\nWarmly,\nAri\n\nP.S. Just so you know, the venue deposit "
+              "of $900 is non-refundable under our terms.\n\nAri Lenz | Founder\nLenz Studio, Auckland",
+              "Hi Ari, our warehouse flooded, we need to postpone the offsite. Sam")
+    assert "non-refundable" not in out
+    assert "P.S." not in out
+    assert "\nAri Lenz | Founder\nLenz Studio, Auckland" in out

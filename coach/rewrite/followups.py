@@ -126,6 +126,7 @@ class RewriteFile(BaseModel):
     echo: list[LinePatterns] = Field(default_factory=list)  # a bare "Understood." the added understanding would echo
     filler: list[LinePatterns] = Field(default_factory=list)  # "naja.", "hm ok.": goes when its neighbours changed
     decision: list[LinePatterns] = Field(default_factory=list)  # "let me know how you'd like to proceed": not beside a deferral
+    pushback: list[LinePatterns] = Field(default_factory=list)  # "ob wir wenigstens …": doubtful at a lower model bar
     style: dict[str, Style]  # per language code; a language without its own falls back to English
     why: dict[str, Why]
     roles: Roles
@@ -190,6 +191,12 @@ def is_filler(sentence: str, lang: str) -> bool:
 def asks_decision(sentence: str, lang: str) -> bool:
     """The line asks the client to decide ("Please let me know how you would like to proceed")."""
     entry = partings("decision").get(lang)
+    return bool(entry and entry[1].search(lower_text(sentence)))
+
+
+def pushes_back(sentence: str, lang: str) -> bool:
+    """The line pushes back on the client's request or re-argues the decision ("ob wir wenigstens …", "at least")."""
+    entry = partings("pushback").get(lang)
     return bool(entry and entry[1].search(lower_text(sentence)))
 
 

@@ -28,6 +28,7 @@ from coach.rewrite.followups import (
     is_filler,
     is_followup,
     overrides_request,
+    pushes_back,
     roles,
     style,
     when_of,
@@ -39,8 +40,9 @@ from coach.rewrite.referrals import referral_for, referral_text
 from coach.rewrite.voice import Voice, fit_case, voice_of, words
 
 _CONTINUES = re.compile(
-    r"^\W*(?:das|dies|damit|dann|also|so|und|außerdem|ausserdem|übrigens|uebrigens|that|this|it|then|and|also|"
-    r"besides|anyway|by the way)\b",
+    r"^\W*(?:das|dies|damit|dann|also|so|und|außerdem|ausserdem|zudem|darüber hinaus|des weiteren|weiterhin|übrigens|"
+    r"uebrigens|that|this|it|then|and|also|besides|anyway|by the way|additionally|moreover|furthermore|in addition|"
+    r"on top of that|plus)\b",
     re.I,
 )
 # a short sentence that leans on the one before by a demonstrative ("I'll hold off sending that through", "Ich
@@ -120,7 +122,7 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
             elif after_fault and not moves and (not re.search(r"[^\W\d_]", s.text)
                                                 or (words(s.text) <= 3 and re.match(r"^\W*\d", s.text))):
                 verdict = "followup"  # "🚀" or "1st April." left over from the removed sentence
-            elif after_fault and not moves and _CONTINUES.match(s.text):
+            elif (after_fault or (k == 0 and carried)) and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
             elif after_fault and not moves and len(s.text.split()) <= 10 and _POINTS_BACK.search(s.text) \
                     and not style(a.language).proposes_call(s.text):
@@ -164,8 +166,15 @@ def likely_faults(a: Analysis, checker: Checker) -> dict[tuple[int, int], str]:
     if layer is None or a.moves[_LATER]:
         return {}  # the draft itself leaves the decision open: no new offer for a doubtful sentence to contradict
     per_sentence = a.sentence_moves()
-    spans = [(s.start, s.end) for s in a.letter.sentences()]
-    return layer.likely_faults(a.letter.masked, spans, {s: per_sentence.get(s, set()) for s in spans}, a.language)
+    sentences = a.letter.sentences()
+    spans = [(s.start, s.end) for s in sentences]
+    # a sentence that pushes back on the request ("ob wir wenigstens …", "Can you at least …") is doubtful earlier
+    cued = {(s.start, s.end) for s in sentences if pushes_back(s.text, a.language)}
+    st = style(a.language)
+    parting = {(s.start, s.end) for s in sentences
+               if st.parting(s.text) or st.closers.search(s.text) or _parting_wish(s.text, st)}
+    return layer.likely_faults(a.letter.masked, spans, {s: per_sentence.get(s, set()) for s in spans}, a.language,
+                               cued=cued, parting=parting)
 
 
 @dataclass
@@ -211,6 +220,8 @@ class RulesRewriter:
             if plan.verdict == "fault":
                 hits = faults_by_sentence.get(plan.id, [])
                 fixed = self._repair(plan.text, hits, a, lang) if repair else None
+                if not hits and not fixed:
+                    fixed = _fact_rest(plan.text, lang)  # a doubtful sentence keeps the refund it also promised
                 fault_moves = sorted({m for m in plan.moves if m in FAULT_MOVES})
                 if fixed:
                     letter.edit(plan.id, fixed, why(lang, "clause", fault=fault_name(lang, fault_moves[0])))
@@ -387,6 +398,8 @@ class RulesRewriter:
         if _LATER in present or _LATER in covered or any(c.move == _LATER for c in choices):
             self._drop_decision_requests(letter, lang)
         self._drop_fillers(letter, lang)
+        self._drop_stub_echoes(letter, lang)
+        self._drop_bare_ps_label(letter)
         self._keep_vocative_first(letter, lang, client_message or "")
         self._close_fragments(letter, lang, voice)
         self._fix_case(letter, voice, lang)
@@ -514,7 +527,8 @@ class RulesRewriter:
         piece = _END.sub("", piece).rstrip(" ,;:–-")
         piece = _drop_connector(piece, st)
         if len(piece.split()) < 4 or st.subordinator.match(piece) or is_followup(piece, lang) \
-                or is_dangling(piece, lang) or overrides_request(piece, lang) or dated_override(piece, lang):
+                or is_dangling(piece, lang) or overrides_request(piece, lang) or dated_override(piece, lang) \
+                or pushes_back(piece, lang):  # "… 🙄 die location hab ich schon bezahlt": the rest presses too
             return None  # (nor "see you at 2?" left from "let's just keep thursday's check-in … 🙂 see you at 2?")
         if bad[0] and _PRONOUN_START.match(piece):
             return None  # "it can be put towards future sessions": "it" was the removed deposit
@@ -538,9 +552,10 @@ class RulesRewriter:
         for part in letter.parts:
             if not part.has_sentences:
                 continue
-            for k, s in enumerate(part.sentences[:-1]):
-                if s.state == "kept" and part.sentences[k + 1].state == "removed" and is_dangling(s.text, lang):
-                    letter.remove(s.id, why(lang, "debris"))
+            for k, s in enumerate(part.sentences):
+                nxt = part.sentences[k + 1] if k + 1 < len(part.sentences) else _first_of_next(letter, part)
+                if s.state == "kept" and nxt is not None and nxt.state == "removed" and is_dangling(s.text, lang):
+                    letter.remove(s.id, why(lang, "debris"))  # "I must be candid." a paragraph before the reproach
             for s in part.sentences:
                 if s.state == "removed":
                     prev_removed = True
@@ -705,8 +720,10 @@ class RulesRewriter:
     def _drop_decision_requests(letter: Letter, lang: str) -> None:
         """Beside a deferral ("no need to decide anything now") a line that asks for the decision ("Please let me know
         how you would like to proceed") contradicts it: it goes (`decision` in knowledge/rewrite.toml)."""
+        st = style(lang)
         for s in letter.sentences():
-            if s.state != "added" and asks_decision(s.text, lang):
+            if s.state != "added" and asks_decision(s.text, lang) and not _proposes_call(s.text, st):
+                # (not the draft's own call offer: "would a 45-minute call help … and how you'd like to handle it?")
                 letter.remove(s.id, why(lang, "decision"))
 
     @staticmethod
@@ -725,6 +742,41 @@ class RulesRewriter:
                 near = live[max(0, at - 1):at] + live[at + 1:at + 2]
                 if (prev is not None and prev.state == "removed") or any(x.state == "added" for x in near):
                     letter.remove(s.id, why(lang, "filler"))
+
+    @staticmethod
+    def _drop_bare_ps_label(letter: Letter) -> None:
+        """A P.S. whose own text went, where the lines after a blank line are the signature block the P.S. ran
+        into ("P.S. the fee … \n\nMere Tāwhiri | Director"): no bare "P.S." label before the signature."""
+        for part in letter.parts:
+            if part.kind != "ps" or not part.sentences or part.sentences[0].state != "removed":
+                continue
+            k = 0
+            while k < len(part.sentences) and part.sentences[k].state == "removed":
+                k += 1
+            if k < len(part.sentences) and "\n\n" in part.sentences[k - 1].sep:
+                part.lead = ""
+
+    @staticmethod
+    def _drop_stub_echoes(letter: Letter, lang: str) -> None:
+        """A bare acknowledgment ("I hear you on pausing.", "Noted ma.") left as the only line of a paragraph whose
+        other lines went, or standing before an added understanding with only a thanks between: it goes (`echo` in
+        knowledge/rewrite.toml)."""
+        for part in letter.parts:
+            if not part.has_sentences:
+                continue
+            live = part.live_sentences()
+            if len(live) == 1 and live[0].state == "kept" and is_echo(live[0].text, lang) \
+                    and any(x.state == "removed" for x in part.sentences) and len(letter.body()) > 1:
+                letter.remove(live[0].id, why(lang, "echo"))
+                continue
+            added_ack = next((k for k, x in enumerate(live) if x.state == "added" and x.move == _ACK), None)
+            if added_ack is None:
+                continue
+            for x in live[:added_ack]:
+                if x.state != "kept" or not (is_echo(x.text, lang) or _THANKS.match(x.text)):
+                    break
+                if is_echo(x.text, lang):
+                    letter.remove(x.id, why(lang, "echo"))
 
     @staticmethod
     def _keep_vocative_first(letter: Letter, lang: str, client_message: str) -> None:
@@ -959,6 +1011,17 @@ _HELLO_FIRST = re.compile(r"(?:hey|hi|hallo|hello|hoi|servus|moin|grüß\s+dich|
 _VOCATIVE = re.compile(r"([A-ZÄÖÜ][\w-]+),\s+(?=[a-zäöü])")  # "Greta, let's …"
 _TERMINAL = re.compile(r"[.!?…:;)\]\"'»“”]$")
 _NAME_ONLY = re.compile(r"(?:[-–—~]\s*)?[A-ZÄÖÜ][\w'.-]*(?:\s+[A-ZÄÖÜ][\w'.-]*)?")  # "Rico", "- Dev", "Anna B."
+
+
+def _first_of_next(letter: Letter, part: Part) -> Sentence | None:
+    """The first sentence of the next part that has sentences (a paragraph), if it follows this one."""
+    parts = letter.parts
+    for p in parts[parts.index(part) + 1:]:
+        if p.has_sentences and p.sentences:
+            return p.sentences[0]
+        if p.kind not in ("space",):
+            return None
+    return None
 
 
 def _live_before(letter: Letter, part: Part, index: int) -> bool:

@@ -125,20 +125,41 @@ class SemanticLayer:
         return out
 
     def likely_faults(self, text: str, sentences: Sequence[Span], found: dict[Span, set[str]],
-                      language: str) -> dict[Span, str]:
-        """Sentences with no finding that the model still scores as a fault (``[move.*] remove``), and that
-        fault: what the rewrite drops rather than leave beside its new offer."""
-        limits = {m: self.config.move[m].remove for m in FAULT_MOVES if self.config.move[m].remove < 1.0}
-        if not limits:
+                      language: str, cued: frozenset[Span] | set[Span] = frozenset(),
+                      parting: frozenset[Span] | set[Span] = frozenset()) -> dict[Span, str]:
+        """Sentences with no finding that the model still scores as a fault, and that fault: what the rewrite drops
+        rather than leave beside its new offer. The rewrite is more careful than the check, at its own bars
+        (``[move.*] remove*``): the fault the model reads first scores at least ``remove``, or ``remove_cued`` in a
+        sentence that pushes back on the request (``cued``, knowledge/rewrite.toml ``pushback``), or at least
+        ``remove_second_from`` with the second opinion voting at least ``remove_second`` (not for a ``parting`` line:
+        "Pass auf dich auf und alles Gute!" ends a letter); every good move below 0.5 and no negation governing a
+        fault cue."""
+        cfg = {m: self.config.move[m] for m in FAULT_MOVES}
+        if all(min(c.remove, c.remove_cued, c.remove_second) >= 1.0 for c in cfg.values()):
             return {}
         scored, probs = self.sentence_probs(text, [s for s in sentences if not found.get(s)])
         out: dict[Span, str] = {}
+        second: list[tuple[Span, str]] = []
+        low = lower_text(text)
         for sent in scored:
             p = probs[sent]
+            if max(p[m] for m in GOOD_MOVES) >= 0.5:
+                continue
             move = max(FAULT_MOVES, key=lambda m: p[m])
-            if p[move] >= limits.get(move, 1.0) and max(p[m] for m in GOOD_MOVES) < 0.5 \
-                    and not self._negated_cue(lower_text(text), sent, language):
-                out[sent] = move
+            c = cfg[move]
+            bar = min(c.remove, c.remove_cued) if sent in cued else c.remove
+            if p[move] >= bar:
+                if not self._negated_cue(low, sent, language):
+                    out[sent] = move
+            elif c.remove_second < 1.0 and p[move] >= c.remove_second_from and sent not in parting:
+                second.append((sent, move))
+        if second and self.model.has_second:
+            vecs = embed([text[s:e] for (s, e), _ in second])
+            votes = self.model.second_probs(vecs)
+            for (sent, move), row in zip(second, votes, strict=True):
+                vote = dict(zip(self.model.moves, map(float, row), strict=True))
+                if vote[move] >= cfg[move].remove_second and not self._negated_cue(low, sent, language):
+                    out[sent] = move
         return out
 
     def apply(self, text: str, sentences: Sequence[Span], hits: list[Hit], language: str, address: str) -> list[Hit]:

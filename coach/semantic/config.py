@@ -20,6 +20,9 @@ class MoveThresholds(BaseModel):
     add: float = Field(gt=0.5, le=1.0)
     veto: float = Field(ge=0.0, lt=0.5)
     remove: float = Field(default=1.0, gt=0.5, le=1.0)  # a fault: the rewrite drops an unreported sentence from here
+    remove_cued: float = Field(default=1.0, ge=0.0, le=1.0)  # ... from here when it pushes back (rewrite.toml pushback)
+    remove_second: float = Field(default=1.0, gt=0.0, le=1.0)  # ... when the second opinion votes at least this
+    remove_second_from: float = Field(default=1.0, gt=0.0, le=1.0)  # ... and the model scores it at least this
     agree_from: float = Field(default=1.0, gt=0.5, le=1.0)  # a fault from here to `add` needs the second opinion
     agree: float = Field(default=0.5, gt=0.0, le=1.0)  # ... scoring it at least this (see SemanticModel.second_probs)
 
