@@ -98,6 +98,12 @@ def situation_of(client_message: str | None, situations: Sequence[Any]) -> Any |
     return None
 
 
+# a title or greeting word: what follows is the person greeted (the consultant), never the client's lost customer
+_TITLE = re.compile(r"(?i)\s*(?:herrn?|frau|mr|mrs|ms|miss|dr)\b")
+_GREETED = re.compile(r"(?i)\b(?:herrn?|frau|mr|mrs|ms|miss|dr|dear|sehr geehrte[rn]?|hallo|hi|hey|liebe[rn]?|guten tag|"
+                      r"moin|servus)\b\.?\s*$")
+
+
 def situation_phrase(client_message: str | None, situations: Sequence[Any], lang: str, address: str) -> str | None:
     """The noun phrase naming the client's event ("Der Verlust Ihres wichtigsten Kunden"), if recognisable; a
     phrase with "{name}" takes the name the pattern's group ``name…`` found ("Der Verlust von Brenner Logistik")."""
@@ -109,8 +115,8 @@ def situation_phrase(client_message: str | None, situations: Sequence[Any], lang
             phrase = str(s.en) if lang == "en" else str(s.de_du if address == "du" else s.de_sie)
             if "{name}" in phrase:
                 name = next((v for k, v in m.groupdict().items() if k.startswith("name") and v), None)
-                if not name:
-                    continue
+                if not name or _TITLE.match(name) or _GREETED.search(client_message[max(0, m.start() - 40):m.start()]):
+                    continue  # "Guten Tag Herr Albrecht, unser größter Kunde …": the person greeted, no customer
                 phrase = phrase.replace("{name}", name.strip())
             return phrase
     return None

@@ -37,7 +37,7 @@ from coach.rewrite.followups import (
 from coach.rewrite.phrasings import Choice, PhrasingPicker, seed_of, situation_of, situation_phrase
 from coach.rewrite.events import event_for, request_for
 from coach.rewrite.referrals import referral_for, referral_text
-from coach.rewrite.voice import Voice, fit_case, voice_of, words
+from coach.rewrite.voice import Voice, fit_case, fit_contractions, voice_of, words
 
 _CONTINUES = re.compile(
     r"^\W*(?:das|dies|damit|dann|also|so|und|außerdem|ausserdem|zudem|darüber hinaus|des weiteren|weiterhin|übrigens|"
@@ -832,6 +832,7 @@ class RulesRewriter:
                 after_greeting = first and greeting is not None and part.kind == "paragraph"
                 text = fit_case(s.text, first_after_greeting=after_greeting, voice=voice)
                 if s.state == "added":
+                    text = fit_contractions(text, voice)  # no "I'd" in a letter that never contracts
                     if voice.register == "chat":
                         text = text.replace("; ", " – ")  # no semicolons in a chat
                     s.text = _all_lower(text, keep_i=voice.capital_i) if voice.lowercase else text

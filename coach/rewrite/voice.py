@@ -34,6 +34,8 @@ class Voice:
     words: int  # words of the writer's own text
     lower_after_greeting: bool  # German: "Hallo Anna,\n\nvielen Dank ..."
     capital_i: bool = False  # a lower-case English chat that still writes "I'm"
+    contracts: bool = True  # English: the writer's own text has contractions ("I'm", "don't"); a letter that has none
+    # gets none in the added lines either ("Dear Mr Sharma … Yours faithfully" does not say "I'd" or "you're")
 
 
 def words(text: str) -> int:
@@ -74,7 +76,30 @@ def voice_of(letter: Letter, lang: str, address: str) -> Voice:
         register = "mail"
     capital_i = bool(re.search(r"\bI(?:'m|'d|'ll|'ve)?\b", own))
     return Voice(lang=lang, address=address, register=register, lowercase=lowercase, words=n,
-                 lower_after_greeting=lower_after, capital_i=capital_i)
+                 lower_after_greeting=lower_after, capital_i=capital_i, contracts=bool(_CONTRACTION.search(own)))
+
+
+_CONTRACTIONS = {
+    "i'm": "I am", "i'd": "I would", "i'll": "I will", "i've": "I have", "you're": "you are", "you'll": "you will",
+    "you've": "you have", "you'd": "you would", "we're": "we are", "we'll": "we will", "we've": "we have",
+    "it's": "it is", "that's": "that is", "there's": "there is", "what's": "what is", "don't": "do not",
+    "doesn't": "does not", "isn't": "is not", "aren't": "are not", "can't": "cannot", "won't": "will not",
+    "wouldn't": "would not", "haven't": "have not", "hasn't": "has not", "didn't": "did not",
+}
+_CONTRACTION = re.compile(r"(?i)\b(?:" + "|".join(re.escape(k).replace("'", "['’]") for k in _CONTRACTIONS) + r")\b")
+
+
+def fit_contractions(text: str, voice: Voice) -> str:
+    """An added English line in the writer's formality: a letter without a single contraction gets none ("I am
+    glad", not "I'm glad"); any other voice keeps the line as written."""
+    if voice.lang != "en" or voice.register != "letter" or voice.contracts:
+        return text
+
+    def full(m: re.Match[str]) -> str:
+        word = _CONTRACTIONS[m.group().lower().replace("’", "'")]
+        return word[:1].upper() + word[1:] if m.group()[:1].isupper() else word
+
+    return _CONTRACTION.sub(full, text)
 
 
 def fit_case(text: str, *, first_after_greeting: bool, voice: Voice) -> str:
