@@ -131,6 +131,8 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "followup"  # "🚀" or "1st April." left over from the removed sentence
             elif (after_fault or (k == 0 and carried)) and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
+            elif after_fault and not (moves - faults) and re.search(r"\b(?:instead|stattdessen)\W*$", s.text, re.I):
+                verdict = "followup"  # "I'd really encourage you to lean in instead." after the removed lecture
             elif after_fault and not (moves - faults) and _OBJECT_BACK.match(s.text) and len(s.text.split()) <= 18:
                 verdict = "followup"  # "Könntest du die bitte noch überweisen?" after the removed open invoice
             elif after_fault and not moves and len(s.text.split()) <= 10 and _POINTS_BACK.search(s.text) \
@@ -1031,8 +1033,12 @@ _LATER_WORD = re.compile(r"\b(?:später|spaeter|later|once|whenever|calmer|settl
                          r"(?:weeks|Wochen))\b", re.I)
 
 
+# "let's not make any call on our coaching": a decision, not a phone call
+_DECISION_CALL = re.compile(r"\bmake\s+(?:any|a|the|that)\s+(?:\w+\s+)?call\s+(?:on|about)\b", re.I)
+
+
 def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
-    return st.proposes_call(text) and not _LATER_WORD.search(text)
+    return st.proposes_call(text) and not _LATER_WORD.search(text) and not _DECISION_CALL.search(text)
 
 
 _KEEP_CASE = re.compile(r"\b(?:Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres|[A-ZÄÖÜ]{2,}\w*)\b")
