@@ -14,6 +14,7 @@ from coach.rewrite.followups import (
     is_parting,
     partings,
     pushes_back,
+    settles,
     style,
 )
 
@@ -26,7 +27,8 @@ def _rw(draft: str, client: str) -> str:
 
 def _cases():  # type: ignore[no-untyped-def]
     for table, test in (("parting", is_parting), ("dangling", is_dangling), ("echo", is_echo),
-                        ("filler", is_filler), ("decision", asks_decision), ("pushback", pushes_back)):
+                        ("filler", is_filler), ("decision", asks_decision), ("pushback", pushes_back),
+                        ("settles", settles)):
         for lang, (entry, _) in partings(table).items():
             for ex in entry.examples.bad:
                 yield pytest.param(test, lang, ex, True, id=f"{entry.id}-bad")

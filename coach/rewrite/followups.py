@@ -127,6 +127,7 @@ class RewriteFile(BaseModel):
     filler: list[LinePatterns] = Field(default_factory=list)  # "naja.", "hm ok.": goes when its neighbours changed
     decision: list[LinePatterns] = Field(default_factory=list)  # "let me know how you'd like to proceed": not beside a deferral
     pushback: list[LinePatterns] = Field(default_factory=list)  # "ob wir wenigstens …": doubtful at a lower model bar
+    settles: list[LinePatterns] = Field(default_factory=list)  # "dann war's das erstmal mit uns": not beside the added plan
     style: dict[str, Style]  # per language code; a language without its own falls back to English
     why: dict[str, Why]
     roles: Roles
@@ -197,6 +198,13 @@ def asks_decision(sentence: str, lang: str) -> bool:
 def pushes_back(sentence: str, lang: str) -> bool:
     """The line pushes back on the client's request or re-argues the decision ("ob wir wenigstens …", "at least")."""
     entry = partings("pushback").get(lang)
+    return bool(entry and entry[1].search(lower_text(sentence)))
+
+
+def settles(sentence: str, lang: str) -> bool:
+    """The line settles the pause, a new date or the end ("dann war's das erstmal mit uns", "I've moved us to Q3"),
+    or invites back only "once things calm down": beside the added plan offer it would contradict it."""
+    entry = partings("settles").get(lang)
     return bool(entry and entry[1].search(lower_text(sentence)))
 
 

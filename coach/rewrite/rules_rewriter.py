@@ -30,6 +30,7 @@ from coach.rewrite.followups import (
     overrides_request,
     pushes_back,
     roles,
+    settles,
     style,
     when_of,
     why,
@@ -42,13 +43,17 @@ from coach.rewrite.voice import Voice, fit_case, fit_contractions, voice_of, wor
 _CONTINUES = re.compile(
     r"^\W*(?:das|dies|damit|dann|also|so|und|außerdem|ausserdem|zudem|darüber hinaus|des weiteren|weiterhin|übrigens|"
     r"uebrigens|that|this|it|then|and|also|besides|anyway|by the way|additionally|moreover|furthermore|in addition|"
-    r"on top of that|plus)\b",
+    r"on top of that|plus|either way|so oder so|sonst|otherwise|that way|auf diese weise)\b",
     re.I,
 )
 # a short sentence that leans on the one before by a demonstrative ("I'll hold off sending that through", "Ich
 # schick dir das dann zu"): it goes when that sentence went
 _POINTS_BACK = re.compile(r"\b(?:that|this|those|these|das|dies|diese[nrms]?|dafür|darüber|davon|daran|dazu)\b(?!\s+\w+\s+(?:is|was|ist|war)\b)",
                           re.I)
+# a question whose object is a pronoun for the removed sentence ("Könntest du die bitte noch überweisen?" after "Die
+# Rechnung … ist noch offen.", "Could you settle it by Friday?")
+_OBJECT_BACK = re.compile(r"^\W*(?:\w+\s+(?:du|Sie|ihr)\s+(?:die|den|das|sie|ihn|es)\s+(?:bitte|noch|doch|mal|gleich|schnell)\b"
+                          r"|(?:could|can|would|will)\s+you\s+(?:please\s+)?\w+\s+(?:it|them)\b)", re.I)
 # a longer sentence whose opening leans on the removed one by a demonstrative object ("I trust you will keep that in
 # mind when …", "Bitte berücksichtigen Sie das bei …"), not one that says something of its own ("I know this is hard")
 _LEADS_BACK = re.compile(
@@ -88,7 +93,7 @@ class SentencePlan:
     span: tuple[int, int]
     text: str
     moves: frozenset[str]
-    verdict: str  # "keep", "fault" or "followup"
+    verdict: str  # "keep", "fault", "cut", "override", "settles" or "followup"
     id: str = ""
 
 
@@ -117,6 +122,8 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "cut"  # "Let us keep the engagement running and use our session …": only the override goes
             elif overrides_request(s.text, a.language) or _keeps_cancelled_day(s, part, a, per_sentence):
                 verdict = "override"  # "Lass uns einfach wie geplant weitermachen" beside an added deferral
+            elif settles(s.text, a.language):
+                verdict = "settles"  # "dann war's das erstmal mit uns" beside the added plan offer (not in a good draft)
             elif is_followup(s.text, a.language) and (after_fault or a.moves[_ROLES.accepts] or (k == 0 and carried)):
                 verdict = "followup"
             elif after_fault and not moves and (not re.search(r"[^\W\d_]", s.text)
@@ -124,6 +131,10 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "followup"  # "🚀" or "1st April." left over from the removed sentence
             elif (after_fault or (k == 0 and carried)) and not moves and _CONTINUES.match(s.text):
                 verdict = "followup"  # "That's the real problem here." goes with the judgment before it
+            elif after_fault and not (moves - faults) and re.search(r"\b(?:instead|stattdessen)\W*$", s.text, re.I):
+                verdict = "followup"  # "I'd really encourage you to lean in instead." after the removed lecture
+            elif after_fault and not (moves - faults) and _OBJECT_BACK.match(s.text) and len(s.text.split()) <= 18:
+                verdict = "followup"  # "Könntest du die bitte noch überweisen?" after the removed open invoice
             elif after_fault and not moves and len(s.text.split()) <= 10 and _POINTS_BACK.search(s.text) \
                     and not style(a.language).proposes_call(s.text):
                 verdict = "followup"  # "I'll hold off sending that through." after the removed invoice sentence
@@ -135,7 +146,8 @@ def plan_sentences(a: Analysis, likely: dict[tuple[int, int], str] | None = None
                 verdict = "followup"  # "Echt jetzt?" after a removed judgment (not "Wollen wir Donnerstag telefonieren?")
             else:
                 verdict = "keep"
-            after_fault = verdict in ("fault", "followup", "override")
+            after_fault = verdict in ("fault", "followup", "override") or (
+                verdict == "settles" and not _settled_rest(s.text, a.language))  # "…, alles Gute! ❤️": the heart stays
             plans.append(SentencePlan((s.start, s.end), s.text, moves, verdict, s.id))
         carried = bool(part.sentences) and after_fault
     return plans
@@ -216,6 +228,15 @@ class RulesRewriter:
         when: str | None = None
         for plan in plan_sentences(a, self._likely_faults(a)):
             if plan.verdict == "keep":
+                continue
+            if plan.verdict == "settles":
+                # "dann war's das erstmal mit uns", "I've moved us to Q3": not beside the plan offer added below
+                rest = _settled_rest(plan.text, lang)
+                if rest:
+                    letter.edit(plan.id, rest, why(lang, "override"))
+                else:
+                    letter.remove(plan.id, why(lang, "override"))
+                    removed.append(plan.text)
                 continue
             if plan.verdict == "fault":
                 hits = faults_by_sentence.get(plan.id, [])
@@ -890,6 +911,35 @@ def _fact_rest(text: str, lang: str) -> str | None:
     return piece[:1].upper() + piece[1:] if not text[:1].islower() else piece
 
 
+_SETTLED_SPLIT = re.compile(r",\s+|;\s+|\s[–—-]\s+|\s*\n\s*")
+
+
+def _settled_rest(text: str, lang: str) -> str | None:
+    """What stays of a sentence that settles the pause: what came before the settling clause ("oh nein, das tut
+    mir so leid für dich\nok dann war's das erstmal mit uns, …" -> "oh nein, das tut mir so leid für dich"), else a
+    parting wish after it ("ok dann war's das erstmal mit uns, alles Gute dir!" -> "alles Gute dir!"), else None."""
+    st = style(lang)
+    spans, start = [], 0
+    for m in _SETTLED_SPLIT.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    bad = [k for k, (a, b) in enumerate(spans) if settles(text[a:b], lang)]
+    if not bad or len(spans) < 2:
+        return None
+    head = text[:spans[bad[0]][0]].rstrip(" ,;–—-\n")
+    last = text[spans[bad[0] - 1][0]:spans[bad[0] - 1][1]] if bad[0] > 0 else ""
+    if bad[0] > 0 and words(head) >= 3 and not settles(head, lang) \
+            and not re.search(r"\b(?:if|unless|wenn|falls|sofern|ob)\b", last, re.I):  # not "I suppose if that's what you need" 
+        return head
+    tail = text[spans[bad[-1]][1]:].lstrip(" ,;–—-\n")
+    if bad[0] == 0 and tail and not settles(tail, lang) and (
+            st.parting(tail) or _parting_wish(tail, st)
+            or re.search(r"\b(?:alles\s+gute|all\s+the\s+best|take\s+care)\b", tail, re.I)):
+        return tail[:1].upper() + tail[1:] if text[:1].isupper() else tail
+    return None
+
+
 def _drop_override_clauses(text: str, lang: str) -> str | None:
     """"aber mal ehrlich, …, das ist ein muster 😉 lass uns morgen kurz telefonieren …": the overriding part goes,
     the call stays. None when no part or every part overrides, or what is left is not one contiguous run."""
@@ -984,8 +1034,12 @@ _LATER_WORD = re.compile(r"\b(?:später|spaeter|later|once|whenever|calmer|settl
                          r"(?:weeks|Wochen))\b", re.I)
 
 
+# "let's not make any call on our coaching": a decision, not a phone call
+_DECISION_CALL = re.compile(r"\bmake\s+(?:any|a|the|that)\s+(?:\w+\s+)?call\s+(?:on|about)\b", re.I)
+
+
 def _proposes_call(text: str, st) -> bool:  # type: ignore[no-untyped-def]
-    return st.proposes_call(text) and not _LATER_WORD.search(text)
+    return st.proposes_call(text) and not _LATER_WORD.search(text) and not _DECISION_CALL.search(text)
 
 
 _KEEP_CASE = re.compile(r"\b(?:Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres|[A-ZÄÖÜ]{2,}\w*)\b")
